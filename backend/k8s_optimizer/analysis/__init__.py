@@ -1,0 +1,1 @@
+"""Pure analysis: usage series and cluster snapshots in, statistics and derived views out."""

@@ -1,0 +1,1 @@
+"""The HTTP and WebSocket edge: FastAPI routers over the live model."""

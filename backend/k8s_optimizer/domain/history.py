@@ -1,0 +1,55 @@
+"""Usage history as plain data: what the history store hands to the pure recommendation core.
+
+The store (`k8s_optimizer.history`) owns persistence; the recommenders only ever see these values,
+so golden tests build them by hand. Series are sorted by time; values are millicores and bytes.
+Fields may be added by the store and the recommenders as they need them (keep them plain data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from k8s_optimizer.domain.usage import ContainerKey, UsagePoint
+
+
+@dataclass(frozen=True, slots=True)
+class DecayingHistogram:
+    """VPA-style histogram: exponentially growing buckets, weights decayed with a half-life.
+
+    bucket i covers [first_bucket_size * ((1+growth)^i - 1) / growth, next boundary); weights are
+    stored relative to `reference_timestamp_seconds` (a sample at t weighs 2^((t - ref) / half_life)).
+    """
+
+    first_bucket_size: float
+    growth_ratio: float
+    half_life_seconds: float
+    reference_timestamp_seconds: float
+    weights: tuple[float, ...]
+    total_samples: int = 0
+    first_sample_seconds: float | None = None
+    last_sample_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerHistory:
+    """Everything known about one container's usage over the analysis window."""
+
+    key: ContainerKey
+    cpu_millicores: tuple[UsagePoint, ...] = ()
+    memory_bytes: tuple[UsagePoint, ...] = ()
+    cpu_histogram: DecayingHistogram | None = None
+    memory_histogram: DecayingHistogram | None = None  # daily peaks, VPA memory model
+    oom_kill_times_seconds: tuple[float, ...] = ()
+    restart_count_in_window: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadHistory:
+    """A workload's containers across all its pods (past and present) plus its replica series."""
+
+    kind: str
+    namespace: str
+    name: str
+    containers: dict[str, tuple[ContainerHistory, ...]] = field(default_factory=dict)  # container name -> per pod
+    replicas: tuple[UsagePoint, ...] = ()
+    window_seconds: float = 0.0

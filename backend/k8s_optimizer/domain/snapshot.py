@@ -1,0 +1,61 @@
+"""A consistent, read-only view of the cluster handed from the live model to the pure core.
+
+The live model (`k8s_optimizer.live`) owns the watch caches and builds one of these on demand; the
+analysis and recommendation code take it as plain data, so they can be tested with hand-built
+snapshots and never touch I/O. Maps are keyed by (namespace, name); cluster-scoped objects use
+namespace ''.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from k8s_optimizer.domain.objects import (
+    HPA,
+    Endpoints,
+    Event,
+    Namespace,
+    Node,
+    Pod,
+    PodDisruptionBudget,
+    Service,
+    Workload,
+)
+from k8s_optimizer.domain.usage import ContainerUsage, NodeUsage
+
+NamespacedKey = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSettings:
+    """What the cluster does not say about itself: the service CIDR and kind's host port mappings."""
+
+    service_cidr: str = "10.96.0.0/12"
+    node_network_cidr: str | None = None  # derived from node IPs when None
+    host_port_mappings: dict[int, int] = field(default_factory=dict)  # nodePort -> host port
+    cluster_domain: str = "cluster.local"
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSnapshot:
+    taken_at: datetime
+    namespaces: dict[str, Namespace]
+    nodes: dict[str, Node]
+    pods: dict[NamespacedKey, Pod]
+    services: dict[NamespacedKey, Service]
+    endpoints: dict[NamespacedKey, Endpoints]
+    workloads: dict[tuple[str, str, str], Workload]  # (kind, namespace, name)
+    hpas: dict[NamespacedKey, HPA]
+    pdbs: dict[NamespacedKey, PodDisruptionBudget]
+    events: dict[NamespacedKey, Event]
+    container_usage: dict[tuple[str, str, str], ContainerUsage] = field(default_factory=dict)
+    node_usage: dict[str, NodeUsage] = field(default_factory=dict)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+
+    def pods_in(self, namespace: str) -> Iterable[Pod]:
+        return (pod for (ns, _), pod in self.pods.items() if ns == namespace)
+
+    def workload(self, kind: str, namespace: str, name: str) -> Workload | None:
+        return self.workloads.get((kind, namespace, name))

@@ -1,0 +1,53 @@
+"""Usage readings as they come from metrics.k8s.io, keyed with their namespace (the original was not).
+
+Timestamps are the metrics API's own sample timestamps, never the local clock, so simulated time and
+real time are both correct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerKey:
+    namespace: str
+    pod: str
+    container: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerUsage:
+    key: ContainerKey
+    timestamp: datetime
+    window_seconds: float
+    cpu_millicores: float
+    memory_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class NodeUsage:
+    node: str
+    timestamp: datetime
+    window_seconds: float
+    cpu_millicores: float
+    memory_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class UsagePoint:
+    """One point of a series: (seconds since epoch, value in the series' unit)."""
+
+    timestamp_seconds: float
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Termination:
+    """A container termination seen in pod status (OOMKilled, Error...), recorded once per occurrence."""
+
+    key: ContainerKey
+    reason: str
+    finished_at: datetime
+    restart_count: int

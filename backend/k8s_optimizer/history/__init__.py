@@ -1,0 +1,1 @@
+"""The usage history store (SQLite): raw samples, rollups and decaying histograms that survive restarts."""

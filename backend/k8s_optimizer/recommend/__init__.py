@@ -1,0 +1,1 @@
+"""Pure recommendations: history + current spec + policy in, actionable recommendations out."""

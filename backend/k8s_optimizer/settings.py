@@ -1,0 +1,91 @@
+"""Backend settings: flags override `OPTIMIZER_*` environment variables, which override these defaults.
+
+No settings object is built at import time: the CLI (or a test) builds one and hands it to
+`create_app(settings)`. Every field's docstring becomes its description in the README's table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class PriceBook(BaseModel):
+    """Prices used for cost and savings; OpenCost's defaults."""
+
+    cpu_core_hour_usd: float = Field(0.031611, ge=0)
+    """Price of one vCPU for one hour."""
+    memory_gib_hour_usd: float = Field(0.004237, ge=0)
+    """Price of one GiB of memory for one hour."""
+    hours_per_month: float = Field(730, gt=0)
+    """Hours in a billing month."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="OPTIMIZER_", env_nested_delimiter="__", extra="ignore", use_attribute_docstrings=True
+    )
+
+    kubeconfig: Path | None = None
+    """Kubeconfig file; unset: in-cluster config inside a pod, else the default kubeconfig."""
+    context: str | None = None
+    """Kubeconfig context to use (default: the current context)."""
+    host: str = "0.0.0.0"
+    """Address the backend listens on."""
+    port: int = Field(8080, ge=1, le=65535)
+    """Port the backend listens on."""
+    data_dir: Path = Path(".data")
+    """Directory of the history store (SQLite, WAL mode)."""
+    namespaces: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Namespaces to watch, comma-separated; empty watches all (needs cluster-wide read)."""
+    metrics_interval_seconds: float = Field(15.0, gt=0, le=3600)
+    """How often metrics.k8s.io is scraped."""
+    raw_retention_hours: float = Field(24.0, gt=0, le=24 * 14)
+    """How long raw samples are kept (rollups are kept 14 days)."""
+    request_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    """Timeout of every call to the Kubernetes API."""
+    host_port_mappings: Annotated[dict[int, int], NoDecode] = Field(default_factory=dict)
+    """kind's extraPortMappings as nodePort:hostPort pairs, e.g. '30080:3000,30081:8080'."""
+    service_cidr: str = "10.96.0.0/12"
+    """The cluster's Service CIDR (not discoverable through the API)."""
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Origins allowed by CORS and for the WebSocket, comma-separated; empty = same origin only."""
+    apply_enabled: bool = False
+    """Allow apply/rollback of recommendations (needs a token)."""
+    apply_token: str | None = None
+    """Bearer token for mutating endpoints."""
+    apply_token_file: Path | None = None
+    """File holding the bearer token (e.g. a mounted Secret); wins over apply_token."""
+    policy: Literal["balanced", "krr-simple", "vpa"] = "balanced"
+    """Right-sizing strategy."""
+    prices: PriceBook = Field(default_factory=PriceBook)
+    """Price book (OPTIMIZER_PRICES__CPU_CORE_HOUR_USD, ...)."""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """Log level."""
+
+    @field_validator("namespaces", "cors_origins", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("host_port_mappings", mode="before")
+    @classmethod
+    def _parse_mappings(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = [part.strip() for part in value.split(",") if part.strip()]
+            try:
+                return {int(a): int(b) for a, b in (pair.split(":", 1) for pair in pairs)}
+            except ValueError as exc:
+                raise ValueError(f"host_port_mappings wants nodePort:hostPort pairs, got {value!r}") from exc
+        return value
+
+    def read_apply_token(self) -> str | None:
+        """The token from the Secret file when set, else from the environment."""
+        if self.apply_token_file is not None:
+            return self.apply_token_file.read_text(encoding="utf-8").strip() or None
+        return self.apply_token

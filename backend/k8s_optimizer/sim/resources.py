@@ -1,0 +1,63 @@
+"""Every resource type the embedded cluster serves, as discovery and the router see them."""
+
+from __future__ import annotations
+
+from k8s_optimizer.sim.store import ResourceType
+
+_READ_ONLY = ("get", "list")
+
+NAMESPACES = ResourceType("", "v1", "namespaces", "Namespace", False, ("ns",), subresources=("status",))
+NODES = ResourceType("", "v1", "nodes", "Node", False, ("no",), subresources=("status",))
+PODS = ResourceType("", "v1", "pods", "Pod", True, ("po",), subresources=("status",))
+SERVICES = ResourceType("", "v1", "services", "Service", True, ("svc",), subresources=("status",))
+ENDPOINTS = ResourceType("", "v1", "endpoints", "Endpoints", True, ("ep",))
+EVENTS = ResourceType("", "v1", "events", "Event", True, ("ev",))
+CONFIGMAPS = ResourceType("", "v1", "configmaps", "ConfigMap", True, ("cm",))
+SERVICEACCOUNTS = ResourceType("", "v1", "serviceaccounts", "ServiceAccount", True, ("sa",))
+ENDPOINTSLICES = ResourceType("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True)
+DEPLOYMENTS = ResourceType(
+    "apps", "v1", "deployments", "Deployment", True, ("deploy",), subresources=("status", "scale")
+)
+REPLICASETS = ResourceType("apps", "v1", "replicasets", "ReplicaSet", True, ("rs",), subresources=("status", "scale"))
+STATEFULSETS = ResourceType(
+    "apps", "v1", "statefulsets", "StatefulSet", True, ("sts",), subresources=("status", "scale")
+)
+DAEMONSETS = ResourceType("apps", "v1", "daemonsets", "DaemonSet", True, ("ds",), subresources=("status",))
+HPAS = ResourceType(
+    "autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True, ("hpa",), subresources=("status",)
+)
+PDBS = ResourceType("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, ("pdb",), subresources=("status",))
+LEASES = ResourceType("coordination.k8s.io", "v1", "leases", "Lease", True)
+NETWORKPOLICIES = ResourceType("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", True, ("netpol",))
+CLUSTERROLES = ResourceType("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False)
+CLUSTERROLEBINDINGS = ResourceType("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False)
+ROLES = ResourceType("rbac.authorization.k8s.io", "v1", "roles", "Role", True)
+ROLEBINDINGS = ResourceType("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True)
+POD_METRICS = ResourceType("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", True, verbs=_READ_ONLY)
+NODE_METRICS = ResourceType("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", False, verbs=_READ_ONLY)
+
+ALL: tuple[ResourceType, ...] = (
+    NAMESPACES,
+    NODES,
+    PODS,
+    SERVICES,
+    ENDPOINTS,
+    EVENTS,
+    CONFIGMAPS,
+    SERVICEACCOUNTS,
+    ENDPOINTSLICES,
+    DEPLOYMENTS,
+    REPLICASETS,
+    STATEFULSETS,
+    DAEMONSETS,
+    HPAS,
+    PDBS,
+    LEASES,
+    NETWORKPOLICIES,
+    CLUSTERROLES,
+    CLUSTERROLEBINDINGS,
+    ROLES,
+    ROLEBINDINGS,
+    POD_METRICS,
+    NODE_METRICS,
+)
