@@ -81,3 +81,6 @@ bench: install ## benchmarks at cluster scale -> bench/results/latest.json
 .PHONY: clean
 clean: ## remove build output and local state
 	rm -rf .data dashboard/dist .mypy_cache .ruff_cache .pytest_cache
+
+# kind / images / deploy targets live beside the manifests they drive
+-include deploy/kind.mk

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 
 
 @pytest.fixture(autouse=True)
-def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep OPTIMIZER_* settings from the developer's shell out of every test."""
     for name in list(os.environ):
         if name.startswith("OPTIMIZER_"):
             monkeypatch.delenv(name)
-    yield

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from k8s_optimizer.domain.objects import ObjectRef
+
 
 @dataclass(frozen=True, slots=True)
 class ContainerKey:
@@ -51,3 +53,18 @@ class Termination:
     reason: str
     finished_at: datetime
     restart_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScrapedContainer:
+    """One container's reading with what the history store needs beside it.
+
+    The collector resolves the owning workload (Pod -> ReplicaSet -> Deployment) at scrape time, so
+    history stays attached to the workload after its pods are replaced; the CPU request weighs the
+    VPA histogram sample (max(request, 100m)).
+    """
+
+    usage: ContainerUsage
+    workload: ObjectRef | None
+    cpu_request_millicores: int | None
+    memory_request_bytes: int | None

@@ -26,11 +26,14 @@ DAEMONSETS = ResourceType("apps", "v1", "daemonsets", "DaemonSet", True, ("ds",)
 HPAS = ResourceType(
     "autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True, ("hpa",), subresources=("status",)
 )
-PDBS = ResourceType("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, ("pdb",), subresources=("status",))
+PDBS = ResourceType(
+    "policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, ("pdb",), subresources=("status",)
+)
 LEASES = ResourceType("coordination.k8s.io", "v1", "leases", "Lease", True)
 NETWORKPOLICIES = ResourceType("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", True, ("netpol",))
 CLUSTERROLES = ResourceType("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False)
-CLUSTERROLEBINDINGS = ResourceType("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False)
+_RBAC = "rbac.authorization.k8s.io"
+CLUSTERROLEBINDINGS = ResourceType(_RBAC, "v1", "clusterrolebindings", "ClusterRoleBinding", False)
 ROLES = ResourceType("rbac.authorization.k8s.io", "v1", "roles", "Role", True)
 ROLEBINDINGS = ResourceType("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True)
 POD_METRICS = ResourceType("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", True, verbs=_READ_ONLY)

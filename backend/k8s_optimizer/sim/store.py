@@ -100,6 +100,10 @@ def conflict(rt: ResourceType, name: str, why: str) -> ApiError:
 
 
 Listener = Callable[[WatchEvent], None]
+# Mutating + validating admission, as the API server's registry strategies do it (defaults, ClusterIP and
+# NodePort allocation, validation): called with (type, new object to edit in place, old object or None);
+# raise ApiError to reject. Runs on create and update, dry-run included, before anything is stored.
+Admission = Callable[[ResourceType, Obj, Obj | None], None]
 _STALE = "the object has been modified; please apply your changes to the latest version and try again"
 
 
@@ -115,6 +119,7 @@ class ObjectStore:
         self._compacted_before = 1  # the oldest resourceVersion a watch may still resume after
         self._listeners: list[Listener] = []
         self._watchers: set[asyncio.Queue[WatchEvent | None]] = set()
+        self._admission: list[Admission] = []
 
     # -- registry -------------------------------------------------------------------------------------
     def register(self, rt: ResourceType) -> None:
@@ -191,6 +196,7 @@ class ObjectStore:
             meta.setdefault("generation", 1)
         if not rt.namespaced:
             meta.pop("namespace", None)
+        self._admit(rt, obj, None)
         if dry_run:
             meta["resourceVersion"] = str(self._revision)
             return obj
@@ -212,6 +218,7 @@ class ObjectStore:
         if "spec" in obj:
             spec_changed = obj.get("spec") != current.get("spec")
             meta["generation"] = int(current_meta.get("generation", 1)) + int(spec_changed)
+        self._admit(rt, obj, current)
         if dry_run:
             meta["resourceVersion"] = current_meta["resourceVersion"]
             return obj
@@ -250,6 +257,13 @@ class ObjectStore:
         self._objects[rt.key][key] = obj
         self._publish(WatchEvent(kind, rt, obj, self._revision))
         return obj
+
+    def add_admission(self, admission: Admission) -> None:
+        self._admission.append(admission)
+
+    def _admit(self, rt: ResourceType, obj: Obj, old: Obj | None) -> None:
+        for admission in self._admission:
+            admission(rt, obj, old)
 
     # -- change propagation ---------------------------------------------------------------------------
     def _publish(self, event: WatchEvent) -> None:
