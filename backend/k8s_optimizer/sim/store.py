@@ -156,13 +156,13 @@ class ObjectStore:
             raise not_found(rt, name)
         return obj
 
-    def list(self, rt: ResourceType, namespace: str | None = None) -> list[Obj]:
+    def list_objects(self, rt: ResourceType, namespace: str | None = None) -> list[Obj]:
         """Objects sorted by (namespace, name), as etcd's key order gives them."""
         items = self._objects[rt.key]
         keys = sorted(items) if namespace is None else sorted(k for k in items if k[0] == namespace)
         return [items[k] for k in keys]
 
-    def iter(self, rt: ResourceType) -> Iterator[Obj]:
+    def iter_objects(self, rt: ResourceType) -> Iterator[Obj]:
         """Unordered iteration for controllers (no sort cost)."""
         return iter(list(self._objects[rt.key].values()))
 
