@@ -2,27 +2,229 @@
 
 `create_app(settings)` has no side effects until the lifespan starts: the Kubernetes client, the
 history store and the background tasks are created inside the lifespan (kubernetes_asyncio's
-ApiClient needs a running loop) and closed when it ends.
+ApiClient needs a running loop) and closed when it ends. Tests may inject any of the collaborators
+(`live=`, `history=`, `analyzer=`, `writer=`) as fakes at the Protocol seams of `api/ports.py`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from k8s_optimizer import __version__
-from k8s_optimizer.api.health import router as health_router
+from k8s_optimizer.analysis.cost import Prices
+from k8s_optimizer.api.audit import AuditLog
+from k8s_optimizer.api.errors import install_error_handlers
+from k8s_optimizer.api.metrics import ApiMetrics
+from k8s_optimizer.api.ports import Analyzer, HistoryReader, LiveModel, ObjectWriter
+from k8s_optimizer.api.router import api_router
+from k8s_optimizer.api.state import ApiState, analysis_loop
+from k8s_optimizer.api.ws import Hub
+from k8s_optimizer.domain.history import WorkloadHistory
+from k8s_optimizer.domain.objects import ObjectRef
+from k8s_optimizer.domain.snapshot import ClusterSnapshot
+from k8s_optimizer.history.store import HistoryStore
+from k8s_optimizer.k8s.errors import ClusterError
+from k8s_optimizer.k8s.kube import connect
+from k8s_optimizer.k8s.writer import ClusterWriter
+from k8s_optimizer.live.model import ClusterModel
+from k8s_optimizer.recommend.engine import analyze
+from k8s_optimizer.recommend.model import AnalysisReport
+from k8s_optimizer.recommend.policy import Policy
 from k8s_optimizer.settings import Settings
 
+logger = logging.getLogger(__name__)
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+MAX_BODY_BYTES = 64 * 1024  # no route takes a body bigger than a patch; refuse anything larger
+
+
+@dataclass(slots=True)
+class Collaborators:
+    """What the lifespan builds unless a test injected it."""
+
+    live: LiveModel | None = None
+    history: HistoryReader | None = None
+    analyzer: Analyzer | None = None
+    writer: ObjectWriter | None = None
+
+
+def default_analyzer(settings: Settings) -> Analyzer:
+    policy = Policy.named(settings.policy)
+    prices = Prices(**settings.prices.model_dump())
+
+    def run(
+        snapshot: ClusterSnapshot, histories: Mapping[ObjectRef, WorkloadHistory], now_seconds: float
+    ) -> AnalysisReport:
+        return analyze(snapshot, histories, policy=policy, prices=prices, now_seconds=now_seconds)
+
+    return run
+
+
+async def _open_real(settings: Settings, given: Collaborators, stack: contextlib.AsyncExitStack) -> Collaborators:
+    history = given.history
+    live = given.live
+    if live is None:
+        store = await HistoryStore.open(settings.data_dir, raw_retention_seconds=settings.raw_retention_hours * 3600)
+        stack.push_async_callback(store.close)
+        history = history or store
+        model = ClusterModel(settings, history=store)
+        await model.start()
+        stack.push_async_callback(model.stop)
+        live = model
+    writer = given.writer
+    if writer is None and given.live is None:
+        try:
+            connection = await connect(settings)
+        except ClusterError as exc:
+            logger.warning("apply/dry-run unavailable: %s", exc)
+        else:
+            stack.push_async_callback(connection.close)
+            writer = ClusterWriter(connection)
+    return Collaborators(live, history, given.analyzer or default_analyzer(settings), writer)
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@contextlib.asynccontextmanager
+async def _backend(app: FastAPI, settings: Settings, given: Collaborators) -> AsyncIterator[None]:
+    """Start everything the routes read; stop it in reverse order."""
+    async with contextlib.AsyncExitStack() as stack:
+        ready = await _open_real(settings, given, stack)
+        assert ready.live is not None
+        audit = AuditLog(settings.data_dir / "audit.sqlite3")
+        stack.callback(audit.close)
+        state = ApiState(
+            settings=settings,
+            live=ready.live,
+            audit=audit,
+            history=ready.history,
+            analyzer=ready.analyzer,
+            writer=ready.writer,
+            metrics=app.state.metrics,
+        )
+        trigger = asyncio.Event()
+        trigger.set()  # analyse as soon as the caches sync
+        state.hub = Hub(state, on_metrics_tick=trigger)
+        state.metrics.gauges["optimizer_cache_objects"] = lambda: _cache_sizes(state)
+        tasks = [
+            asyncio.create_task(state.hub.run(), name="ws-hub-feed"),
+            asyncio.create_task(state.hub.run_flusher(), name="ws-hub-flush"),
+            asyncio.create_task(
+                analysis_loop(state, trigger, fallback_seconds=max(1.0, settings.metrics_interval_seconds)),
+                name="analysis",
+            ),
+        ]
+        app.state.api = state
+        try:
+            yield
+        finally:
+            app.state.api = None
+            await _cancel(tasks)
+
+
+def _cache_sizes(state: ApiState) -> dict[str, float]:
+    snapshot = state.live.snapshot()
+    return {
+        "pods": len(snapshot.pods),
+        "services": len(snapshot.services),
+        "nodes": len(snapshot.nodes),
+        "workloads": len(snapshot.workloads),
+        "events": len(snapshot.events),
+    }
+
+
+class RequestGuard:
+    """Times every HTTP request by route template and refuses oversized bodies with 413 before reading them."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            await _too_large(send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.observe_request(template, scope["method"], status, time.perf_counter() - started)
+
+
+async def _too_large(send: Send) -> None:
+    body = (
+        b'{"type":"about:blank","title":"Content Too Large","status":413,"detail":"request body: at most 65536 bytes"}'
+    )
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    live: LiveModel | None = None,
+    history: HistoryReader | None = None,
+    analyzer: Analyzer | None = None,
+    writer: ObjectWriter | None = None,
+) -> FastAPI:
     settings = settings or Settings()
+    given = Collaborators(live, history, analyzer, writer)
+    metrics = ApiMetrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with _backend(app, settings, given):
+            yield
+
     app = FastAPI(
         title="k8s-service-optimizer",
         version=__version__,
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.settings = settings
-    app.include_router(health_router)
+    app.state.metrics = metrics
+    app.state.api = None
+    install_error_handlers(app)
+    app.include_router(api_router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            allow_credentials=False,
+        )
+    app.add_middleware(RequestGuard, metrics=metrics)
     return app

@@ -28,6 +28,7 @@ class DecayingHistogram:
     total_samples: int = 0
     first_sample_seconds: float | None = None
     last_sample_seconds: float | None = None
+    max_value: float | None = None  # the last bucket starts at or above this (None: unbounded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,5 +52,32 @@ class WorkloadHistory:
     namespace: str
     name: str
     containers: dict[str, tuple[ContainerHistory, ...]] = field(default_factory=dict)  # container name -> per pod
-    replicas: tuple[UsagePoint, ...] = ()
+    replicas: tuple[UsagePoint, ...] = ()  # change points of spec/status replicas (a step function)
     window_seconds: float = 0.0
+    desired_replicas: tuple[UsagePoint, ...] = ()  # change points of the HPA's desired replicas, if any
+
+
+@dataclass(frozen=True, slots=True)
+class RollupPoint:
+    """Statistics of the samples in one step of a series (a 5-minute rollup, or a raw-sample step)."""
+
+    timestamp_seconds: float  # start of the step
+    samples: int
+    min: float
+    avg: float
+    max: float
+    p95: float
+
+
+@dataclass(frozen=True, slots=True)
+class UsageSeries:
+    """A metric of a target over a window: the sum over the target's pods and each pod's own series."""
+
+    target: str  # <kind>/<namespace>/<name>[/<container>]
+    metric: str  # cpu | memory | replicas
+    unit: str  # millicores | bytes | replicas
+    window_seconds: float
+    step_seconds: float
+    resolution: str  # raw | rollup
+    total: tuple[RollupPoint, ...] = ()
+    per_pod: dict[str, tuple[RollupPoint, ...]] = field(default_factory=dict)

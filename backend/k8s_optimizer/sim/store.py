@@ -12,6 +12,7 @@ every change in order; they must only schedule work (never write back from insid
 from __future__ import annotations
 
 import asyncio
+import bisect
 import copy
 import uuid
 from collections import deque
@@ -120,6 +121,10 @@ class ObjectStore:
         self._listeners: list[Listener] = []
         self._watchers: set[asyncio.Queue[WatchEvent | None]] = set()
         self._admission: list[Admission] = []
+        # Sorted keys per type, rebuilt only when that type's key set changes (create/delete), so a
+        # paginated list of 10,000 pods does not re-sort on every page while controllers update statuses.
+        self._key_generation: dict[str, int] = {}
+        self._sorted_keys: dict[str, tuple[int, list[tuple[str, str]]]] = {}
 
     # -- registry -------------------------------------------------------------------------------------
     def register(self, rt: ResourceType) -> None:
@@ -159,8 +164,19 @@ class ObjectStore:
     def list_objects(self, rt: ResourceType, namespace: str | None = None) -> list[Obj]:
         """Objects sorted by (namespace, name), as etcd's key order gives them."""
         items = self._objects[rt.key]
-        keys = sorted(items) if namespace is None else sorted(k for k in items if k[0] == namespace)
+        keys = self.sorted_keys(rt)
+        if namespace is not None:
+            keys = keys[bisect.bisect_left(keys, (namespace, "")) : bisect.bisect_left(keys, (namespace + "\0", ""))]
         return [items[k] for k in keys]
+
+    def sorted_keys(self, rt: ResourceType) -> list[tuple[str, str]]:
+        """(namespace, name) keys of a type in etcd order; cached until the key set changes. Do not mutate."""
+        generation = self._key_generation.get(rt.key, 0)
+        cached = self._sorted_keys.get(rt.key)
+        if cached is None or cached[0] != generation:
+            cached = (generation, sorted(self._objects[rt.key]))
+            self._sorted_keys[rt.key] = cached
+        return cached[1]
 
     def iter_objects(self, rt: ResourceType) -> Iterator[Obj]:
         """Unordered iteration for controllers (no sort cost)."""
@@ -245,15 +261,70 @@ class ObjectStore:
         if dry_run:
             return current
         del self._objects[rt.key][key]
+        self._key_generation[rt.key] = self._key_generation.get(rt.key, 0) + 1
         self._revision += 1
         gone = copy.copy(current)
         gone["metadata"] = {**current["metadata"], "resourceVersion": str(self._revision)}
         self._publish(WatchEvent("DELETED", rt, gone, self._revision))
         return gone
 
+    def delete_cascade(
+        self, rt: ResourceType, namespace: str, name: str, *, propagation: str = "Background", dry_run: bool = False
+    ) -> Obj:
+        """Delete an object and garbage-collect its dependents by ownerReferences, as the real GC does.
+
+        "Background"/"Foreground" delete the dependents (transitively: Deployment → ReplicaSets → Pods);
+        "Orphan" strips the owner's reference from them instead. Deleting a Namespace deletes its contents.
+        Controllers may call this too, so owner deletion behaves the same whichever side triggers it.
+        """
+        gone = self.delete(rt, namespace, name, dry_run=dry_run)
+        if dry_run:
+            return gone
+        if rt.kind == "Namespace" and not rt.group:
+            self._delete_namespace_contents(name)
+        pending = [gone["metadata"].get("uid")]
+        owners_index = self._dependents_index() if pending[0] else {}
+        while pending:
+            uid = pending.pop()
+            for dependent_rt, key in owners_index.pop(uid, []):
+                dependent = self._objects[dependent_rt.key].get(key)
+                if dependent is None:
+                    continue
+                if propagation == "Orphan":
+                    self._orphan(dependent_rt, dependent, uid)
+                else:
+                    pending.append(dependent["metadata"].get("uid"))
+                    self.delete(dependent_rt, *key)
+        return gone
+
+    def _dependents_index(self) -> dict[str, list[tuple[ResourceType, tuple[str, str]]]]:
+        index: dict[str, list[tuple[ResourceType, tuple[str, str]]]] = {}
+        for rt in self._types.values():
+            for key, obj in self._objects[rt.key].items():
+                for ref in obj["metadata"].get("ownerReferences") or ():
+                    index.setdefault(ref.get("uid", ""), []).append((rt, key))
+        return index
+
+    def _orphan(self, rt: ResourceType, obj: Obj, owner_uid: str) -> None:
+        updated = copy.deepcopy(obj)
+        refs = [ref for ref in updated["metadata"].get("ownerReferences") or () if ref.get("uid") != owner_uid]
+        if refs:
+            updated["metadata"]["ownerReferences"] = refs
+        else:
+            updated["metadata"].pop("ownerReferences", None)
+        self.update(rt, updated)
+
+    def _delete_namespace_contents(self, namespace: str) -> None:
+        for rt in self._types.values():
+            if rt.namespaced:
+                for key in [key for key in self._objects[rt.key] if key[0] == namespace]:
+                    self.delete(rt, *key)
+
     def _commit(self, rt: ResourceType, key: tuple[str, str], obj: Obj, kind: EventType) -> Obj:
         self._revision += 1
         obj["metadata"]["resourceVersion"] = str(self._revision)
+        if kind == "ADDED":
+            self._key_generation[rt.key] = self._key_generation.get(rt.key, 0) + 1
         self._objects[rt.key][key] = obj
         self._publish(WatchEvent(kind, rt, obj, self._revision))
         return obj

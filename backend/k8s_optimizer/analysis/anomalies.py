@@ -1,0 +1,198 @@
+"""Anomalies on usage series and on cluster events, each with its time, value and expected range.
+
+Series rules (per the issue): |z| > 3/4/5 → medium/high/critical; spike when a value exceeds 2× the
+previous one, drop when it falls under 0.5×; drift when the second half's mean differs from the
+first's by > 30 %; oscillation when > 50 % of steps change direction and σ > 0.2·mean. Event rules:
+OOMKilled, restart bursts, CrashLoopBackOff, an HPA pinned at maxReplicas.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from k8s_optimizer.analysis.percentiles import mean, stddev
+from k8s_optimizer.domain.objects import HPA, ObjectRef, Pod
+from k8s_optimizer.domain.usage import UsagePoint
+
+AnomalySeverity = Literal["low", "medium", "high", "critical"]
+
+Z_THRESHOLDS: tuple[tuple[float, AnomalySeverity], ...] = ((5.0, "critical"), (4.0, "high"), (3.0, "medium"))
+SPIKE_RATIO = 2.0
+DROP_RATIO = 0.5
+DRIFT_FRACTION = 0.3
+OSCILLATION_SHARE = 0.5
+OSCILLATION_CV = 0.2
+MIN_POINTS = 8  # fewer points carry no statistical meaning
+# Near-zero readings make ratios meaningless (0.1 m → 0.3 m is not a "spike").
+SPIKE_FLOOR_FRACTION = 0.05  # previous value must be ≥ 5 % of the series' mean
+MAX_PER_KIND = 10  # keep the strongest few per series and kind; the UI lists, it does not scroll forever
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    kind: str  # zscore, spike, drop, drift, oscillation, oom_killed, restart_burst, crash_loop, hpa_pinned_at_max
+    series: str  # e.g. "Deployment/ns/web/app/cpu_millicores", or the object for events
+    target: ObjectRef
+    timestamp_seconds: float
+    value: float
+    expected_low: float | None
+    expected_high: float | None
+    severity: AnomalySeverity
+    message: str
+
+
+def _zscores(
+    series: str, target: ObjectRef, points: Sequence[UsagePoint], average: float, sigma: float
+) -> Iterator[Anomaly]:
+    if sigma <= 0:
+        return
+    for point in points:
+        z = (point.value - average) / sigma
+        for threshold, severity in Z_THRESHOLDS:
+            if abs(z) > threshold:
+                yield Anomaly(
+                    "zscore", series, target, point.timestamp_seconds, point.value,
+                    average - 3 * sigma, average + 3 * sigma, severity,
+                    f"{point.value:.1f} is {z:+.1f}σ from the mean {average:.1f}",
+                )  # fmt: skip
+                break
+
+
+def _jumps(series: str, target: ObjectRef, points: Sequence[UsagePoint], average: float) -> Iterator[Anomaly]:
+    floor = SPIKE_FLOOR_FRACTION * average
+    for previous, point in itertools.pairwise(points):
+        if previous.value < floor or previous.value <= 0:
+            continue
+        ratio = point.value / previous.value
+        if ratio > SPIKE_RATIO:
+            yield Anomaly(
+                "spike", series, target, point.timestamp_seconds, point.value, 0.0, previous.value * SPIKE_RATIO,
+                "medium" if ratio > 2 * SPIKE_RATIO else "low",
+                f"{point.value:.1f} is {ratio:.1f}× the previous {previous.value:.1f}",
+            )  # fmt: skip
+        elif ratio < DROP_RATIO:
+            yield Anomaly(
+                "drop", series, target, point.timestamp_seconds, point.value, previous.value * DROP_RATIO, None,
+                "low", f"{point.value:.1f} fell to {ratio:.2f}× the previous {previous.value:.1f}",
+            )  # fmt: skip
+
+
+def _drift(series: str, target: ObjectRef, points: Sequence[UsagePoint]) -> Iterator[Anomaly]:
+    half = len(points) // 2
+    first, second = mean([p.value for p in points[:half]]), mean([p.value for p in points[half:]])
+    if first <= 0:
+        return
+    change = (second - first) / first
+    if abs(change) > DRIFT_FRACTION:
+        yield Anomaly(
+            "drift", series, target, points[half].timestamp_seconds, second,
+            first * (1 - DRIFT_FRACTION), first * (1 + DRIFT_FRACTION),
+            "medium" if abs(change) > 2 * DRIFT_FRACTION else "low",
+            f"mean moved {change * 100:+.0f} % between halves ({first:.1f} → {second:.1f})",
+        )  # fmt: skip
+
+
+def _oscillation(
+    series: str, target: ObjectRef, points: Sequence[UsagePoint], average: float, sigma: float
+) -> Iterator[Anomaly]:
+    deltas = [b.value - a.value for a, b in itertools.pairwise(points) if b.value != a.value]
+    if len(deltas) < 2 or average <= 0:
+        return
+    changes = sum(1 for a, b in itertools.pairwise(deltas) if (a > 0) != (b > 0))
+    share = changes / (len(deltas) - 1)
+    if share > OSCILLATION_SHARE and sigma > OSCILLATION_CV * average:
+        yield Anomaly(
+            "oscillation", series, target, points[-1].timestamp_seconds, sigma,
+            None, OSCILLATION_CV * average, "medium",
+            f"{share * 100:.0f} % of steps change direction with σ {sigma:.1f} = {sigma / average:.2f}·mean",
+        )  # fmt: skip
+
+
+_SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+def _strongest(anomalies: list[Anomaly]) -> list[Anomaly]:
+    by_kind: dict[str, list[Anomaly]] = {}
+    for anomaly in anomalies:
+        by_kind.setdefault(anomaly.kind, []).append(anomaly)
+    kept: list[Anomaly] = []
+    for members in by_kind.values():
+        members.sort(key=lambda a: (-_SEVERITY_RANK[a.severity], -abs(a.value), a.timestamp_seconds))
+        kept.extend(sorted(members[:MAX_PER_KIND], key=lambda a: a.timestamp_seconds))
+    return kept
+
+
+def series_anomalies(series: str, target: ObjectRef, points: Sequence[UsagePoint]) -> list[Anomaly]:
+    """All series rules on one time-ordered series."""
+    if len(points) < MIN_POINTS:
+        return []
+    values = [point.value for point in points]
+    average, sigma = mean(values), stddev(values)
+    found = [
+        *_zscores(series, target, points, average, sigma),
+        *_jumps(series, target, points, average),
+        *_drift(series, target, points),
+        *_oscillation(series, target, points, average, sigma),
+    ]
+    return _strongest(found)
+
+
+def pod_event_anomalies(pod: Pod, owner: ObjectRef, now_seconds: float, restart_burst: int = 3) -> Iterator[Anomaly]:
+    """OOMKilled, CrashLoopBackOff and restart bursts read from one pod's container statuses."""
+    series = f"Pod/{pod.namespace}/{pod.name}"
+    for status in pod.container_statuses:
+        when = status.last_termination_at.timestamp() if status.last_termination_at else now_seconds
+        if "OOMKilled" in (status.reason, status.last_termination_reason):
+            yield Anomaly(
+                "oom_killed",
+                f"{series}/{status.name}",
+                owner,
+                when,
+                float(status.restart_count),
+                None,
+                None,
+                "high",
+                f"container {status.name} was OOMKilled",
+            )
+        if status.state == "waiting" and status.reason == "CrashLoopBackOff":
+            yield Anomaly(
+                "crash_loop",
+                f"{series}/{status.name}",
+                owner,
+                now_seconds,
+                float(status.restart_count),
+                None,
+                None,
+                "critical",
+                f"container {status.name} is in CrashLoopBackOff",
+            )
+        if status.restart_count > restart_burst:
+            yield Anomaly(
+                "restart_burst",
+                f"{series}/{status.name}",
+                owner,
+                when,
+                float(status.restart_count),
+                0.0,
+                float(restart_burst),
+                "medium",
+                f"container {status.name} restarted {status.restart_count} times",
+            )
+
+
+def hpa_anomalies(hpa: HPA, now_seconds: float) -> Iterator[Anomaly]:
+    """An HPA at maxReplicas that still wants more (or reports ScalingLimited/TooManyReplicas)."""
+    limited = any(
+        c.type == "ScalingLimited" and c.status == "True" and c.reason == "TooManyReplicas" for c in hpa.conditions
+    )
+    at_max = hpa.current_replicas is not None and hpa.current_replicas >= hpa.max_replicas
+    if limited or (at_max and (hpa.desired_replicas or 0) >= hpa.max_replicas):
+        yield Anomaly(
+            "hpa_pinned_at_max", f"HorizontalPodAutoscaler/{hpa.namespace}/{hpa.name}",
+            ObjectRef(hpa.target.kind, hpa.namespace, hpa.target.name), now_seconds,
+            float(hpa.current_replicas or hpa.max_replicas), float(hpa.min_replicas), float(hpa.max_replicas), "high",
+            f"HPA {hpa.name} is pinned at maxReplicas {hpa.max_replicas}: demand exceeds what it may scale to",
+        )  # fmt: skip

@@ -1,0 +1,1 @@
+"""One router per resource, aggregated by api/router.py."""

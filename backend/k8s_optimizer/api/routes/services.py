@@ -1,0 +1,174 @@
+"""Services: the list with live usage and scores, the detail, the request path and the diagnosis."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from k8s_optimizer.analysis import network
+from k8s_optimizer.api import schemas as s
+from k8s_optimizer.api.deps import ContextDep
+from k8s_optimizer.api.errors import ApiError
+from k8s_optimizer.api.params import (
+    CursorQuery,
+    LimitQuery,
+    NamePath,
+    NamespacePath,
+    NamespaceQuery,
+    labels_match,
+    page,
+    parse_label_selector,
+)
+from k8s_optimizer.api.views import ViewContext
+from k8s_optimizer.domain.objects import Service
+
+router = APIRouter(prefix="/api/v1/services", tags=["services"])
+
+ServiceSort = Literal[
+    "name",
+    "-name",
+    "namespace",
+    "-namespace",
+    "cpu",
+    "-cpu",
+    "memory",
+    "-memory",
+    "recommendations",
+    "-recommendations",
+]
+
+
+def _sort_key(field: str) -> object:
+    def key(summary: s.ServiceSummary) -> tuple[float, str, str]:
+        value = {
+            "cpu": summary.resources.cpu_usage_millicores or 0.0,
+            "memory": float(summary.resources.memory_usage_bytes or 0),
+            "recommendations": float(summary.open_recommendations),
+        }.get(field, 0.0)
+        first = summary.name if field == "name" else summary.namespace
+        return value, first, summary.name
+
+    return key
+
+
+def _service(context: ViewContext, namespace: str, name: str) -> Service:
+    service = context.snapshot.services.get((namespace, name))
+    if service is None:
+        raise ApiError(404, f"service {namespace}/{name} not found")
+    return service
+
+
+@router.get("")
+async def list_services(
+    context: ContextDep,
+    namespace: NamespaceQuery = None,
+    label_selector: Annotated[str | None, Query(max_length=1024, description="a=b,c!=d,e,!f")] = None,
+    q: Annotated[str | None, Query(max_length=253, description="substring of namespace/name")] = None,
+    sort: ServiceSort = "namespace",
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> s.Page[s.ServiceSummary]:
+    """Every Service with endpoints, backing workloads, HPA, usage vs request, score and open findings."""
+    requirements = parse_label_selector(label_selector) if label_selector else []
+    needle = (q or "").lower()
+    selected = [
+        service
+        for (ns, name), service in sorted(context.snapshot.services.items())
+        if (namespace is None or ns == namespace)
+        and labels_match(service.labels, requirements)
+        and needle in f"{ns}/{name}".lower()
+    ]
+    summaries = [context.service_summary(service) for service in selected]
+    field = sort.lstrip("-")
+    summaries.sort(key=_sort_key(field), reverse=sort.startswith("-"))  # type: ignore[arg-type]
+    chunk, next_cursor, total = page(summaries, limit, cursor)
+    return s.Page[s.ServiceSummary](items=chunk, next_cursor=next_cursor, total=total)
+
+
+@router.get("/{namespace}/{name}")
+async def get_service(context: ContextDep, namespace: NamespacePath, name: NamePath) -> s.ServiceDetail:
+    """One Service with its pods, endpoints, HPA, checks, diagnosis, recommendations, anomalies and events."""
+    return context.service_detail(_service(context, namespace, name))
+
+
+def _hop(hop: network.Hop) -> s.PathHop:
+    return s.PathHop(kind=hop.kind, label=hop.label, address=hop.address, note=hop.note, command=hop.command)
+
+
+def _path(path: network.RequestPath) -> s.RequestPath:
+    return s.RequestPath(
+        kind=path.kind,
+        service_port=path.service_port,
+        hops=[_hop(h) for h in path.hops],
+        branches=[
+            s.PathBranch(
+                target=b.target,
+                probability=float(b.probability),
+                cross_node=b.cross_node,
+                hops=[_hop(h) for h in b.hops],
+            )
+            for b in path.branches
+        ],
+    )
+
+
+def _commands(paths: list[s.RequestPath]) -> list[str]:
+    seen: dict[str, None] = {}
+    for path in paths:
+        for hop in [*path.hops, *(h for b in path.branches for h in b.hops)]:
+            if hop.command:
+                seen.setdefault(hop.command, None)
+    return list(seen)
+
+
+@router.get("/{namespace}/{name}/path")
+async def service_path(context: ContextDep, namespace: NamespacePath, name: NamePath) -> s.ServicePath:
+    """Request paths with kube-proxy DNAT targets and probabilities, and the kubectl command for each hop."""
+    service = _service(context, namespace, name)
+    view = network.service_map(context.snapshot, service)
+    paths = [_path(p) for p in view.paths]
+    summary = context.service_summary(service)
+    return s.ServicePath(
+        service=s.ObjectRefOut(kind="Service", namespace=namespace, name=name),
+        dns_name=view.dns_name,
+        type=view.type,
+        cluster_ip=view.cluster_ip,
+        ports=summary.ports,
+        endpoints=[
+            s.PathEndpoint(ip=e.ip, ports=list(e.ports), ready=e.ready, pod=e.pod, node=e.node, node_ip=e.node_ip)
+            for e in view.endpoints
+        ],
+        kube_proxy=[
+            s.KubeProxyOut(
+                service_port=p.service_port,
+                protocol=p.protocol,
+                rules=[
+                    s.ProxyRuleOut(
+                        index=r.index,
+                        target=r.target,
+                        pod=r.pod,
+                        node=r.node,
+                        rule_probability=float(r.rule_probability),
+                        probability=float(r.probability),
+                    )
+                    for r in p.rules
+                ],
+            )
+            for p in view.kube_proxy
+        ],
+        paths=paths,
+        verification_commands=_commands(paths),
+    )
+
+
+@router.get("/{namespace}/{name}/diagnosis")
+async def service_diagnosis(context: ContextDep, namespace: NamespacePath, name: NamePath) -> s.ServiceDiagnosis:
+    """Connectivity findings and the best-practice checks of the workloads behind the Service."""
+    detail = context.service_detail(_service(context, namespace, name))
+    return s.ServiceDiagnosis(
+        service=s.ObjectRefOut(kind="Service", namespace=namespace, name=name),
+        healthy=not any(d.severity == "danger" for d in detail.diagnosis),
+        diagnosis=detail.diagnosis,
+        checks=detail.checks,
+    )

@@ -1,0 +1,57 @@
+"""Workloads (Deployments, StatefulSets, DaemonSets) with usage per container, HPA and findings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from k8s_optimizer.api import schemas as s
+from k8s_optimizer.api.deps import ContextDep
+from k8s_optimizer.api.errors import ApiError
+from k8s_optimizer.api.params import CursorQuery, LimitQuery, NamePath, NamespacePath, NamespaceQuery, page
+
+router = APIRouter(prefix="/api/v1/workloads", tags=["workloads"])
+
+WorkloadKindParam = Literal["Deployment", "StatefulSet", "DaemonSet"]
+
+
+@router.get("")
+async def list_workloads(
+    context: ContextDep,
+    namespace: NamespaceQuery = None,
+    kind: Annotated[WorkloadKindParam | None, Query(description="only this kind")] = None,
+    q: Annotated[str | None, Query(max_length=253, description="substring of namespace/name")] = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> s.Page[s.WorkloadSummary]:
+    """Deployments, StatefulSets and DaemonSets with replicas, usage vs request, HPA and services."""
+    needle = (q or "").lower()
+    selected = sorted(
+        (
+            w
+            for w in context.served_workloads()
+            if (namespace is None or w.namespace == namespace)
+            and (kind is None or w.kind == kind)
+            and needle in f"{w.namespace}/{w.name}".lower()
+        ),
+        key=lambda w: (w.namespace, w.kind, w.name),
+    )
+    chunk, next_cursor, total = page(selected, limit, cursor)
+    return s.Page[s.WorkloadSummary](
+        items=[context.workload_summary(w) for w in chunk], next_cursor=next_cursor, total=total
+    )
+
+
+@router.get("/{namespace}/{kind}/{name}")
+async def get_workload(
+    context: ContextDep,
+    namespace: NamespacePath,
+    kind: Annotated[WorkloadKindParam, Path(description="Deployment, StatefulSet or DaemonSet")],
+    name: NamePath,
+) -> s.WorkloadDetail:
+    """One workload with its pods, recommendations, anomalies and events."""
+    workload = context.snapshot.workloads.get((kind, namespace, name))
+    if workload is None:
+        raise ApiError(404, f"{kind} {namespace}/{name} not found")
+    return context.workload_detail(workload)

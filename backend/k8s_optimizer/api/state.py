@@ -1,0 +1,140 @@
+"""What the routes read: the latest view of the cluster and the latest analysis, cached.
+
+Requests never list the cluster and never run the analysis. `ViewCache` rebuilds the indexed
+`ViewContext` only when the live model's change sequence moved (and not more often than every
+`min_rebuild_seconds`); `run_analysis` runs the recommendation engine in a worker thread after
+each metrics scrape and swaps the report in, so a slow analysis never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from k8s_optimizer.api.audit import AuditLog
+from k8s_optimizer.api.metrics import ApiMetrics
+from k8s_optimizer.api.ports import Analyzer, HistoryReader, LiveModel, ObjectWriter
+from k8s_optimizer.api.views import ViewContext
+from k8s_optimizer.domain.history import WorkloadHistory
+from k8s_optimizer.domain.objects import ObjectRef
+from k8s_optimizer.domain.snapshot import ClusterSnapshot
+from k8s_optimizer.recommend.model import AnalysisReport
+from k8s_optimizer.settings import Settings
+
+if TYPE_CHECKING:
+    from k8s_optimizer.api.ws import Hub
+
+logger = logging.getLogger(__name__)
+
+ANALYSIS_WINDOW_SECONDS = 7 * 24 * 3600.0  # what the strategies look back over (KRR's default history)
+# Above this many pods a context build takes long enough to belong in a worker thread.
+_THREADED_BUILD_PODS = 2000
+
+
+def snapshot_now_seconds(snapshot: ClusterSnapshot) -> float:
+    """The cluster's own clock: the newest metrics sample (simulated time in the embedded cluster)."""
+    stamps = [u.timestamp.timestamp() for u in snapshot.container_usage.values()]
+    return max(stamps) if stamps else snapshot.taken_at.timestamp()
+
+
+@dataclass(slots=True)
+class ViewCache:
+    live: LiveModel
+    min_rebuild_seconds: float = 0.2
+    report: AnalysisReport | None = None
+    _context: ViewContext | None = None
+    _built_seq: int = -1
+    _built_report: AnalysisReport | None = None
+    _built_at: float = 0.0
+
+    def _stale(self) -> bool:
+        if self._context is None or self._built_report is not self.report:
+            return True
+        return self.live.seq != self._built_seq and time.monotonic() - self._built_at >= self.min_rebuild_seconds
+
+    def current(self) -> ViewContext:
+        """The context for the latest snapshot (rebuilt inline; cheap for demo-sized clusters)."""
+        if self._stale():
+            self._store(self.live.seq, ViewContext.build(self.live.snapshot(), self.report))
+        assert self._context is not None
+        return self._context
+
+    async def fresh(self) -> tuple[int, ViewContext]:
+        """A context at least as new as the model's current seq, built off-loop when large."""
+        seq = self.live.seq
+        if self._context is not None and self._built_seq == seq and self._built_report is self.report:
+            return seq, self._context
+        snapshot, report = self.live.snapshot(), self.report
+        if len(snapshot.pods) > _THREADED_BUILD_PODS:
+            context = await asyncio.to_thread(ViewContext.build, snapshot, report)
+        else:
+            context = ViewContext.build(snapshot, report)
+        self._store(seq, context)
+        return seq, context
+
+    def _store(self, seq: int, context: ViewContext) -> None:
+        if seq >= self._built_seq or context.report is not self._built_report:
+            self._context, self._built_seq, self._built_report = context, seq, context.report
+            self._built_at = time.monotonic()
+
+    @property
+    def built_seq(self) -> int:
+        return self._built_seq
+
+
+@dataclass(slots=True)
+class ApiState:
+    """Everything the routes and the hub share; built by app.py's lifespan."""
+
+    settings: Settings
+    live: LiveModel
+    audit: AuditLog
+    history: HistoryReader | None = None
+    analyzer: Analyzer | None = None
+    writer: ObjectWriter | None = None
+    metrics: ApiMetrics = field(default_factory=ApiMetrics)
+    views: ViewCache = field(init=False)
+    hub: Hub | None = None
+
+    def __post_init__(self) -> None:
+        self.views = ViewCache(self.live)
+
+
+async def run_analysis(state: ApiState) -> AnalysisReport | None:
+    """One analysis pass (history read on the store's thread, analysis in a worker thread)."""
+    if state.analyzer is None:
+        return None
+    started = time.perf_counter()
+    snapshot = state.live.snapshot()
+    now_seconds = snapshot_now_seconds(snapshot)
+    histories: Mapping[ObjectRef, WorkloadHistory] = {}
+    if state.history is not None:
+        histories = await state.history.all_workload_histories(ANALYSIS_WINDOW_SECONDS, now_seconds)
+    report = await asyncio.to_thread(state.analyzer, snapshot, histories, now_seconds)
+    state.metrics.analysis_runs += 1
+    state.metrics.analysis_seconds = time.perf_counter() - started
+    previous = state.views.report
+    state.views.report = report
+    if state.hub is not None:
+        state.hub.publish_analysis(previous, report)
+    return report
+
+
+async def analysis_loop(state: ApiState, trigger: asyncio.Event, *, fallback_seconds: float) -> None:
+    """Analyse once synced, then after every metrics scrape (the hub sets `trigger`) or every fallback period."""
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(trigger.wait(), timeout=fallback_seconds)
+        trigger.clear()
+        if not state.live.synced:
+            continue
+        try:
+            await run_analysis(state)
+        except (ValueError, ArithmeticError, KeyError, LookupError, TypeError) as exc:
+            # A bug in one analysis pass must not stop the next; the previous report stays served.
+            logger.exception("analysis failed", exc_info=exc)

@@ -1,0 +1,169 @@
+"""The usage history store: an async facade over SQLite that never blocks the event loop.
+
+Why it exists: metrics-server only knows the last point, and the original product kept 24 h in
+memory, keyed without namespace, lost on every restart and different in each replica. This store
+keeps history in SQLite under `--data-dir` (WAL), keyed by the metrics API's own sample timestamps.
+
+Writes (the live collector calls these):
+    store = await HistoryStore.open(data_dir, raw_retention_seconds=86400)
+    await store.record_scrape(containers, nodes)     -> new container samples (one transaction)
+    await store.record_terminations(terminations)    -> new terminations (once per occurrence)
+    await store.record_replicas(workload, ts, n, d)  -> 1 if a new change point was stored
+    await store.close()
+
+Reads (API and recommenders):
+    await store.series("Deployment/shop/web/app", "cpu", window_seconds=3600, step_seconds=15)
+        -> UsageSeries: `total` (sum over the workload's pods) and `per_pod`, each point a step's
+           samples/min/avg/max/p95 in the series' unit (millicores, bytes, replicas). Targets are
+           `<kind>/<namespace>/<name>[/<container>]`, including `Pod/<ns>/<pod>` and `Node//<node>`.
+           Windows within the raw retention and steps under 5 min read raw samples ("raw"); longer
+           ones read 5-minute rollups ("rollup"). Bad input raises SeriesQueryError (has `.field`).
+    await store.workload_history(ref, window_seconds=..., now_seconds=...)
+        -> WorkloadHistory: per container name, one ContainerHistory per pod with its raw series
+           in the window, its VPA CPU and memory-peak histograms, OOM kill times and restarts;
+           plus replica change points (the value when the window opens comes first).
+    await store.all_workload_histories(window_seconds, now_seconds)
+        -> the same for every workload seen in the window, without the raw series (histograms carry
+           the distribution; pass include_series=True for small clusters and tests).
+    await store.now_seconds() -> the newest sample timestamp ("now" in sample time), or None.
+
+All database work runs on one dedicated writer thread (which owns the connection and the
+in-memory VPA aggregates), so reads see every committed write in order and need no locks. After
+each scrape the store schedules maintenance on that thread (5-minute rollups, retention,
+histogram checkpoints), all timed in sample time, never by the local clock.
+
+High availability: keys are (series, metrics-server timestamp), so re-recording is a no-op and two
+replicas scraping the same metrics-server record the same rows and fold the same samples into the
+same histograms; each replica keeps its own data dir. One process per data dir.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+from k8s_optimizer.domain.history import UsageSeries, WorkloadHistory
+from k8s_optimizer.domain.objects import ObjectRef
+from k8s_optimizer.domain.usage import NodeUsage, ScrapedContainer, Termination
+from k8s_optimizer.history.engine import HistoryEngine, Retention
+from k8s_optimizer.history.reads import HistoryReader
+from k8s_optimizer.history.series import SeriesReader
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class HistoryStore:
+    def __init__(self, engine: HistoryEngine, executor: ThreadPoolExecutor) -> None:
+        self._engine = engine
+        self._executor = executor
+        self._reader = HistoryReader(engine)
+        self._series = SeriesReader(engine)
+        self._maintenance: Future[None] | None = None
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        data_dir: Path,
+        *,
+        raw_retention_seconds: float = 86400,
+        retention: Retention | None = None,
+    ) -> HistoryStore:
+        """Open (or create) the store in `data_dir`, replaying whatever the last run committed."""
+        retention = retention or Retention(raw_seconds=raw_retention_seconds)
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-writer")
+        loop = asyncio.get_running_loop()
+        try:
+            engine = await loop.run_in_executor(executor, HistoryEngine.open, data_dir, retention)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        return cls(engine, executor)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._run(self._engine.close)
+        self._executor.shutdown(wait=False)
+
+    async def _run(self, function: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
+    # ------------------------------------------------------------------ writes
+    async def record_scrape(self, containers: Sequence[ScrapedContainer], nodes: Sequence[NodeUsage]) -> int:
+        inserted = await self._run(self._engine.record_scrape, list(containers), list(nodes))
+        self._schedule_maintenance()
+        return inserted
+
+    async def record_terminations(self, terminations: Sequence[Termination]) -> int:
+        return await self._run(self._engine.record_terminations, list(terminations))
+
+    async def record_replicas(
+        self, workload: ObjectRef, timestamp: datetime, replicas: int, desired: int | None
+    ) -> int:
+        return await self._run(self._engine.record_replicas, workload, timestamp, replicas, desired)
+
+    def _schedule_maintenance(self) -> None:
+        """Queue one maintenance pass behind the writes (never more than one waiting)."""
+        if self._closed or (self._maintenance is not None and not self._maintenance.done()):
+            return
+        self._maintenance = self._executor.submit(self._engine.maintain)
+        self._maintenance.add_done_callback(_log_failure)
+
+    async def maintain(self) -> None:
+        """Run rollups, retention and checkpoints now (they also run by themselves after scrapes)."""
+        await self._run(self._engine.maintain)
+
+    async def checkpoint(self) -> int:
+        return await self._run(self._engine.checkpoint)
+
+    # ------------------------------------------------------------------ reads
+    async def now_seconds(self) -> float | None:
+        return await self._run(lambda: self._engine.newest_seconds)
+
+    async def series(
+        self,
+        target: str,
+        metric: str,
+        *,
+        window_seconds: float,
+        step_seconds: float,
+        now_seconds: float | None = None,
+    ) -> UsageSeries:
+        def read() -> UsageSeries:
+            return self._series.series(
+                target, metric, window_seconds=window_seconds, step_seconds=step_seconds, now_seconds=now_seconds
+            )
+
+        return await self._run(read)
+
+    async def workload_history(
+        self, workload: ObjectRef, *, window_seconds: float, now_seconds: float
+    ) -> WorkloadHistory:
+        def read() -> WorkloadHistory:
+            return self._reader.workload_history(workload, window_seconds=window_seconds, now_seconds=now_seconds)
+
+        return await self._run(read)
+
+    async def all_workload_histories(
+        self, window_seconds: float, now_seconds: float, *, include_series: bool = False
+    ) -> dict[ObjectRef, WorkloadHistory]:
+        def read() -> dict[ObjectRef, WorkloadHistory]:
+            return self._reader.all_workload_histories(
+                window_seconds=window_seconds, now_seconds=now_seconds, include_series=include_series
+            )
+
+        return await self._run(read)
+
+
+def _log_failure(future: Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.error("history maintenance failed", exc_info=future.exception())

@@ -1,0 +1,605 @@
+"""Pure translation of Kubernetes API JSON (kubectl-shaped camelCase dicts) into domain dataclasses.
+
+This is the boundary: the informers decode the API's JSON themselves (far faster than building
+kubernetes_asyncio models for 10,000 pods) and hand each object here. Nothing here does I/O, so every
+function is tested on hand-written JSON. Optional fields stay honest: a missing request is None,
+never 0. A malformed quantity becomes None rather than failing the whole watch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal, cast
+
+from k8s_optimizer.domain.objects import (
+    DEFAULT_SCALE_DOWN,
+    DEFAULT_SCALE_UP,
+    HPA,
+    ContainerPort,
+    ContainerSpec,
+    ContainerState,
+    ContainerStatus,
+    EndpointAddress,
+    EndpointPort,
+    Endpoints,
+    Event,
+    HPACondition,
+    HPAMetricTarget,
+    LabelRequirement,
+    LabelSelector,
+    Namespace,
+    Node,
+    ObjectRef,
+    OwnerRef,
+    Pod,
+    PodDisruptionBudget,
+    Probe,
+    ProbeHandler,
+    ScalingPolicy,
+    ScalingRules,
+    Service,
+    ServicePort,
+    Taint,
+    Workload,
+    WorkloadKind,
+)
+from k8s_optimizer.domain.quantities import (
+    QuantityError,
+    parse_cpu_millicores,
+    parse_cpu_millicores_float,
+    parse_memory_bytes,
+)
+from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage
+
+Json = Mapping[str, Any]
+_EMPTY: Json = {}
+
+
+def parse_time(value: object) -> datetime | None:
+    """RFC 3339 ('2026-11-26T10:00:00Z', with or without fractions) → aware UTC datetime."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_duration_seconds(value: object) -> float | None:
+    """Go durations as metrics.k8s.io writes `window`: '30s', '1m0s', '15.5s', '500ms'."""
+    if not isinstance(value, str) or not value:
+        return None
+    total = 0.0
+    number = ""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+    index = 0
+    while index < len(value):
+        char = value[index]
+        if char.isdigit() or char == ".":
+            number += char
+            index += 1
+            continue
+        unit = value[index : index + 2] if value[index : index + 2] in units else char
+        if unit not in units or not number:
+            return None
+        total += float(number) * units[unit]
+        number = ""
+        index += len(unit)
+    return None if number else total
+
+
+def _cpu(value: object) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_cpu_millicores(cast(str, value))
+    except (QuantityError, TypeError):
+        return None
+
+
+def _memory(value: object) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_memory_bytes(cast(str, value))
+    except (QuantityError, TypeError):
+        return None
+
+
+def _meta(obj: Json) -> Json:
+    return cast(Json, obj.get("metadata") or _EMPTY)
+
+
+def _labels(value: object) -> dict[str, str]:
+    return dict(cast(Mapping[str, str], value)) if isinstance(value, Mapping) else {}
+
+
+def _int_or_str(value: object) -> int | str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | str):
+        return value
+    return None
+
+
+def owner_of(meta: Json) -> OwnerRef | None:
+    """The controller owner reference (the first owner when none is marked controller)."""
+    owners = cast(list[Json], meta.get("ownerReferences") or [])
+    if not owners:
+        return None
+    chosen = next((owner for owner in owners if owner.get("controller")), owners[0])
+    return OwnerRef(
+        kind=str(chosen.get("kind", "")),
+        name=str(chosen.get("name", "")),
+        uid=str(chosen.get("uid", "")),
+        controller=bool(chosen.get("controller", False)),
+    )
+
+
+def translate_selector(value: object) -> LabelSelector:
+    if not isinstance(value, Mapping):
+        return LabelSelector()
+    match_labels = tuple(sorted(_labels(value.get("matchLabels")).items()))
+    expressions = tuple(
+        LabelRequirement(
+            key=str(expression.get("key", "")),
+            operator=str(expression.get("operator", "")),
+            values=tuple(str(v) for v in expression.get("values") or ()),
+        )
+        for expression in cast(list[Json], value.get("matchExpressions") or [])
+    )
+    return LabelSelector(match_labels=match_labels, match_expressions=expressions)
+
+
+def translate_namespace(obj: Json) -> Namespace:
+    meta = _meta(obj)
+    status = cast(Json, obj.get("status") or _EMPTY)
+    return Namespace(
+        name=str(meta.get("name", "")), labels=_labels(meta.get("labels")), phase=str(status.get("phase", "Active"))
+    )
+
+
+def _condition_status(conditions: object, condition_type: str) -> Json | None:
+    for condition in cast(list[Json], conditions or []):
+        if condition.get("type") == condition_type:
+            return condition
+    return None
+
+
+def translate_node(obj: Json) -> Node:
+    meta = _meta(obj)
+    spec = cast(Json, obj.get("spec") or _EMPTY)
+    status = cast(Json, obj.get("status") or _EMPTY)
+    capacity = cast(Json, status.get("capacity") or _EMPTY)
+    allocatable = cast(Json, status.get("allocatable") or capacity)
+    addresses = cast(list[Json], status.get("addresses") or [])
+    internal_ip = next((str(a.get("address")) for a in addresses if a.get("type") == "InternalIP"), None)
+    ready_condition = _condition_status(status.get("conditions"), "Ready")
+    taints = tuple(
+        Taint(key=str(t.get("key", "")), effect=str(t.get("effect", "")), value=str(t.get("value") or ""))
+        for t in cast(list[Json], spec.get("taints") or [])
+    )
+    return Node(
+        name=str(meta.get("name", "")),
+        labels=_labels(meta.get("labels")),
+        internal_ip=internal_ip,
+        pod_cidr=cast(str | None, spec.get("podCIDR")),
+        capacity_cpu_millicores=_cpu(capacity.get("cpu")) or 0,
+        capacity_memory_bytes=_memory(capacity.get("memory")) or 0,
+        allocatable_cpu_millicores=_cpu(allocatable.get("cpu")) or 0,
+        allocatable_memory_bytes=_memory(allocatable.get("memory")) or 0,
+        ready=ready_condition is not None and ready_condition.get("status") == "True",
+        taints=taints,
+        created_at=parse_time(meta.get("creationTimestamp")),
+    )
+
+
+_PROBE_HANDLERS: tuple[ProbeHandler, ...] = ("httpGet", "tcpSocket", "exec", "grpc")
+
+
+def translate_probe(value: object) -> Probe | None:
+    if not isinstance(value, Mapping):
+        return None
+    handler = next((name for name in _PROBE_HANDLERS if isinstance(value.get(name), Mapping)), None)
+    if handler is None:
+        return None
+    body = cast(Json, value[handler])
+    return Probe(
+        handler=handler,
+        port=_int_or_str(body.get("port")),
+        path=cast(str | None, body.get("path")),
+        command=tuple(str(part) for part in body.get("command") or ()),
+        initial_delay_seconds=int(value.get("initialDelaySeconds", 0)),
+        period_seconds=int(value.get("periodSeconds", 10)),
+        timeout_seconds=int(value.get("timeoutSeconds", 1)),
+        failure_threshold=int(value.get("failureThreshold", 3)),
+        success_threshold=int(value.get("successThreshold", 1)),
+    )
+
+
+def translate_container(obj: Json) -> ContainerSpec:
+    resources = cast(Json, obj.get("resources") or _EMPTY)
+    requests = cast(Json, resources.get("requests") or _EMPTY)
+    limits = cast(Json, resources.get("limits") or _EMPTY)
+    ports = tuple(
+        ContainerPort(
+            container_port=int(port.get("containerPort", 0)),
+            name=cast(str | None, port.get("name")),
+            protocol=str(port.get("protocol") or "TCP"),
+        )
+        for port in cast(list[Json], obj.get("ports") or [])
+    )
+    return ContainerSpec(
+        name=str(obj.get("name", "")),
+        image=str(obj.get("image", "")),
+        cpu_request_millicores=_cpu(requests.get("cpu")),
+        cpu_limit_millicores=_cpu(limits.get("cpu")),
+        memory_request_bytes=_memory(requests.get("memory")),
+        memory_limit_bytes=_memory(limits.get("memory")),
+        ports=ports,
+        readiness_probe=translate_probe(obj.get("readinessProbe")),
+        liveness_probe=translate_probe(obj.get("livenessProbe")),
+    )
+
+
+def _state_of(state: Json) -> tuple[ContainerState, Json]:
+    for name in ("running", "waiting", "terminated"):
+        body = state.get(name)
+        if isinstance(body, Mapping):
+            return name, body
+    return "unknown", _EMPTY
+
+
+def translate_container_status(obj: Json) -> ContainerStatus:
+    state, body = _state_of(cast(Json, obj.get("state") or _EMPTY))
+    last_state = cast(Json, obj.get("lastState") or _EMPTY)
+    last_terminated = cast(Json, last_state.get("terminated") or _EMPTY)
+    return ContainerStatus(
+        name=str(obj.get("name", "")),
+        ready=bool(obj.get("ready", False)),
+        restart_count=int(obj.get("restartCount", 0)),
+        state=state,
+        reason=cast(str | None, body.get("reason")),
+        last_termination_reason=cast(str | None, last_terminated.get("reason")),
+        last_termination_at=parse_time(last_terminated.get("finishedAt")),
+        started_at=parse_time(body.get("startedAt")) if state == "running" else None,
+    )
+
+
+def translate_pod(obj: Json) -> Pod:
+    meta = _meta(obj)
+    spec = cast(Json, obj.get("spec") or _EMPTY)
+    status = cast(Json, obj.get("status") or _EMPTY)
+    ready_condition = _condition_status(status.get("conditions"), "Ready")
+    scheduled = _condition_status(status.get("conditions"), "PodScheduled")
+    unschedulable = None
+    if scheduled is not None and scheduled.get("status") == "False":
+        unschedulable = str(scheduled.get("message") or scheduled.get("reason") or "Unschedulable")
+    return Pod(
+        namespace=str(meta.get("namespace", "")),
+        name=str(meta.get("name", "")),
+        uid=str(meta.get("uid", "")),
+        labels=_labels(meta.get("labels")),
+        owner=owner_of(meta),
+        node_name=cast(str | None, spec.get("nodeName")) or None,
+        pod_ip=cast(str | None, status.get("podIP")) or None,
+        host_ip=cast(str | None, status.get("hostIP")) or None,
+        phase=str(status.get("phase") or "Unknown"),
+        ready=ready_condition is not None and ready_condition.get("status") == "True",
+        containers=tuple(translate_container(c) for c in cast(list[Json], spec.get("containers") or [])),
+        container_statuses=tuple(
+            translate_container_status(s) for s in cast(list[Json], status.get("containerStatuses") or [])
+        ),
+        unschedulable_message=unschedulable,
+        created_at=parse_time(meta.get("creationTimestamp")),
+        deleting=meta.get("deletionTimestamp") is not None,
+    )
+
+
+def translate_service(obj: Json) -> Service:
+    meta = _meta(obj)
+    spec = cast(Json, obj.get("spec") or _EMPTY)
+    service_type = str(spec.get("type") or "ClusterIP")
+    cluster_ip = cast(str | None, spec.get("clusterIP"))
+    if cluster_ip in ("None", "") or service_type == "ExternalName":
+        cluster_ip = None
+    ports = tuple(
+        ServicePort(
+            port=int(port.get("port", 0)),
+            target_port=_int_or_str(port.get("targetPort")) or int(port.get("port", 0)),
+            protocol=str(port.get("protocol") or "TCP"),
+            name=cast(str | None, port.get("name")) or None,
+            node_port=cast(int | None, port.get("nodePort")),
+        )
+        for port in cast(list[Json], spec.get("ports") or [])
+    )
+    selector = _labels(spec.get("selector")) or None
+    return Service(
+        namespace=str(meta.get("namespace", "")),
+        name=str(meta.get("name", "")),
+        type=service_type,
+        cluster_ip=cluster_ip,
+        ports=ports,
+        selector=selector,
+        labels=_labels(meta.get("labels")),
+        created_at=parse_time(meta.get("creationTimestamp")),
+    )
+
+
+def _endpoint_address(address: Json, *, ready: bool) -> EndpointAddress:
+    target = cast(Json, address.get("targetRef") or _EMPTY)
+    pod_name = cast(str | None, target.get("name")) if target.get("kind", "Pod") == "Pod" else None
+    return EndpointAddress(
+        ip=str(address.get("ip", "")),
+        ready=ready,
+        pod_name=pod_name,
+        node_name=cast(str | None, address.get("nodeName")),
+    )
+
+
+def translate_endpoints(obj: Json) -> Endpoints:
+    """Flatten subsets: ready addresses first, then not-ready ones, each in API order."""
+    meta = _meta(obj)
+    addresses: list[EndpointAddress] = []
+    not_ready: list[EndpointAddress] = []
+    ports: dict[tuple[int, str | None, str], EndpointPort] = {}
+    for subset in cast(list[Json], obj.get("subsets") or []):
+        addresses.extend(_endpoint_address(a, ready=True) for a in cast(list[Json], subset.get("addresses") or []))
+        not_ready.extend(
+            _endpoint_address(a, ready=False) for a in cast(list[Json], subset.get("notReadyAddresses") or [])
+        )
+        for port in cast(list[Json], subset.get("ports") or []):
+            parsed = EndpointPort(
+                port=int(port.get("port", 0)),
+                name=cast(str | None, port.get("name")) or None,
+                protocol=str(port.get("protocol") or "TCP"),
+            )
+            ports.setdefault((parsed.port, parsed.name, parsed.protocol), parsed)
+    return Endpoints(
+        namespace=str(meta.get("namespace", "")),
+        name=str(meta.get("name", "")),
+        addresses=tuple(addresses + not_ready),
+        ports=tuple(ports.values()),
+    )
+
+
+def _pod_template_containers(spec: Json) -> tuple[ContainerSpec, ...]:
+    template = cast(Json, spec.get("template") or _EMPTY)
+    pod_spec = cast(Json, template.get("spec") or _EMPTY)
+    return tuple(translate_container(c) for c in cast(list[Json], pod_spec.get("containers") or []))
+
+
+def _replica_counts(kind: WorkloadKind, status: Json) -> tuple[int, int, int, int]:
+    """(ready, available, updated, current) from the kind's own status field names."""
+    if kind == "DaemonSet":
+        names = ("numberReady", "numberAvailable", "updatedNumberScheduled", "currentNumberScheduled")
+    elif kind == "StatefulSet":
+        names = ("readyReplicas", "availableReplicas", "updatedReplicas", "currentReplicas")
+    else:
+        names = ("readyReplicas", "availableReplicas", "updatedReplicas", "replicas")
+    ready, available, updated, current = (int(status.get(name) or 0) for name in names)
+    return ready, available, updated, current
+
+
+def translate_workload(kind: WorkloadKind, obj: Json) -> Workload:
+    meta = _meta(obj)
+    spec = cast(Json, obj.get("spec") or _EMPTY)
+    status = cast(Json, obj.get("status") or _EMPTY)
+    ready, available, updated, current = _replica_counts(kind, status)
+    replicas = None if kind == "DaemonSet" else int(spec.get("replicas", 1))
+    return Workload(
+        kind=kind,
+        namespace=str(meta.get("namespace", "")),
+        name=str(meta.get("name", "")),
+        uid=str(meta.get("uid", "")),
+        labels=_labels(meta.get("labels")),
+        selector=translate_selector(spec.get("selector")),
+        containers=_pod_template_containers(spec),
+        replicas=replicas,
+        ready_replicas=ready,
+        available_replicas=available,
+        updated_replicas=updated,
+        current_replicas=current,
+        owner=owner_of(meta),
+        annotations=_labels(meta.get("annotations")),
+        generation=int(meta.get("generation") or 0),
+        observed_generation=int(status.get("observedGeneration") or 0),
+        created_at=parse_time(meta.get("creationTimestamp")),
+    )
+
+
+def translate_deployment(obj: Json) -> Workload:
+    return translate_workload("Deployment", obj)
+
+
+def translate_replicaset(obj: Json) -> Workload:
+    return translate_workload("ReplicaSet", obj)
+
+
+def translate_statefulset(obj: Json) -> Workload:
+    return translate_workload("StatefulSet", obj)
+
+
+def translate_daemonset(obj: Json) -> Workload:
+    return translate_workload("DaemonSet", obj)
+
+
+def _target_value(resource: str | None, value: object) -> float | None:
+    if value is None:
+        return None
+    try:
+        if resource == "cpu":
+            return parse_cpu_millicores_float(cast(str, value))
+        return float(parse_memory_bytes(cast(str, value)))
+    except (QuantityError, TypeError):
+        return None
+
+
+def translate_metric_target(metric: Json) -> HPAMetricTarget:
+    metric_type = str(metric.get("type", ""))
+    source_key = {"Resource": "resource", "ContainerResource": "containerResource"}.get(metric_type)
+    if source_key is None:
+        return HPAMetricTarget(type=metric_type)
+    source = cast(Json, metric.get(source_key) or _EMPTY)
+    target = cast(Json, source.get("target") or _EMPTY)
+    resource = cast(str | None, source.get("name"))
+    target_type = str(target.get("type") or "Utilization")
+    raw_value = target.get("averageValue") if target_type == "AverageValue" else target.get("value")
+    return HPAMetricTarget(
+        type=metric_type,
+        resource=resource,
+        target_type=target_type,
+        average_utilization=cast(int | None, target.get("averageUtilization")),
+        average_value=_target_value(resource, raw_value),
+        container=cast(str | None, source.get("container")),
+    )
+
+
+def translate_scaling_rules(value: object, defaults: ScalingRules) -> ScalingRules | None:
+    """A behavior direction, with the API's defaults filling what the user left out."""
+    if not isinstance(value, Mapping):
+        return None
+    policies_raw = value.get("policies")
+    policies = (
+        tuple(
+            ScalingPolicy(
+                type=cast(Literal["Pods", "Percent"], str(p.get("type", "Pods"))),
+                value=int(p.get("value", 0)),
+                period_seconds=int(p.get("periodSeconds", 15)),
+            )
+            for p in cast(list[Json], policies_raw)
+        )
+        if policies_raw
+        else defaults.policies
+    )
+    window = value.get("stabilizationWindowSeconds")
+    return ScalingRules(
+        stabilization_window_seconds=defaults.stabilization_window_seconds if window is None else int(window),
+        select_policy=cast(Literal["Max", "Min", "Disabled"], str(value.get("selectPolicy") or defaults.select_policy)),
+        policies=policies,
+    )
+
+
+def _current_cpu_utilization(status: Json) -> int | None:
+    for metric in cast(list[Json], status.get("currentMetrics") or []):
+        resource = cast(Json, metric.get("resource") or _EMPTY)
+        if metric.get("type") == "Resource" and resource.get("name") == "cpu":
+            current = cast(Json, resource.get("current") or _EMPTY)
+            return cast(int | None, current.get("averageUtilization"))
+    return None
+
+
+def translate_hpa(obj: Json) -> HPA:
+    meta = _meta(obj)
+    namespace = str(meta.get("namespace", ""))
+    spec = cast(Json, obj.get("spec") or _EMPTY)
+    status = cast(Json, obj.get("status") or _EMPTY)
+    target = cast(Json, spec.get("scaleTargetRef") or _EMPTY)
+    behavior = cast(Json, spec.get("behavior") or _EMPTY)
+    conditions = tuple(
+        HPACondition(
+            type=str(c.get("type", "")),
+            status=str(c.get("status", "")),
+            reason=str(c.get("reason") or ""),
+            message=str(c.get("message") or ""),
+        )
+        for c in cast(list[Json], status.get("conditions") or [])
+    )
+    return HPA(
+        namespace=namespace,
+        name=str(meta.get("name", "")),
+        target=ObjectRef(str(target.get("kind", "")), namespace, str(target.get("name", ""))),
+        min_replicas=int(spec.get("minReplicas") or 1),
+        max_replicas=int(spec.get("maxReplicas") or 1),
+        metrics=tuple(translate_metric_target(m) for m in cast(list[Json], spec.get("metrics") or [])),
+        scale_up=translate_scaling_rules(behavior.get("scaleUp"), DEFAULT_SCALE_UP),
+        scale_down=translate_scaling_rules(behavior.get("scaleDown"), DEFAULT_SCALE_DOWN),
+        current_replicas=cast(int | None, status.get("currentReplicas")),
+        desired_replicas=cast(int | None, status.get("desiredReplicas")),
+        current_cpu_utilization_percent=_current_cpu_utilization(status),
+        conditions=conditions,
+        last_scale_time=parse_time(status.get("lastScaleTime")),
+    )
+
+
+def translate_pdb(obj: Json) -> PodDisruptionBudget:
+    meta = _meta(obj)
+    spec = cast(Json, obj.get("spec") or _EMPTY)
+    status = cast(Json, obj.get("status") or _EMPTY)
+    return PodDisruptionBudget(
+        namespace=str(meta.get("namespace", "")),
+        name=str(meta.get("name", "")),
+        selector=translate_selector(spec.get("selector")),
+        min_available=_int_or_str(spec.get("minAvailable")),
+        max_unavailable=_int_or_str(spec.get("maxUnavailable")),
+        disruptions_allowed=cast(int | None, status.get("disruptionsAllowed")),
+    )
+
+
+def translate_event(obj: Json) -> Event:
+    meta = _meta(obj)
+    involved = cast(Json, obj.get("involvedObject") or obj.get("regarding") or _EMPTY)
+    source = cast(Json, obj.get("source") or _EMPTY)
+    first_seen = parse_time(obj.get("firstTimestamp")) or parse_time(obj.get("eventTime"))
+    return Event(
+        namespace=str(meta.get("namespace", "")),
+        name=str(meta.get("name", "")),
+        involved=ObjectRef(
+            str(involved.get("kind", "")), str(involved.get("namespace") or ""), str(involved.get("name", ""))
+        ),
+        reason=str(obj.get("reason") or ""),
+        message=str(obj.get("message") or obj.get("note") or ""),
+        type=str(obj.get("type") or "Normal"),
+        count=int(obj.get("count") or 1),
+        first_seen=first_seen,
+        last_seen=parse_time(obj.get("lastTimestamp")) or first_seen,
+        source=cast(str | None, source.get("component") or obj.get("reportingComponent")) or None,
+    )
+
+
+def translate_pod_metrics(obj: Json) -> tuple[ContainerUsage, ...]:
+    """One PodMetrics item → its containers' readings, stamped with the API's sample timestamp."""
+    meta = _meta(obj)
+    timestamp = parse_time(obj.get("timestamp"))
+    if timestamp is None:
+        return ()
+    window_seconds = parse_duration_seconds(obj.get("window")) or 0.0
+    namespace, pod = str(meta.get("namespace", "")), str(meta.get("name", ""))
+    readings: list[ContainerUsage] = []
+    for container in cast(list[Json], obj.get("containers") or []):
+        usage = cast(Json, container.get("usage") or _EMPTY)
+        cpu, memory = _usage_values(usage)
+        if cpu is None or memory is None:
+            continue
+        key = ContainerKey(namespace=namespace, pod=pod, container=str(container.get("name", "")))
+        readings.append(ContainerUsage(key, timestamp, window_seconds, cpu, memory))
+    return tuple(readings)
+
+
+def _usage_values(usage: Json) -> tuple[float | None, int | None]:
+    try:
+        cpu = parse_cpu_millicores_float(cast(str, usage.get("cpu")))
+        return cpu, parse_memory_bytes(cast(str, usage.get("memory")))
+    except (QuantityError, TypeError):
+        return None, None
+
+
+def translate_node_metrics(obj: Json) -> NodeUsage | None:
+    timestamp = parse_time(obj.get("timestamp"))
+    cpu, memory = _usage_values(cast(Json, obj.get("usage") or _EMPTY))
+    if timestamp is None or cpu is None or memory is None:
+        return None
+    return NodeUsage(
+        node=str(_meta(obj).get("name", "")),
+        timestamp=timestamp,
+        window_seconds=parse_duration_seconds(obj.get("window")) or 0.0,
+        cpu_millicores=cpu,
+        memory_bytes=memory,
+    )
+
+
+Translator = Callable[[Json], object]

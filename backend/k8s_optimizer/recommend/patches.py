@@ -1,0 +1,122 @@
+"""Turn a proposal into something a user can apply: a strategic-merge patch, its YAML, the kubectl command.
+
+The patch dict is what the API's dry-run/apply sends; the command is the exact equivalent for a
+terminal; the verify commands show the result afterwards. Only values that change are in the patch,
+and a limit being removed is an explicit null (strategic merge deletes the key).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from k8s_optimizer.domain.objects import ObjectRef
+from k8s_optimizer.domain.quantities import format_cpu, format_memory
+from k8s_optimizer.recommend.model import HPASettings, Recommendation, ResourceValues
+
+_RESOURCE_PLURAL = {
+    "Deployment": "deployment",
+    "StatefulSet": "statefulset",
+    "DaemonSet": "daemonset",
+    "ReplicaSet": "replicaset",
+    "HorizontalPodAutoscaler": "hpa",
+}
+
+
+def _set(section: dict[str, Any], key: str, current: int | None, proposed: int | None, text: str | None) -> None:
+    if current != proposed:
+        section[key] = text  # None removes the key under strategic merge
+
+
+def _text(value: int | None, formatter: Callable[[float], str]) -> str | None:
+    return None if value is None else formatter(value)
+
+
+def resources_patch(container: str, current: ResourceValues, proposed: ResourceValues) -> dict[str, Any]:
+    requests: dict[str, Any] = {}
+    limits: dict[str, Any] = {}
+    _set(
+        requests,
+        "cpu",
+        current.cpu_request_millicores,
+        proposed.cpu_request_millicores,
+        _text(proposed.cpu_request_millicores, format_cpu),
+    )
+    _set(
+        requests,
+        "memory",
+        current.memory_request_bytes,
+        proposed.memory_request_bytes,
+        _text(proposed.memory_request_bytes, format_memory),
+    )
+    _set(
+        limits,
+        "cpu",
+        current.cpu_limit_millicores,
+        proposed.cpu_limit_millicores,
+        _text(proposed.cpu_limit_millicores, format_cpu),
+    )
+    _set(
+        limits,
+        "memory",
+        current.memory_limit_bytes,
+        proposed.memory_limit_bytes,
+        _text(proposed.memory_limit_bytes, format_memory),
+    )
+    resources = {key: value for key, value in (("requests", requests), ("limits", limits)) if value}
+    return {"spec": {"template": {"spec": {"containers": [{"name": container, "resources": resources}]}}}}
+
+
+def hpa_patch(proposed: HPASettings) -> dict[str, Any]:
+    metric = {
+        "type": "Resource",
+        "resource": {
+            "name": "cpu",
+            "target": {"type": "Utilization", "averageUtilization": proposed.target_cpu_utilization_percent},
+        },
+    }
+    return {"spec": {"minReplicas": proposed.min_replicas, "maxReplicas": proposed.max_replicas, "metrics": [metric]}}
+
+
+def replicas_patch(replicas: int) -> dict[str, Any]:
+    return {"spec": {"replicas": replicas}}
+
+
+def patch_yaml(patch: dict[str, Any]) -> str:
+    return yaml.safe_dump(patch, sort_keys=False, default_flow_style=False)
+
+
+def kubectl_patch(target: ObjectRef, patch: dict[str, Any]) -> str:
+    body = json.dumps(patch, separators=(",", ":"))
+    resource = _RESOURCE_PLURAL.get(target.kind, target.kind.lower())
+    return f"kubectl -n {target.namespace} patch {resource} {target.name} --type strategic -p '{body}'"
+
+
+def verify_commands(target: ObjectRef, container: str | None) -> tuple[str, ...]:
+    resource = _RESOURCE_PLURAL.get(target.kind, target.kind.lower())
+    namespace = f"kubectl -n {target.namespace}"
+    if target.kind == "HorizontalPodAutoscaler":
+        return (f"{namespace} get hpa {target.name}", f"{namespace} describe hpa {target.name}")
+    commands = [f"{namespace} rollout status {resource}/{target.name}"]
+    if container is not None:
+        path = f'{{.spec.template.spec.containers[?(@.name=="{container}")].resources}}'
+        commands.append(f"{namespace} get {resource} {target.name} -o jsonpath='{path}'")
+    else:
+        commands.append(f"{namespace} get {resource} {target.name}")
+    return tuple(commands)
+
+
+def recommendation_id(target: ObjectRef, container: str | None, kind: str, basis: object) -> str:
+    """Stable across analysis passes while the proposal does not change (sha256 of target + kind + basis)."""
+    text = json.dumps([target.key(), container, kind, basis], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def patch_for(recommendation: Recommendation) -> dict[str, Any]:
+    """The strategic-merge patch the API dry-runs and applies to `recommendation.target` (a fresh copy)."""
+    copied: dict[str, Any] = json.loads(json.dumps(recommendation.patch))
+    return copied

@@ -1,0 +1,151 @@
+"""API discovery documents: /version, /api, /api/v1, /apis, /apis/{group}[/{version}].
+
+kubectl resolves `deploy`, `hpa` and `top` through discovery before it sends a single request, and
+kubernetes_asyncio validates /version strictly, so these documents must be complete. They are derived from
+the registered ResourceTypes, so a type registered in the store is automatically discoverable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from k8s_optimizer.sim.store import ResourceType
+
+Obj = dict[str, Any]
+
+KUBERNETES_VERSION = {
+    "major": "1",
+    "minor": "31",
+    "gitVersion": "v1.31.4",
+    "gitCommit": "a78aa47129b8539636eb86a9d00e31b2720fe06b",
+    "gitTreeState": "clean",
+    "buildDate": "2024-12-10T18:44:26Z",
+    "goVersion": "go1.22.9",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+_SUBRESOURCE_VERBS = ["get", "patch", "update"]
+
+
+def version() -> Obj:
+    return dict(KUBERNETES_VERSION)
+
+
+def _group_versions(types: Iterable[ResourceType]) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for rt in types:
+        if rt.group and rt.version not in groups.setdefault(rt.group, []):
+            groups[rt.group].append(rt.version)
+    return groups
+
+
+def api_versions(server_address: str) -> Obj:
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
+    }
+
+
+def _group(name: str, versions: list[str]) -> Obj:
+    entries = [{"groupVersion": f"{name}/{v}", "version": v} for v in versions]
+    return {"name": name, "versions": entries, "preferredVersion": entries[0]}
+
+
+def api_group_list(types: Iterable[ResourceType]) -> Obj:
+    groups = [_group(name, versions) for name, versions in sorted(_group_versions(types).items())]
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+def api_group(types: Iterable[ResourceType], group: str) -> Obj | None:
+    versions = _group_versions(types).get(group)
+    if not versions:
+        return None
+    return {"kind": "APIGroup", "apiVersion": "v1", **_group(group, versions)}
+
+
+def _resource_entries(rt: ResourceType) -> list[Obj]:
+    entries: list[Obj] = [
+        {
+            "name": rt.plural,
+            "singularName": rt.kind.lower(),
+            "namespaced": rt.namespaced,
+            "kind": rt.kind,
+            "verbs": list(rt.verbs),
+            **({"shortNames": list(rt.short_names)} if rt.short_names else {}),
+            **({"categories": ["all"]} if rt.kind in _ALL_CATEGORY else {}),
+        }
+    ]
+    for sub in rt.subresources:
+        entry: Obj = {"name": f"{rt.plural}/{sub}", "singularName": "", "namespaced": rt.namespaced}
+        if sub == "scale":
+            entry.update(group="autoscaling", version="v1", kind="Scale")
+        else:
+            entry["kind"] = rt.kind
+        entry["verbs"] = list(_SUBRESOURCE_VERBS)
+        entries.append(entry)
+    return entries
+
+
+# What `kubectl get all` expands to, as on a real cluster.
+_ALL_CATEGORY = frozenset(
+    {"Pod", "Service", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "HorizontalPodAutoscaler"}
+)
+
+
+def api_resource_list(types: Iterable[ResourceType], group: str, version: str) -> Obj | None:
+    selected = [rt for rt in types if rt.group == group and rt.version == version]
+    if not selected:
+        return None
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": f"{group}/{version}" if group else version,
+        "resources": [entry for rt in selected for entry in _resource_entries(rt)],
+    }
+
+
+# -- OpenAPI v3 (just enough for kubectl) --------------------------------------------------------------
+# kubectl apply/create validate by asking OpenAPI v3 whether PATCH of the kind accepts `fieldValidation`;
+# if so they leave validation to the server. These documents declare exactly that and nothing more (no
+# schemas: `kubectl explain` is not supported). PATCH operations carry no requestBody, so kubectl computes
+# strategic merge patches from its compiled-in types, exactly as for a server without OpenAPI.
+def _gv_path(group: str, version: str) -> str:
+    return f"apis/{group}/{version}" if group else f"api/{version}"
+
+
+def openapi_v3_root(types: Iterable[ResourceType]) -> Obj:
+    gvs = sorted({(rt.group, rt.version) for rt in types})
+    return {"paths": {_gv_path(g, v): {"serverRelativeURL": f"/openapi/v3/{_gv_path(g, v)}?hash=sim"} for g, v in gvs}}
+
+
+def _patch_operation(rt: ResourceType) -> Obj:
+    return {
+        "patch": {
+            "operationId": f"patch{rt.kind}",
+            "x-kubernetes-group-version-kind": {"group": rt.group, "version": rt.version, "kind": rt.kind},
+            "parameters": [
+                {"name": name, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
+                for name in ("dryRun", "fieldManager", "fieldValidation", "force")
+            ],
+            "responses": {"200": {"description": "OK"}},
+        }
+    }
+
+
+def openapi_v3_group(types: Iterable[ResourceType], group: str, version: str) -> Obj | None:
+    selected = [rt for rt in types if rt.group == group and rt.version == version and "patch" in rt.verbs]
+    if not any(rt.group == group and rt.version == version for rt in types):
+        return None
+    prefix = "/" + _gv_path(group, version)
+    paths = {
+        f"{prefix}{'/namespaces/{namespace}' if rt.namespaced else ''}/{rt.plural}/{{name}}": _patch_operation(rt)
+        for rt in selected
+    }
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION["gitVersion"]},
+        "paths": paths,
+        "components": {},
+    }

@@ -1,0 +1,1 @@
+"""Scenarios: what the embedded cluster contains when it starts (`demo`, `scale`, `broken`)."""

@@ -1,0 +1,63 @@
+// Human formatting of the wire units (millicores, bytes, USD, percent); every function accepts null
+// and renders an em dash, so empty data never crashes a view.
+
+const DASH = "—";
+
+export function cpu(millicores: number | null | undefined): string {
+  if (millicores === null || millicores === undefined || Number.isNaN(millicores)) return DASH;
+  if (Math.abs(millicores) >= 1000) return `${(millicores / 1000).toFixed(2)} cores`;
+  return `${Math.round(millicores)}m`;
+}
+
+export function bytes(value: number | null | undefined): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return DASH;
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let amount = value;
+  let unit = 0;
+  while (Math.abs(amount) >= 1024 && unit < units.length - 1) {
+    amount /= 1024;
+    unit += 1;
+  }
+  return `${amount >= 100 || unit === 0 ? Math.round(amount) : amount.toFixed(1)} ${units[unit]}`;
+}
+
+export function pct(value: number | null | undefined, digits = 0): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return DASH;
+  return `${value.toFixed(digits)}%`;
+}
+
+export function usd(value: number | null | undefined): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return DASH;
+  return `$${value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}
+
+export function clock(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return DASH;
+  const date = new Date(ms);
+  const two = (n: number): string => String(n).padStart(2, "0");
+  return `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+}
+
+export function value(raw: unknown): string {
+  if (raw === null || raw === undefined) return DASH;
+  if (typeof raw === "object") return JSON.stringify(raw);
+  return String(raw);
+}
+
+/** A current/proposed field rendered with its unit when the name says it. */
+export function field(name: string, raw: unknown): string {
+  if (typeof raw !== "number") return value(raw);
+  if (name.endsWith("_millicores")) return cpu(raw);
+  if (name.endsWith("_bytes")) return bytes(raw);
+  if (name.endsWith("_percent")) return pct(raw);
+  if (name.endsWith("_usd")) return usd(raw);
+  return String(raw);
+}
+
+export function label(name: string): string {
+  return name
+    .replace(/_(millicores|bytes|percent|usd)$/, "")
+    .replace(/_/g, " ")
+    .replace(/\b(cpu|hpa|p\d+)\b/g, (w) => w.toUpperCase())
+    .replace(/^./, (c) => c.toUpperCase());
+}

@@ -1,0 +1,251 @@
+// Recommendations: every recommendation as something to review, copy or apply — rationale, current →
+// proposed, the YAML patch and the kubectl command (with copy buttons), a server-side dry-run diff, and
+// apply/rollback when the backend allows it (it asks for the bearer token). The list is live from the
+// WebSocket; the change history is fetched.
+
+import type { JSX } from "preact";
+import { useState } from "preact/hooks";
+
+import { ApiError, api, getToken, setToken } from "../api";
+import { Badge, CodeBlock, CopyButton, Empty, ErrorBox, Link, Loading, Section, priorityTone } from "../components/common";
+import { field, label, usd, value } from "../format";
+import { useFetch, useLive } from "../hooks";
+import { servicePath, setQuery, useLocation } from "../router";
+import type { ChangeRecord, DryRunResult, Page, Recommendation } from "../types";
+
+const PRIORITY_RANK: Record<string, number> = { high: 0, medium: 1, low: 2 };
+
+export function sortRecommendations(items: readonly Recommendation[], by: string): Recommendation[] {
+  const sorted = [...items];
+  if (by === "priority") {
+    sorted.sort((a, b) => (PRIORITY_RANK[a.priority] ?? 3) - (PRIORITY_RANK[b.priority] ?? 3) || b.savings_monthly_usd - a.savings_monthly_usd);
+  } else {
+    sorted.sort((a, b) => b.savings_monthly_usd - a.savings_monthly_usd || (PRIORITY_RANK[a.priority] ?? 3) - (PRIORITY_RANK[b.priority] ?? 3));
+  }
+  return sorted;
+}
+
+function CurrentProposed(props: { rec: Recommendation }): JSX.Element | null {
+  const current = props.rec.current ?? {};
+  const proposed = props.rec.proposed ?? {};
+  const keys = [...new Set([...Object.keys(current), ...Object.keys(proposed)])];
+  if (keys.length === 0) return null;
+  return (
+    <table class="table compact" data-testid="rec-values">
+      <thead>
+        <tr>
+          <th scope="col">Setting</th>
+          <th scope="col">Current</th>
+          <th scope="col" />
+          <th scope="col">Proposed</th>
+        </tr>
+      </thead>
+      <tbody>
+        {keys.map((k) => {
+          const changed = value(current[k]) !== value(proposed[k]);
+          return (
+            <tr key={k} class={changed ? "changed" : ""}>
+              <td>{label(k)}</td>
+              <td>{field(k, current[k])}</td>
+              <td aria-hidden="true">{changed ? "→" : ""}</td>
+              <td class={changed ? "strong" : ""}>{field(k, proposed[k])}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+type ApplyState = { kind: "idle" } | { kind: "busy" } | { kind: "error"; message: string } | { kind: "done"; message: string };
+
+/** The token dialog result: the token to use, or null when the user cancelled. */
+function askToken(): string | null {
+  const existing = getToken();
+  if (existing) return existing;
+  const token = window.prompt("Bearer token for apply (OPTIMIZER_APPLY_TOKEN):");
+  if (token) setToken(token.trim());
+  return token ? token.trim() : null;
+}
+
+function Actions(props: { rec: Recommendation; disabled: boolean; onDisabled: () => void; onChanged: () => void }): JSX.Element | null {
+  const [dryRun, setDryRun] = useState<DryRunResult | null>(null);
+  const [state, setState] = useState<ApplyState>({ kind: "idle" });
+  if (!props.rec.applicable) return null;
+  const run = async (action: "dry-run" | "apply") => {
+    const token = askToken();
+    if (!token) return;
+    setState({ kind: "busy" });
+    try {
+      if (action === "dry-run") {
+        setDryRun(await api.post<DryRunResult>(`/api/v1/recommendations/${encodeURIComponent(props.rec.id)}/dry-run`, token));
+        setState({ kind: "idle" });
+      } else {
+        const change = await api.post<ChangeRecord>(`/api/v1/recommendations/${encodeURIComponent(props.rec.id)}/apply`, token);
+        setState({ kind: "done", message: `Applied as change ${change.id}.` });
+        props.onChanged();
+      }
+    } catch (error) {
+      const status = error instanceof ApiError ? error.status : 0;
+      if (status === 401) setToken(null);
+      if (status === 403) props.onDisabled();
+      setState({ kind: "error", message: status === 403 ? "Applying is disabled on this backend (OPTIMIZER_APPLY_ENABLED)." : (error as Error).message });
+    }
+  };
+  return (
+    <div class="actions">
+      <button type="button" class="btn" disabled={props.disabled || state.kind === "busy"} onClick={() => run("dry-run")} data-testid="rec-dry-run">
+        Dry-run
+      </button>
+      <button type="button" class="btn btn-primary" disabled={props.disabled || state.kind === "busy"} onClick={() => run("apply")} data-testid="rec-apply">
+        Apply
+      </button>
+      {props.disabled && <span class="muted">Apply is disabled on this backend (read-only).</span>}
+      {state.kind === "error" && <span class="util-hot" role="alert">{state.message}</span>}
+      {state.kind === "done" && <span class="good" role="status">{state.message}</span>}
+      {dryRun && (
+        <div class="dry-run" data-testid="rec-diff">
+          <CodeBlock code={dryRun.unified_diff || dryRun.diff.map((d) => `${d.path}: ${value(d.before)} → ${value(d.after)}`).join("\n")} label="Dry-run diff (server-side)" />
+        </div>
+      )}
+    </div>
+  );
+}
+
+function RecommendationCard(props: { rec: Recommendation; applyDisabled: boolean; onDisabled: () => void; onChanged: () => void }): JSX.Element {
+  const { rec } = props;
+  const [open, setOpen] = useState(false);
+  return (
+    <article class="card rec" data-testid="recommendation" id={`rec-${rec.id}`} aria-label={`${rec.kind} recommendation for ${rec.target.namespace}/${rec.target.name}`}>
+      <header class="rec-head">
+        <Badge tone={priorityTone(rec.priority)}>{rec.priority}</Badge>
+        <Badge tone="info">{rec.kind}</Badge>
+        <Link href={servicePath(rec.target.namespace, rec.target.name)} class="strong">
+          {rec.target.kind}/{rec.target.namespace}/{rec.target.name}
+        </Link>
+        {rec.container && <span class="muted">container {rec.container}</span>}
+        <span class="right money" data-testid="rec-savings">
+          {usd(rec.savings_monthly_usd)}/mo
+        </span>
+        <span class="muted" title="confidence">
+          {(rec.confidence * 100).toFixed(0)}% conf.
+        </span>
+      </header>
+      <p class="rationale">{rec.rationale}</p>
+      <CurrentProposed rec={rec} />
+      <div class="code-row">
+        <CodeBlock code={rec.patch_yaml} label="YAML patch" testid="rec-yaml" />
+        <CodeBlock code={rec.kubectl_command} label="kubectl command" testid="rec-kubectl" />
+      </div>
+      <button type="button" class="btn btn-ghost btn-small" aria-expanded={open} onClick={() => setOpen(!open)}>
+        {open ? "Hide" : "Show"} verification commands
+      </button>
+      {open && rec.verify_commands.length > 0 && <CodeBlock code={rec.verify_commands.join("\n")} label="Verify" />}
+      <Actions rec={rec} disabled={props.applyDisabled} onDisabled={props.onDisabled} onChanged={props.onChanged} />
+    </article>
+  );
+}
+
+function ChangeHistory(props: { revision: number; onChanged: () => void }): JSX.Element {
+  const changes = useFetch<Page<ChangeRecord>>("/api/v1/changes?limit=50", props.revision);
+  const [error, setError] = useState<string | null>(null);
+  const rollback = async (id: string) => {
+    const token = askToken();
+    if (!token) return;
+    try {
+      await api.post<ChangeRecord>(`/api/v1/changes/${encodeURIComponent(id)}/rollback`, token);
+      setError(null);
+      props.onChanged();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <Section title="Change history" testid="change-history">
+      {error && <ErrorBox error={error} />}
+      {changes.error && !changes.data ? (
+        <ErrorBox error={changes.error} retry={changes.reload} />
+      ) : !changes.data ? (
+        <Loading what="change history" />
+      ) : changes.data.items.length === 0 ? (
+        <Empty>No change has been applied yet.</Empty>
+      ) : (
+        <ul class="list">
+          {changes.data.items.map((change) => (
+            <li key={change.id}>
+              <Badge tone={change.action === "apply" ? "info" : "muted"}>{change.action}</Badge>
+              <span>
+                {change.target.kind}/{change.target.namespace}/{change.target.name}
+              </span>
+              <span class="muted">{new Date(change.at).toLocaleString()}</span>
+              <span class="muted">{change.diff.map((d) => `${d.path}: ${value(d.before)} → ${value(d.after)}`).join("; ")}</span>
+              {change.action === "apply" && !change.rolled_back_by && (
+                <button type="button" class="btn btn-small right" onClick={() => rollback(change.id)}>
+                  Roll back
+                </button>
+              )}
+              {change.rolled_back_by && <span class="right muted">rolled back</span>}
+            </li>
+          ))}
+        </ul>
+      )}
+    </Section>
+  );
+}
+
+export function Recommendations(): JSX.Element {
+  const live = useLive();
+  const { search } = useLocation();
+  const params = new URLSearchParams(search);
+  const sort = params.get("sort") === "priority" ? "priority" : "savings";
+  const namespace = params.get("ns") ?? "";
+  const [applyDisabled, setApplyDisabled] = useState(false);
+  const [revision, setRevision] = useState(0);
+  const namespaces = [...new Set(live.recommendations.map((r) => r.target.namespace))].sort();
+  const items = sortRecommendations(
+    live.recommendations.filter((r) => !namespace || r.target.namespace === namespace),
+    sort,
+  );
+  const total = items.reduce((sum, r) => sum + r.savings_monthly_usd, 0);
+  return (
+    <div class="page" data-testid="recommendations">
+      <h1>Recommendations</h1>
+      <div class="toolbar">
+        <label>
+          Sort by{" "}
+          <select value={sort} onChange={(e) => setQuery({ sort: (e.target as HTMLSelectElement).value })} data-testid="rec-sort">
+            <option value="savings">Savings</option>
+            <option value="priority">Priority</option>
+          </select>
+        </label>
+        <select value={namespace} aria-label="Filter by namespace" onChange={(e) => setQuery({ ns: (e.target as HTMLSelectElement).value || null })}>
+          <option value="">All namespaces</option>
+          {namespaces.map((ns) => (
+            <option key={ns} value={ns}>
+              {ns}
+            </option>
+          ))}
+        </select>
+        <span class="muted">
+          {items.length} recommendations · <span class="money">{usd(total)}/mo</span> potential savings
+        </span>
+        {getToken() && (
+          <button type="button" class="btn btn-small" onClick={() => setToken(null)}>
+            Forget token
+          </button>
+        )}
+        <CopyButton text={items.map((r) => r.kubectl_command).join("\n")} label="all kubectl commands" />
+      </div>
+      {!live.synced ? (
+        <Loading what="recommendations" />
+      ) : items.length === 0 ? (
+        <Empty>No open recommendations. Recommendations appear once enough usage history has been recorded.</Empty>
+      ) : (
+        items.map((rec) => (
+          <RecommendationCard key={rec.id} rec={rec} applyDisabled={applyDisabled} onDisabled={() => setApplyDisabled(true)} onChanged={() => setRevision((n) => n + 1)} />
+        ))
+      )}
+      <ChangeHistory revision={revision} onChanged={() => setRevision((n) => n + 1)} />
+    </div>
+  );
+}

@@ -1,0 +1,121 @@
+"""Least privilege: the default install can only read, never secrets; apply is a separate, opt-in patch grant.
+
+The original granted update/patch on every workload kind and `*` on CRDs it never used
+(original-system.md §13.20); these tests pin the exact rules instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from k8s_optimizer.k8s import informer
+from tests.deploy.manifests import by_kind, one, render
+
+READ_VERBS = {"get", "list", "watch"}
+WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "escalate", "bind", "impersonate", "*"}
+
+
+def _watched() -> dict[tuple[str, str], set[str]]:
+    """(group, resource) -> verbs for what the backend reads: its informers' kinds, plus metrics.k8s.io."""
+    watched = {(kind.group_version.rpartition("/")[0], kind.plural): READ_VERBS for kind in informer.RESOURCES}
+    # k8s/metrics.py lists PodMetrics and NodeMetrics; metrics.k8s.io has no watch.
+    watched[("metrics.k8s.io", "pods")] = {"get", "list"}
+    watched[("metrics.k8s.io", "nodes")] = {"get", "list"}
+    return watched
+
+
+def _grants(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
+    grants: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:
+        assert "nonResourceURLs" not in rule
+        assert "resourceNames" not in rule
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                grants.setdefault((group, resource), set()).update(rule["verbs"])
+    return grants
+
+
+def _all_grants(directory: str) -> dict[tuple[str, str], set[str]]:
+    grants: dict[tuple[str, str], set[str]] = {}
+    for role in by_kind(render(directory), "ClusterRole") + by_kind(render(directory), "Role"):
+        for key, verbs in _grants(role).items():
+            grants.setdefault(key, set()).update(verbs)
+    return grants
+
+
+def test_the_reader_role_grants_exactly_what_the_backend_reads() -> None:
+    reader = one(render("base"), "ClusterRole", "optimizer-reader")
+    assert _grants(reader) == _watched()
+    # Spelled out too, so a change to what the backend watches is a visible RBAC change.
+    assert set(_grants(reader)) == {
+        ("", "namespaces"),
+        ("", "nodes"),
+        ("", "pods"),
+        ("", "services"),
+        ("", "endpoints"),
+        ("", "events"),
+        ("apps", "deployments"),
+        ("apps", "replicasets"),
+        ("apps", "statefulsets"),
+        ("apps", "daemonsets"),
+        ("autoscaling", "horizontalpodautoscalers"),
+        ("policy", "poddisruptionbudgets"),
+        ("metrics.k8s.io", "pods"),
+        ("metrics.k8s.io", "nodes"),
+    }
+
+
+def test_the_default_install_has_no_write_verb_no_wildcard_and_no_secrets() -> None:
+    grants = _all_grants("base")
+    assert {verb for verbs in grants.values() for verb in verbs} <= READ_VERBS
+    assert not [key for key in grants if "*" in key]
+    assert not [key for key in grants if key[1] in {"secrets", "configmaps", "pods/exec", "pods/attach"}]
+    assert by_kind(render("base"), "Role") == []
+
+
+def test_the_reader_is_bound_only_to_the_backend_service_account() -> None:
+    binding = one(render("base"), "ClusterRoleBinding", "optimizer-reader")
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "optimizer-reader",
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "optimizer-backend", "namespace": "k8s-optimizer"}
+    ]
+    assert [b["metadata"]["name"] for b in by_kind(render("base"), "ClusterRoleBinding")] == ["optimizer-reader"]
+    assert by_kind(render("base"), "RoleBinding") == []
+
+
+def test_the_apply_overlay_adds_only_patch_on_what_a_recommendation_changes() -> None:
+    applier = one(render("overlays/apply"), "ClusterRole", "optimizer-applier")
+    assert _grants(applier) == {
+        ("apps", "deployments"): {"patch"},
+        ("apps", "statefulsets"): {"patch"},
+        ("apps", "daemonsets"): {"patch"},
+        ("autoscaling", "horizontalpodautoscalers"): {"patch"},
+    }
+    binding = one(render("overlays/apply"), "ClusterRoleBinding", "optimizer-applier")
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "optimizer-backend", "namespace": "k8s-optimizer"}
+    ]
+    grants = _all_grants("overlays/apply")
+    assert not [key for key in grants if key[1] == "secrets"]
+    assert {verb for verbs in grants.values() for verb in verbs} == READ_VERBS | {"patch"}
+
+
+def test_the_apply_overlay_turns_apply_on_with_a_token_file_from_a_secret() -> None:
+    manifests = render("overlays/apply")
+    config = one(manifests, "ConfigMap", "optimizer-backend-config")["data"]
+    assert config["OPTIMIZER_APPLY_ENABLED"] == "true"
+    assert config["OPTIMIZER_APPLY_TOKEN_FILE"] == "/var/run/secrets/k8s-optimizer/apply/token"
+    assert "OPTIMIZER_APPLY_TOKEN" not in config
+    pod = one(manifests, "StatefulSet", "optimizer-backend")["spec"]["template"]["spec"]
+    volume = next(v for v in pod["volumes"] if v["name"] == "apply-token")
+    assert volume["secret"]["secretName"] == "optimizer-apply-token"
+    mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "apply-token")
+    assert mount == {"name": "apply-token", "mountPath": "/var/run/secrets/k8s-optimizer/apply", "readOnly": True}
+    # No Secret is shipped: its value is created per cluster (make deploy-apply), never committed.
+    assert by_kind(manifests, "Secret") == []
+    base_config = one(render("base"), "ConfigMap", "optimizer-backend-config")["data"]
+    assert base_config["OPTIMIZER_APPLY_ENABLED"] == "false"

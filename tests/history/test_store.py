@@ -1,0 +1,228 @@
+"""The history store end to end on a real SQLite file: ingest, idempotence, restarts, histories, the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from k8s_optimizer.analysis.histogram import ContainerAggregate
+from k8s_optimizer.domain.objects import ObjectRef
+from k8s_optimizer.domain.usage import UsagePoint
+from k8s_optimizer.history.engine import HistoryEngine, Retention
+from k8s_optimizer.history.schema import DATABASE_FILE
+from k8s_optimizer.history.store import HistoryStore
+from tests.history.factories import DAY, MIB, T0, WEB, at, node, oom, scraped, two_pod_scrape
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[HistoryStore]:
+    opened = await HistoryStore.open(tmp_path)
+    yield opened
+    await opened.close()
+
+
+async def _fill(store: HistoryStore, scrapes: int, *, start: float = T0) -> None:
+    for step in range(scrapes):
+        await store.record_scrape(
+            two_pod_scrape(start + 15 * step, step), [node("n1", start + 15 * step, 900.0, 10**9)]
+        )
+
+
+def _rows(data_dir: Path, query: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(data_dir / DATABASE_FILE) as connection:
+        return connection.execute(query).fetchall()
+
+
+async def test_wal_mode_and_synchronous_normal(store: HistoryStore, tmp_path: Path) -> None:
+    await _fill(store, 1)
+    assert _rows(tmp_path, "PRAGMA journal_mode") == [("wal",)]
+
+
+async def test_re_recording_the_same_samples_is_a_no_op(store: HistoryStore, tmp_path: Path) -> None:
+    assert await store.record_scrape(two_pod_scrape(T0, 0), []) == 2
+    assert await store.record_scrape(two_pod_scrape(T0, 0), []) == 0
+    assert await store.record_scrape(two_pod_scrape(T0 + 15, 1), []) == 2
+    history = await store.workload_history(WEB, window_seconds=3600, now_seconds=T0 + 15)
+    pods = history.containers["app"]
+    assert [h.key.pod for h in pods] == ["web-a", "web-b"]
+    assert pods[0].cpu_millicores == (UsagePoint(T0, 100.0), UsagePoint(T0 + 15, 110.0))
+    assert pods[1].memory_bytes == (UsagePoint(T0, 80.0 * MIB), UsagePoint(T0 + 15, 81.0 * MIB))
+    assert pods[0].cpu_histogram is not None
+    assert pods[0].cpu_histogram.total_samples == 2
+    assert _rows(tmp_path, "SELECT COUNT(*) FROM samples") == [(4,)]
+    assert _rows(tmp_path, "SELECT COUNT(*) FROM workload_samples") == [(4,)]  # ('app', '') × 2 scrapes
+
+
+async def test_workload_sums_per_scrape(store: HistoryStore, tmp_path: Path) -> None:
+    await _fill(store, 2)
+    rows = _rows(
+        tmp_path, "SELECT part, ts, cpu_millicores, memory_bytes, pods FROM workload_samples ORDER BY ts, part"
+    )
+    assert rows == [
+        ("", T0, 150.0, 180 * MIB, 2),
+        ("app", T0, 150.0, 180 * MIB, 2),
+        ("", T0 + 15, 165.0, 182 * MIB, 2),
+        ("app", T0 + 15, 165.0, 182 * MIB, 2),
+    ]
+
+
+async def test_a_restart_keeps_every_sample_and_the_histograms(tmp_path: Path) -> None:
+    first = await HistoryStore.open(tmp_path)
+    await _fill(first, 40)
+    await first.record_terminations([oom("web-a", T0 + 100)])
+    before = await first.workload_history(WEB, window_seconds=DAY, now_seconds=T0 + 600)
+    await first.close()
+    second = await HistoryStore.open(tmp_path)
+    after = await second.workload_history(WEB, window_seconds=DAY, now_seconds=T0 + 600)
+    assert await second.now_seconds() == T0 + 15 * 39
+    await second.close()
+    assert after == before
+    assert len(after.containers["app"][0].cpu_millicores) == 40
+    assert after.containers["app"][0].oom_kill_times_seconds == (T0 + 100,)
+
+
+async def test_replay_after_an_unclean_stop_rebuilds_the_same_histograms(tmp_path: Path) -> None:
+    clean = await HistoryStore.open(tmp_path / "clean")
+    await _fill(clean, 30)
+    await clean.record_terminations([oom("web-b", T0 + 200)])
+    expected = await clean.workload_history(WEB, window_seconds=DAY, now_seconds=T0 + 600)
+    await clean.close()
+    crashed = HistoryEngine.open(tmp_path / "crashed", Retention())
+    for step in range(30):
+        crashed.record_scrape(two_pod_scrape(T0 + 15 * step, step), [node("n1", T0 + 15 * step, 900.0, 10**9)])
+        if step == 10:
+            crashed.maintain()  # one checkpoint part-way, then nothing more is checkpointed
+    crashed.record_terminations([oom("web-b", T0 + 200)])
+    crashed.connection.close()  # the process dies: no final checkpoint
+    reopened = await HistoryStore.open(tmp_path / "crashed")
+    assert await reopened.workload_history(WEB, window_seconds=DAY, now_seconds=T0 + 600) == expected
+    await reopened.close()
+
+
+async def test_two_stores_fed_the_same_metrics_converge(tmp_path: Path) -> None:
+    """Replica A sees every scrape once; replica B sees some twice and in a different batching."""
+    first = await HistoryStore.open(tmp_path / "a")
+    second = await HistoryStore.open(tmp_path / "b")
+    scrapes = [two_pod_scrape(T0 + 15 * step, step) for step in range(20)]
+    for scrape in scrapes:
+        await first.record_scrape(scrape, [])
+    for step, scrape in enumerate(scrapes):
+        await second.record_scrape(scrape[:1], [])
+        await second.record_scrape(scrape, [])
+        if step % 3 == 0:
+            await second.record_scrape(scrape, [])
+    a = await first.workload_history(WEB, window_seconds=DAY, now_seconds=T0 + 300)
+    b = await second.workload_history(WEB, window_seconds=DAY, now_seconds=T0 + 300)
+    await first.close()
+    await second.close()
+    assert a == b
+
+
+async def test_terminations_are_recorded_once_and_ooms_bump_memory(store: HistoryStore) -> None:
+    await _fill(store, 2)
+    assert await store.record_terminations([oom("web-a", T0 + 20), oom("web-a", T0 + 20)]) == 1
+    assert await store.record_terminations([oom("web-a", T0 + 20)]) == 0
+    history = await store.workload_history(WEB, window_seconds=3600, now_seconds=T0 + 30)
+    web_a = history.containers["app"][0]
+    assert web_a.oom_kill_times_seconds == (T0 + 20,)
+    assert web_a.restart_count_in_window == 1
+    expected = ContainerAggregate()
+    for step in range(2):
+        expected.add_memory(T0 + 15 * step, 100 * MIB + step * MIB)
+    expected.record_oom(T0 + 20, 256 * MIB)  # the request (256 MiB) beats the peak: 356 MiB
+    assert expected.oom_peak_bytes == 356 * MIB
+    assert web_a.memory_histogram == expected.memory.to_domain()
+
+
+async def test_terminations_outside_the_window_are_left_out(store: HistoryStore) -> None:
+    await _fill(store, 1)
+    await store.record_terminations([oom("web-a", T0 - 7200)])
+    history = await store.workload_history(WEB, window_seconds=3600, now_seconds=T0 + 15)
+    assert history.containers["app"][0].oom_kill_times_seconds == ()
+    assert history.containers["app"][0].restart_count_in_window == 0
+
+
+async def test_replicas_are_stored_as_change_points(store: HistoryStore) -> None:
+    assert await store.record_replicas(WEB, at(T0), 2, None) == 1
+    assert await store.record_replicas(WEB, at(T0 + 15), 2, None) == 0  # unchanged
+    assert await store.record_replicas(WEB, at(T0 + 30), 4, 4) == 1
+    assert await store.record_replicas(WEB, at(T0 + 30), 4, 4) == 0
+    assert await store.record_replicas(WEB, at(T0 + 600), 3, 3) == 1
+    await _fill(store, 1)
+    history = await store.workload_history(WEB, window_seconds=500, now_seconds=T0 + 600)
+    # the window opens at T0 + 100 with 4 replicas (the change at T0 + 30), then 3 at T0 + 600
+    assert history.replicas == (UsagePoint(T0 + 100, 4.0), UsagePoint(T0 + 600, 3.0))
+    assert history.desired_replicas == (UsagePoint(T0 + 100, 4.0), UsagePoint(T0 + 600, 3.0))
+
+
+async def test_a_bare_pod_is_its_own_workload(store: HistoryStore) -> None:
+    await store.record_scrape([scraped("debug", T0, 5.0, MIB, workload=None)], [])
+    histories = await store.all_workload_histories(3600, T0)
+    assert set(histories) == {ObjectRef("Pod", "shop", "debug")}
+
+
+async def test_bulk_histories_have_histograms_and_skip_idle_workloads(store: HistoryStore) -> None:
+    old = ObjectRef("Deployment", "shop", "old")
+    await store.record_scrape([scraped("old-x", T0 - 2 * DAY, 5.0, MIB, workload=old)], [])
+    await _fill(store, 3)
+    histories = await store.all_workload_histories(DAY, T0 + 30)
+    assert set(histories) == {WEB}
+    web = histories[WEB]
+    assert [h.key.pod for h in web.containers["app"]] == ["web-a", "web-b"]
+    assert all(h.cpu_millicores == () for h in web.containers["app"])  # no raw series in bulk
+    single = await store.workload_history(WEB, window_seconds=DAY, now_seconds=T0 + 30)
+    assert [h.cpu_histogram for h in web.containers["app"]] == [h.cpu_histogram for h in single.containers["app"]]
+    with_series = await store.all_workload_histories(DAY, T0 + 30, include_series=True)
+    assert with_series[WEB] == single
+    assert set(await store.all_workload_histories(4 * DAY, T0 + 30)) == {WEB, old}
+
+
+async def test_unknown_workload_has_an_empty_history(store: HistoryStore) -> None:
+    history = await store.workload_history(ObjectRef("Deployment", "x", "y"), window_seconds=60, now_seconds=T0)
+    assert (history.kind, history.namespace, history.name, history.containers) == ("Deployment", "x", "y", {})
+
+
+async def test_a_pod_moving_to_its_resolved_owner_keeps_its_history(store: HistoryStore) -> None:
+    await store.record_scrape([scraped("web-a", T0, 5.0, MIB, workload=None)], [])
+    await store.record_scrape([scraped("web-a", T0 + 15, 6.0, MIB)], [])
+    history = await store.workload_history(WEB, window_seconds=3600, now_seconds=T0 + 15)
+    assert [p.value for p in history.containers["app"][0].cpu_millicores] == [5.0, 6.0]
+
+
+async def test_writes_never_block_the_event_loop(store: HistoryStore) -> None:
+    gaps: list[float] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not stop.is_set():
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    batches = [
+        [
+            scraped(
+                f"pod-{i}", T0 + 15 * step, float(i), i * MIB, workload=ObjectRef("Deployment", "shop", f"w{i // 10}")
+            )
+            for i in range(5000)
+        ]
+        for step in range(4)
+    ]
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.02)
+    started = time.perf_counter()
+    for batch in batches:
+        await store.record_scrape(batch, [])
+    elapsed = time.perf_counter() - started
+    stop.set()
+    await task
+    assert elapsed > 0.1  # the writes took real time...
+    assert len(gaps) >= 10  # ...during which the loop kept ticking
+    assert max(gaps) < max(0.1, elapsed / 2)

@@ -1,0 +1,191 @@
+"""The metrics collector: dedupe by API timestamp, workload resolution, terminations, replicas, health.
+
+metrics.k8s.io is served by a fake at the ApiReader seam so every timestamp is exact; the real
+embedded cluster's metrics path is covered in test_model_sim.py and test_network_sim.py.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from k8s_optimizer.domain.objects import (
+    HPA,
+    ContainerSpec,
+    ContainerStatus,
+    LabelSelector,
+    ObjectRef,
+    OwnerRef,
+    Pod,
+    Workload,
+)
+from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage, ScrapedContainer, Termination
+from k8s_optimizer.k8s.connection import Json, Query
+from k8s_optimizer.k8s.errors import ClusterNotFoundError
+from k8s_optimizer.live.collector import MetricsCollector
+from k8s_optimizer.live.health import ComponentHealth
+from k8s_optimizer.live.model import ClusterModel
+from k8s_optimizer.settings import Settings
+from tests.live.conftest import FakeHistory
+
+T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+T1 = datetime(2026, 11, 26, 10, 0, 15, tzinfo=UTC)
+OOM_AT = datetime(2026, 11, 26, 9, 59, tzinfo=UTC)
+
+
+def pod_metrics(timestamp: str, cpu: str = "120m") -> Json:
+    return {
+        "items": [
+            {
+                "metadata": {"namespace": "shop", "name": "web-abc"},
+                "timestamp": timestamp,
+                "window": "15s",
+                "containers": [{"name": "web", "usage": {"cpu": cpu, "memory": "64Mi"}}],
+            }
+        ]
+    }
+
+
+def node_metrics(timestamp: str) -> Json:
+    return {"items": [{"metadata": {"name": "n1"}, "timestamp": timestamp, "window": "15s",
+                       "usage": {"cpu": "1", "memory": "1Gi"}}]}  # fmt: skip
+
+
+class MetricsServer:
+    """Answers metrics.k8s.io GETs from a queue of (pods, nodes) bodies; an exception to raise instead."""
+
+    def __init__(self) -> None:
+        self.responses: list[tuple[Json, Json] | Exception] = []
+        self.paths: list[str] = []
+
+    async def get_json(self, path: str, query: Query = ()) -> Json:
+        self.paths.append(path)
+        current = self.responses[0]
+        if isinstance(current, Exception):
+            self.responses.pop(0)
+            raise current
+        if path.endswith("/nodes"):
+            self.responses.pop(0)
+            return current[1]
+        return current[0]
+
+    def watch(self, path: str, query: Query, *, watch_timeout_seconds: float) -> Any:
+        raise AssertionError("the collector never watches")
+
+
+def populated_model(**settings: Any) -> ClusterModel:
+    model = ClusterModel(Settings(**settings))
+    rs_owner = OwnerRef("Deployment", "web", "d-uid", True)
+    model.apply(
+        "ReplicaSet",
+        "added",
+        ("shop", "web-5f"),
+        Workload("ReplicaSet", "shop", "web-5f", "rs-uid", {}, LabelSelector(), (), 2, owner=rs_owner),
+    )
+    model.apply(
+        "Deployment",
+        "added",
+        ("shop", "web"),
+        Workload("Deployment", "shop", "web", "d-uid", {}, LabelSelector(), (), 2),
+    )
+    status = ContainerStatus("web", True, 1, "running", last_termination_reason="OOMKilled", last_termination_at=OOM_AT)
+    model.apply(
+        "Pod",
+        "added",
+        ("shop", "web-abc"),
+        Pod(
+            "shop",
+            "web-abc",
+            "p-uid",
+            {},
+            OwnerRef("ReplicaSet", "web-5f", "rs-uid", True),
+            "n1",
+            "10.244.1.2",
+            "172.20.0.2",
+            "Running",
+            True,
+            (ContainerSpec("web", "img", cpu_request_millicores=250, memory_request_bytes=2**27),),
+            (status,),
+        ),
+    )
+    target = ObjectRef("Deployment", "shop", "web")
+    model.apply(
+        "HorizontalPodAutoscaler", "added", ("shop", "web"), HPA("shop", "web", target, 1, 5, (), None, None, 3, 4)
+    )
+    return model
+
+
+async def test_scrape_resolves_workload_and_requests_and_records_everything_once() -> None:
+    server, history = MetricsServer(), FakeHistory()
+    model = populated_model()
+    collector = MetricsCollector(server, model, history)
+    server.responses = [(pod_metrics("2026-11-26T10:00:00Z"), node_metrics("2026-11-26T10:00:00Z"))] * 2
+    result = await collector.collect_once()
+    usage = ContainerUsage(ContainerKey("shop", "web-abc", "web"), T0, 15.0, 120.0, 64 * 2**20)
+    node = NodeUsage("n1", T0, 15.0, 1000.0, 2**30)
+    expected = ScrapedContainer(usage, ObjectRef("Deployment", "shop", "web"), 250, 2**27)
+    assert result is not None
+    assert history.scrapes == [((expected,), (node,))]
+    assert history.terminations == [Termination(ContainerKey("shop", "web-abc", "web"), "OOMKilled", OOM_AT, 1)]
+    assert history.replicas == [(ObjectRef("Deployment", "shop", "web"), T0, 3, 4)]
+    assert model.snapshot().container_usage == {("shop", "web-abc", "web"): usage}
+    assert model.snapshot().node_usage == {"n1": node}
+    assert server.paths == ["/apis/metrics.k8s.io/v1beta1/pods", "/apis/metrics.k8s.io/v1beta1/nodes"]
+    # Same API timestamps again (metrics-server has not refreshed): nothing new is recorded.
+    again = await collector.collect_once()
+    assert again is not None
+    assert (again.containers, again.nodes, again.terminations, again.replicas_recorded) == ((), (), (), 0)
+    assert (len(history.scrapes), len(history.terminations), len(history.replicas)) == (1, 1, 1)
+    assert collector.health.status == "ok"
+
+
+async def test_newer_timestamp_is_recorded_and_ticks_are_published() -> None:
+    server, history = MetricsServer(), FakeHistory()
+    model = populated_model()
+    collector = MetricsCollector(server, model, history)
+    server.responses = [
+        (pod_metrics("2026-11-26T10:00:00Z"), node_metrics("2026-11-26T10:00:00Z")),
+        (pod_metrics("2026-11-26T10:00:15Z", cpu="300m"), node_metrics("2026-11-26T10:00:15Z")),
+    ]
+    seq = model.seq
+    await collector.collect_once()
+    await collector.collect_once()
+    assert [scrape[0][0].usage.cpu_millicores for scrape in history.scrapes] == [120.0, 300.0]
+    assert [r[1] for r in history.replicas] == [T0, T1]
+    ticks = [c for c in model.changes_since(seq) or [] if c.kind == "MetricsTick"]
+    assert len(ticks) == 2
+
+
+async def test_metrics_api_missing_degrades_and_the_next_scrape_recovers() -> None:
+    server, history = MetricsServer(), FakeHistory()
+    model = populated_model(namespaces=["shop"])
+    collector = MetricsCollector(server, model, history)
+    server.responses = [
+        ClusterNotFoundError("404 from GET /apis/metrics.k8s.io/v1beta1/namespaces/shop/pods: not found", status=404),
+        (pod_metrics("2026-11-26T10:00:00Z"), node_metrics("2026-11-26T10:00:00Z")),
+    ]
+    assert await collector.collect_once() is None
+    assert collector.health == ComponentHealth.degraded(
+        "metrics.k8s.io unavailable: 404 from GET /apis/metrics.k8s.io/v1beta1/namespaces/shop/pods: not found"
+    )
+    assert history.scrapes == []
+    assert await collector.collect_once() is not None
+    assert collector.health == ComponentHealth.ok()
+    assert server.paths[-2] == "/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods"
+
+
+class BrokenHistory(FakeHistory):
+    async def record_scrape(self, containers: Any, nodes: Any) -> int:
+        raise OSError("disk full")
+
+
+async def test_history_failure_degrades_history_health_but_keeps_live_usage() -> None:
+    server = MetricsServer()
+    model = ClusterModel(Settings(), history=BrokenHistory())
+    collector = MetricsCollector(server, model, model.history)
+    server.responses = [(pod_metrics("2026-11-26T10:00:00Z"), node_metrics("2026-11-26T10:00:00Z"))]
+    await collector.collect_once()
+    assert collector.history_health.status == "degraded"
+    assert collector.history_health.reason == "history store failed: disk full"
+    assert collector.health.status == "ok"
+    assert list(model.snapshot().container_usage) == [("shop", "web-abc", "web")]

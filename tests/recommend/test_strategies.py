@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from k8s_optimizer.domain.quantities import MIB
+from k8s_optimizer.recommend.model import ResourceValues
+from k8s_optimizer.recommend.policy import Policy
+from k8s_optimizer.recommend.strategies import ContainerInputs, strategy_for, value_severity
+from tests.recommend.factories import NOW_SECONDS, container, container_history
+
+KRR = Policy.named("krr-simple")
+VPA = Policy.named("vpa")
+BALANCED = Policy.named("balanced")
+
+# 300 one-minute points (≈5 h): each of 100, 102, …, 298 three times.
+CPU_RAMP = [100 + 2 * (i % 100) for i in range(300)]
+MEMORY_WITH_PEAK = [200 * MIB] * 299 + [300 * MIB]
+
+
+def _inputs(*histories, spec=None, hpa_percent=None, containers_in_pod=1) -> ContainerInputs:
+    return ContainerInputs(
+        spec=spec or container(cpu=1000, memory=512 * MIB, memory_limit=512 * MIB),
+        histories=tuple(histories),
+        now_seconds=NOW_SECONDS,
+        containers_in_pod=containers_in_pod,
+        cpu_hpa_target_percent=hpa_percent,
+    )
+
+
+def test_krr_simple_golden():
+    rec = strategy_for(KRR).recommend(_inputs(container_history("web-0", CPU_RAMP, MEMORY_WITH_PEAK)), KRR)
+    # p95 (numpy linear) of the ramp: ordered[284]=288, ordered[285]=290 → 288.1 → ceil 289m, no CPU limit.
+    # memory: peak 300Mi × 1.15 = 345Mi, request = limit.
+    assert rec.proposed == ResourceValues(289, None, 345 * MIB, 345 * MIB)
+    assert rec.cpu_severity == "critical"  # |1000 − 289| m = 0.711 cores ≥ 0.5
+    assert rec.memory_severity == "ok"  # |512 − 345| MiB = 167 ≥ 100
+    assert rec.rationale.startswith("p95 CPU 289m over 5.0 h → 289m; request 1 is 3.5× that")
+    assert rec.data.points == 300
+    assert rec.data.pods == 1
+
+
+def test_krr_simple_takes_max_over_pods_of_per_pod_p95():
+    quiet = container_history("web-0", [50] * 200)
+    busy = container_history("web-1", [400] * 200)
+    rec = strategy_for(KRR).recommend(_inputs(quiet, busy), KRR)
+    assert rec.proposed is not None
+    assert rec.proposed.cpu_request_millicores == 400
+
+
+def test_vpa_golden_constant_usage():
+    rec = strategy_for(VPA).recommend(_inputs(container_history("web-0", [200] * 300, [300 * MIB] * 300)), VPA)
+    # 200m sits in bucket 14 (upper edge 10·(1.05^15 − 1)/0.05 = 215.79m) × 1.15 = 248.15 → 249m.
+    # 300Mi sits in bucket 19 of the 1e7-byte histogram (upper edge 330659540 B) × 1.15 → 362.6Mi → 363Mi.
+    assert rec.proposed == ResourceValues(249, None, 363 * MIB, 363 * MIB)
+    assert rec.bounds.cpu_lower_millicores == 246  # 248.15 × (1 + 0.001/0.2076)^-2 = 245.8
+    assert rec.bounds.cpu_upper_millicores == 1444  # × (1 + 1/conf) ≈ 5.82: short history, wide bound
+    assert rec.confidence == pytest.approx(0.172, abs=0.001)
+
+
+def test_vpa_keeps_memory_limit_ratio():
+    spec = container(cpu=1000, memory=256 * MIB, memory_limit=512 * MIB)
+    history = container_history("web-0", [200] * 300, [300 * MIB] * 300)
+    rec = strategy_for(VPA).recommend(_inputs(history, spec=spec), VPA)
+    assert rec.proposed is not None
+    assert rec.proposed.memory_limit_bytes == 726 * MIB  # 363Mi × (512/256)
+
+
+def test_vpa_memory_floor_is_250mib():
+    rec = strategy_for(VPA).recommend(_inputs(container_history("web-0", [200] * 300, [200 * MIB] * 300)), VPA)
+    assert rec.proposed is not None
+    assert rec.proposed.memory_request_bytes == 250 * MIB  # 237Mi computed, VPA's pod minimum wins
+
+
+def test_balanced_uses_vpa_target_with_krr_floors():
+    rec = strategy_for(BALANCED).recommend(_inputs(container_history("web-0", [1] * 300, [5 * MIB] * 300)), BALANCED)
+    assert rec.proposed == ResourceValues(12, None, 100 * MIB, 100 * MIB)  # 1m → bucket 0 edge 10m × 1.15; 100Mi floor
+
+
+def test_vpa_floors_are_per_pod_split_across_containers():
+    rec = strategy_for(VPA).recommend(
+        _inputs(container_history("web-0", [1] * 300, [5 * MIB] * 300), containers_in_pod=2), VPA
+    )
+    assert rec.proposed is not None
+    assert (rec.proposed.cpu_request_millicores, rec.proposed.memory_request_bytes) == (13, 125 * MIB)
+
+
+@pytest.mark.parametrize(
+    ("points", "step", "reason"),
+    [
+        (99, 600.0, "not enough data: 99 points < 100 required"),
+        (150, 60.0, "not enough history: 2.5 h < 3.0 h"),
+    ],
+)
+def test_gates_skip_with_reason(points, step, reason):
+    history = container_history("web-0", [100] * points, step_seconds=step)
+    for policy in (KRR, BALANCED):
+        rec = strategy_for(policy).recommend(_inputs(history), policy)
+        assert rec.proposed is None
+        assert rec.skipped_reason == reason
+
+
+def test_vpa_oom_bump():
+    history = container_history("web-0", [200] * 300, [250 * MIB] * 300, ooms=[NOW_SECONDS - 60])
+    spec = container(cpu=250, memory=256 * MIB, memory_limit=256 * MIB)
+    rec = strategy_for(BALANCED).recommend(_inputs(history, spec=spec), BALANCED)
+    assert rec.proposed is not None
+    # used = max(request 256Mi, peak 250Mi) = 256Mi; max(256 + 100, 256 × 1.2 = 307.2) = 356Mi.
+    assert rec.proposed.memory_request_bytes == 356 * MIB
+    assert "OOMKilled" in rec.rationale
+
+
+def test_krr_oom_uses_limit_buffer():
+    history = container_history("web-0", [200] * 300, [250 * MIB] * 300, ooms=[NOW_SECONDS - 60])
+    spec = container(cpu=250, memory=256 * MIB, memory_limit=256 * MIB)
+    rec = strategy_for(KRR).recommend(_inputs(history, spec=spec), KRR)
+    assert rec.proposed is not None
+    assert rec.proposed.memory_request_bytes == 320 * MIB  # limit 256Mi × 1.25
+
+
+def test_hpa_aware_cpu_uses_per_pod_usage_over_target():
+    pods = [container_history(f"web-{i}", [160] * 200) for i in range(3)]
+    spec = container(cpu=200, memory=512 * MIB)
+    rec = strategy_for(BALANCED).recommend(_inputs(*pods, spec=spec, hpa_percent=80), BALANCED)
+    assert rec.proposed is not None
+    assert rec.proposed.cpu_request_millicores == 200  # 160m ÷ 0.80: no KRR spiral towards 160m × 1.15 …
+    assert rec.rationale.startswith("HPA targets 80 % CPU: per-pod p95 160m ÷ 0.80 → 200m")
+
+
+def test_cpu_limit_kept_in_ratio_or_removed():
+    spec = container(cpu=1000, cpu_limit=2000, memory=512 * MIB)
+    history = container_history("web-0", [200] * 300, [200 * MIB] * 300)
+    balanced = strategy_for(BALANCED).recommend(_inputs(history, spec=spec), BALANCED)
+    krr = strategy_for(KRR).recommend(_inputs(history, spec=spec), KRR)
+    assert balanced.proposed is not None
+    assert krr.proposed is not None
+    assert balanced.proposed.cpu_limit_millicores == 498
+    assert krr.proposed.cpu_limit_millicores is None
+
+
+@pytest.mark.parametrize(
+    ("current", "proposed", "expected"),
+    [
+        (1.0, 0.4, "critical"),
+        (1.0, 0.7, "warning"),
+        (1.0, 0.85, "ok"),
+        (1.0, 0.95, "good"),
+        (None, 0.5, "warning"),
+        (0.5, None, "warning"),
+        (None, None, "good"),
+    ],
+)
+def test_krr_severity_thresholds_cpu(current, proposed, expected):
+    assert value_severity(current, proposed, (0.5, 0.25, 0.1)) == expected
+
+
+usage_values = st.lists(st.floats(min_value=0, max_value=4000, allow_nan=False), min_size=200, max_size=260)
+policies = st.sampled_from([KRR, VPA, BALANCED])
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=usage_values, policy=policies)
+def test_never_below_floors(values, policy):
+    rec = strategy_for(policy).recommend(_inputs(container_history("web-0", values, [v * MIB / 10 for v in values])), policy)
+    assert rec.proposed is not None
+    assert rec.proposed.cpu_request_millicores is not None
+    assert rec.proposed.memory_request_bytes is not None
+    assert rec.proposed.cpu_request_millicores >= policy.cpu_min_millicores
+    assert rec.proposed.memory_request_bytes >= policy.memory_min_bytes
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=usage_values, policy=policies, factor=st.floats(min_value=1, max_value=3))
+def test_monotone_in_usage(values, policy, factor):
+    strategy = strategy_for(policy)
+    low = strategy.recommend(_inputs(container_history("web-0", values, [v * MIB for v in values])), policy)
+    scaled = [v * factor for v in values]
+    high = strategy.recommend(_inputs(container_history("web-0", scaled, [v * MIB for v in scaled])), policy)
+    assert low.proposed is not None
+    assert high.proposed is not None
+    assert high.proposed.cpu_request_millicores >= low.proposed.cpu_request_millicores  # type: ignore[operator]
+    assert high.proposed.memory_request_bytes >= low.proposed.memory_request_bytes  # type: ignore[operator]
+
+
+@settings(max_examples=30, deadline=None)
+@given(values=usage_values, seed=st.randoms(use_true_random=False), policy=policies)
+def test_stable_under_pod_order(values, seed, policy):
+    pods = [container_history(f"web-{i}", values[i::3]) for i in range(3)]
+    shuffled = list(pods)
+    seed.shuffle(shuffled)
+    strategy = strategy_for(policy)
+    assert strategy.recommend(_inputs(*pods), policy).proposed == strategy.recommend(_inputs(*shuffled), policy).proposed
+
+
+@settings(max_examples=30, deadline=None)
+@given(values=usage_values, seed=st.randoms(use_true_random=False))
+def test_krr_stable_under_sample_order(values, seed):
+    shuffled = list(values)
+    seed.shuffle(shuffled)
+    strategy = strategy_for(KRR)
+    first = strategy.recommend(_inputs(container_history("web-0", values)), KRR)
+    second = strategy.recommend(_inputs(container_history("web-0", shuffled)), KRR)
+    assert first.proposed == second.proposed
