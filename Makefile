@@ -25,7 +25,7 @@ dashboard/node_modules/.installed: dashboard/package.json dashboard/package-lock
 	cd dashboard && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-dashboard/dist/index.html: dashboard/node_modules/.installed $(shell find dashboard/src dashboard/index.html dashboard/vite.config.ts -type f 2>/dev/null)
+dashboard/dist/index.html: dashboard/node_modules/.installed $(shell find dashboard/src dashboard/public dashboard/index.html dashboard/vite.config.ts dashboard/tsconfig.json -type f 2>/dev/null)
 	cd dashboard && npm run build --silent
 
 .PHONY: dashboard

@@ -62,7 +62,7 @@ deploy-apply: ## opt-in: grant patch rights and enable apply (creates a random t
 	$(K) create namespace $(OPTIMIZER_NAMESPACE) --dry-run=client -o yaml | $(K) apply -f -
 	@if ! $(K) -n $(OPTIMIZER_NAMESPACE) get secret optimizer-apply-token >/dev/null 2>&1; then \
 	  token=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))'); \
-	  $(K) -n $(OPTIMIZER_NAMESPACE) create secret generic optimizer-apply-token --from-literal=token="$$token" >/dev/null; \
+	  $(K) -n $(OPTIMIZER_NAMESPACE) create secret generic optimizer-apply-token --from-literal=token="$$token" >/dev/null || exit 1; \
 	  echo "created Secret optimizer-apply-token; read it with:"; \
 	  echo "  kubectl --context $(KUBE_CONTEXT) -n $(OPTIMIZER_NAMESPACE) get secret optimizer-apply-token -o jsonpath='{.data.token}' | base64 -d"; \
 	fi
@@ -103,7 +103,7 @@ kind-status: ## the design's verification commands: nodes, pods, services, endpo
 	$(K) get nodes -o wide
 	$(K) -n $(OPTIMIZER_NAMESPACE) get pods -o wide
 	$(K) -n $(OPTIMIZER_NAMESPACE) get svc -o wide
-	$(K) -n $(OPTIMIZER_NAMESPACE) get endpoints echo-demo -o wide
-	$(K) -n $(OPTIMIZER_NAMESPACE) get hpa -o wide
-	$(K) -n $(OPTIMIZER_NAMESPACE) top pods
-	$(K) top nodes
+	-$(K) -n $(OPTIMIZER_NAMESPACE) get endpoints echo-demo -o wide
+	-$(K) -n $(OPTIMIZER_NAMESPACE) get hpa -o wide
+	-$(K) -n $(OPTIMIZER_NAMESPACE) top pods
+	-$(K) top nodes

@@ -128,7 +128,13 @@ class NginxServer(_Process):
 class BackendServer(_Process):
     """`k8s-optimizer serve` against a kubeconfig; stop() and start() again keep the same port."""
 
-    def __init__(self, kubeconfig: Path, data_dir: Path, host_port_mappings: str = "30080:3000,30081:8080") -> None:
+    def __init__(
+        self,
+        kubeconfig: Path,
+        data_dir: Path,
+        host_port_mappings: str = "30080:3000,30081:8080",
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [
@@ -141,7 +147,12 @@ class BackendServer(_Process):
             f"--port={self.port}",
             f"--data-dir={data_dir}",
         ]
-        env = {**os.environ, "OPTIMIZER_HOST_PORT_MAPPINGS": host_port_mappings, "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "OPTIMIZER_HOST_PORT_MAPPINGS": host_port_mappings,
+            "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
+        }
         super().__init__(command, env)
 
     def start_and_wait(self, timeout_seconds: float = 60.0) -> None:

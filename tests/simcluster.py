@@ -44,9 +44,9 @@ class SimClusterError(RuntimeError):
 class SimCluster:
     """One running `k8s-optimizer sim` subprocess."""
 
-    def __init__(self, process: subprocess.Popen[str], url: str, workdir: tempfile.TemporaryDirectory[str]) -> None:
+    def __init__(self, process: subprocess.Popen[str], workdir: tempfile.TemporaryDirectory[str]) -> None:
         self.process = process
-        self.url = url
+        self.url = ""  # set once the process prints its `ready URL` line
         self._workdir = workdir
         self.kubeconfig = Path(workdir.name) / "kubeconfig.yaml"
         self._stderr_lines: list[str] = []
@@ -90,8 +90,16 @@ class SimCluster:
             cwd=_REPO,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        # Drain stderr from the start: a chatty start-up must never block on a full pipe before `ready`.
+        cluster = cls(process, workdir)
         url = _wait_ready(process, timeout_seconds)
-        return cls(process, url, workdir)
+        if url is None:
+            cluster.kill()
+            raise SimClusterError(
+                f"embedded cluster not ready after {timeout_seconds}s (rc={process.returncode}):\n{cluster.stderr}"
+            )
+        cluster.url = url
+        return cluster
 
     def __enter__(self) -> SimCluster:
         return self
@@ -173,8 +181,8 @@ class SimCluster:
         return self.control("GET", "/sim/v1/status")
 
 
-def _wait_ready(process: subprocess.Popen[str], timeout_seconds: float) -> str:
-    """Read stdout until the `ready URL` line; fail with the process's stderr otherwise."""
+def _wait_ready(process: subprocess.Popen[str], timeout_seconds: float) -> str | None:
+    """Read stdout until the `ready URL` line; None if it does not come in time (or the process exits)."""
     assert process.stdout is not None
     found: list[str] = []
 
@@ -193,5 +201,5 @@ def _wait_ready(process: subprocess.Popen[str], timeout_seconds: float) -> str:
     if process.poll() is None:
         process.kill()
     process.wait()
-    stderr = process.stderr.read() if process.stderr is not None else ""
-    raise SimClusterError(f"embedded cluster not ready after {timeout_seconds}s (rc={process.returncode}):\n{stderr}")
+    reader.join(timeout=10)  # EOF now: the reader ends before the caller closes the pipe under it
+    return None

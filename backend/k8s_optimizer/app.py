@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
+import yaml
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -115,11 +116,14 @@ async def _backend(app: FastAPI, settings: Settings, given: Collaborators) -> As
             analyzer=ready.analyzer,
             writer=ready.writer,
             metrics=app.state.metrics,
+            cluster_name=cluster_name(settings),
         )
         trigger = asyncio.Event()
         trigger.set()  # analyse as soon as the caches sync
         state.hub = Hub(state, on_metrics_tick=trigger)
         state.metrics.gauges["optimizer_cache_objects"] = lambda: _cache_sizes(state)
+        if isinstance(ready.live, ClusterModel):
+            _watch_gauges(state.metrics, ready.live)
         tasks = [
             asyncio.create_task(state.hub.run(), name="ws-hub-feed"),
             asyncio.create_task(state.hub.run_flusher(), name="ws-hub-flush"),
@@ -134,6 +138,28 @@ async def _backend(app: FastAPI, settings: Settings, given: Collaborators) -> As
         finally:
             app.state.api = None
             await _cancel(tasks)
+
+
+def _watch_gauges(metrics: ApiMetrics, model: ClusterModel) -> None:
+    """Watch restarts, relists and errors per informer, and metrics scrapes, read at exposition time."""
+    metrics.gauges["optimizer_watch_restarts"] = lambda: {i.name: i.watch_count for i in model.informers}
+    metrics.gauges["optimizer_watch_relists"] = lambda: {i.name: i.list_count for i in model.informers}
+    metrics.gauges["optimizer_watch_errors"] = lambda: {i.name: i.error_count for i in model.informers}
+    metrics.gauges["optimizer_metrics_scrapes"] = lambda: {"": model.collector.scrape_count if model.collector else 0}
+
+
+def cluster_name(settings: Settings) -> str:
+    """The context the backend talks to: the configured one, else the kubeconfig's current-context."""
+    if settings.context:
+        return settings.context
+    if settings.kubeconfig is None:
+        return "in-cluster"
+    try:
+        config = yaml.safe_load(settings.kubeconfig.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return "unknown"
+    current = config.get("current-context") if isinstance(config, dict) else None
+    return str(current) if current else "unknown"
 
 
 def _cache_sizes(state: ApiState) -> dict[str, float]:

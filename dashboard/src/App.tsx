@@ -2,7 +2,7 @@
 // (service detail with charts, recommendations, network map) are loaded on demand to keep the first load small.
 
 import type { ComponentType, JSX } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useContext, useEffect, useState } from "preact/hooks";
 
 import { ConnectionIndicator } from "./components/Connection";
 import { Link, Loading } from "./components/common";
@@ -91,6 +91,7 @@ function Shell(): JSX.Element {
   const location = useLocation();
   const route = parseRoute(location.pathname);
   const [theme, toggleTheme] = useTheme();
+  const connection = useContext(ConnectionContext);
   const live = useLive();
   const openRecommendations = live.recommendations.length;
   useEffect(() => {
@@ -128,7 +129,7 @@ function Shell(): JSX.Element {
           </button>
         </div>
       </header>
-      <main id="main" class="main" tabIndex={-1} data-testid={`view-${route.view}`}>
+      <main id="main" class={connection.status === "reconnecting" ? "main stale" : "main"} tabIndex={-1} data-testid={`view-${route.view}`}>
         <RoutedView route={route} />
       </main>
     </div>

@@ -28,7 +28,14 @@ export function pct(value: number | null | undefined, digits = 0): string {
 
 export function usd(value: number | null | undefined): string {
   if (value === null || value === undefined || Number.isNaN(value)) return DASH;
-  return `$${value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  const amount = Math.abs(value).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return value < 0 ? `−$${amount}` : `$${amount}`;
+}
+
+/** A recommendation's monthly effect: savings, or the extra cost of a reliability fix. */
+export function savings(value: number): { text: string; tone: "money" | "cost" } {
+  if (value < 0) return { text: `+${usd(-value)}/mo cost`, tone: "cost" };
+  return { text: `${usd(value)}/mo saved`, tone: "money" };
 }
 
 export function clock(ms: number | null | undefined): string {

@@ -13,7 +13,7 @@ const root = document.getElementById("app");
 let renderConnection: ((state: WsClient["connection"]) => void) | null = null;
 
 const client = new WsClient({
-  url: wsUrl(),
+  url: () => wsUrl(),
   topics: ["services", "pods", "nodes", "hpa", "metrics", "recommendations", "anomalies"],
   onMessage: (message) => store.apply(message),
   onState: (state) => renderConnection?.(state),

@@ -1,7 +1,7 @@
 // Pure derivations the views draw: which pods back a service, where a request path enters, and the
 // in-cluster path when the backend has none to offer. Kept apart from the components so they are unit-tested.
 
-import type { PathBranch, PathEndpoint, PodOut, RequestPath, ServiceDetail, ServicePath, ServiceSummary } from "./types";
+import type { ObjectRef, PathBranch, PathEndpoint, PodOut, RequestPath, ServiceDetail, ServicePath, ServiceSummary } from "./types";
 
 /** Pods behind a service: those owned by one of the service's backing workloads. */
 export function podsOf(service: ServiceSummary, pods: Iterable<PodOut>): PodOut[] {
@@ -11,6 +11,14 @@ export function podsOf(service: ServiceSummary, pods: Iterable<PodOut>): PodOut[
     if (pod.owner && pod.namespace === service.namespace && owners.has(`${pod.owner.kind}/${pod.namespace}/${pod.owner.name}`)) result.push(pod);
   }
   return result;
+}
+
+/** The first service whose backing workloads include `target` (recommendations link to it). */
+export function serviceFor(target: ObjectRef, services: Iterable<ServiceSummary>): ServiceSummary | null {
+  for (const service of services) {
+    if (service.namespace === target.namespace && service.workloads.some((w) => w.kind === target.kind && w.name === target.name)) return service;
+  }
+  return null;
 }
 
 /** When the backend has no /path answer, the in-cluster path can still be drawn from the detail itself. */

@@ -19,6 +19,16 @@ import type {
 
 export const keyOf = (namespace: string, name: string): string => `${namespace}/${name}`;
 
+/** One observation of an HPA as seen live: current and desired replicas at a wall-clock time. */
+export interface HpaPoint {
+  tMs: number;
+  current: number | null;
+  desired: number | null;
+}
+
+const HPA_HISTORY_POINTS = 720; // an hour at one sample per 5 s
+const HPA_SAMPLE_MS = 5000;
+
 export interface State {
   seq: number | null;
   synced: boolean; // a snapshot has been received
@@ -30,6 +40,8 @@ export interface State {
   metricsAt: string | null;
   recommendations: readonly Recommendation[];
   anomalies: readonly Anomaly[];
+  /** Current vs desired replicas of each HPA since the page was opened (sampled on changes and metrics ticks). */
+  hpaHistory: ReadonlyMap<string, readonly HpaPoint[]>;
   /** Bumped for a service whenever its summary, pods or endpoints change: detail views refetch on it. */
   serviceRevisions: ReadonlyMap<string, number>;
   lastError: string | null;
@@ -46,6 +58,7 @@ export const emptyState = (): State => ({
   metricsAt: null,
   recommendations: [],
   anomalies: [],
+  hpaHistory: new Map(),
   serviceRevisions: new Map(),
   lastError: null,
 });
@@ -67,15 +80,38 @@ function bump(revisions: ReadonlyMap<string, number>, key: string): Map<string, 
   return withEntry(revisions, key, (revisions.get(key) ?? 0) + 1);
 }
 
-/** Pure reducer: the state after one server message (exported for tests). */
-export function reduce(state: State, message: ServerMessage): State {
+/** Append the HPAs' current/desired replicas at `nowMs` (only HPAs in `keys`, or all). */
+function sampleHpas(state: State, nowMs: number, keys?: string[]): State {
+  const history = new Map(state.hpaHistory);
+  for (const key of keys ?? state.hpas.keys()) {
+    const hpa = state.hpas.get(key);
+    if (!hpa) {
+      history.delete(key);
+      continue;
+    }
+    const previous = history.get(key) ?? [];
+    const last = previous[previous.length - 1];
+    const unchanged = last && last.current === hpa.current_replicas && last.desired === hpa.desired_replicas;
+    // Fast metrics ticks (an accelerated cluster) would flood the chart: keep changes, and at most one
+    // unchanged sample per HPA_SAMPLE_MS.
+    if (unchanged && nowMs - last.tMs < HPA_SAMPLE_MS) continue;
+    const points = [...previous, { tMs: nowMs, current: hpa.current_replicas, desired: hpa.desired_replicas }];
+    history.set(key, points.slice(-HPA_HISTORY_POINTS));
+  }
+  return { ...state, hpaHistory: history };
+}
+
+/** Pure reducer: the state after one server message (exported for tests; `nowMs` stamps HPA samples). */
+export function reduce(state: State, message: ServerMessage, nowMs: number = Date.now()): State {
   switch (message.type) {
     case "snapshot":
-      return applySnapshot(state, message);
-    case "delta":
-      return applyDelta({ ...state, seq: Math.max(state.seq ?? 0, message.seq) }, message);
+      return sampleHpas(applySnapshot(state, message), nowMs);
+    case "delta": {
+      const next = applyDelta({ ...state, seq: Math.max(state.seq ?? 0, message.seq) }, message);
+      return message.topic === "hpa" ? sampleHpas(next, nowMs, [keyOf(message.namespace, message.name)]) : next;
+    }
     case "metrics":
-      return applyMetrics({ ...state, seq: Math.max(state.seq ?? 0, message.seq) }, message);
+      return sampleHpas(applyMetrics({ ...state, seq: Math.max(state.seq ?? 0, message.seq) }, message), nowMs);
     case "recommendations":
       return { ...state, recommendations: message.items ?? [] };
     case "anomalies":

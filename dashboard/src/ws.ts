@@ -33,7 +33,8 @@ export interface Timers {
 }
 
 export interface WsClientOptions {
-  url: string;
+  /** The socket URL, or a function read at each (re)connect (it carries the token, which may change). */
+  url: string | (() => string);
   topics: Topic[];
   onMessage: (message: ServerMessage) => void;
   onState?: (state: ConnectionState) => void;
@@ -114,7 +115,7 @@ export class WsClient {
     const create = this.options.createSocket ?? ((url: string) => new WebSocket(url) as unknown as SocketLike);
     let socket: SocketLike;
     try {
-      socket = create(this.options.url);
+      socket = create(typeof this.options.url === "function" ? this.options.url() : this.options.url);
     } catch {
       this.scheduleReconnect();
       return;
@@ -131,6 +132,9 @@ export class WsClient {
     const subscribe: Record<string, unknown> = { op: "subscribe", topics: this.options.topics };
     if (this.lastSeq !== null) subscribe.since = this.lastSeq;
     socket.send(JSON.stringify(subscribe));
+    // A resume with nothing missed gets no reply at all; the pong (queued after the subscription is handled)
+    // is what tells us the server is serving this socket.
+    socket.send(JSON.stringify({ op: "ping" }));
     this.armSilenceTimer();
   }
 
@@ -145,7 +149,7 @@ export class WsClient {
     if (typeof message.seq === "number") this.lastSeq = message.seq;
     this.armSilenceTimer();
     // Live once the server has answered the subscription: the state now reflects the cluster.
-    if (this.state.status !== "live" && (message.type === "snapshot" || message.type === "delta")) {
+    if (this.state.status !== "live" && (message.type === "snapshot" || message.type === "delta" || message.type === "pong")) {
       this.setState({ status: "live", staleSinceMs: null, attempt: 0, nextRetryMs: null });
     }
     this.options.onMessage(message);

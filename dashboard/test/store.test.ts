@@ -97,6 +97,31 @@ describe("reduce", () => {
     expect(state.lastError).toBe("bad-json: frame is not JSON");
   });
 
+  it("records HPA current vs desired over time from snapshots, hpa deltas and metrics ticks", () => {
+    const hpa = (current: number, desired: number) => ({
+      namespace: "k8s-optimizer",
+      name: "echo-demo-hpa",
+      target: { kind: "Deployment", namespace: "k8s-optimizer", name: "echo-demo" },
+      min_replicas: 2,
+      max_replicas: 10,
+      current_replicas: current,
+      desired_replicas: desired,
+      current_cpu_utilization_percent: 40,
+      conditions: [],
+    });
+    let state = reduce(emptyState(), snapshot(1, { hpa: [hpa(3, 3)] }), 1000);
+    state = reduce(state, { type: "delta", seq: 2, topic: "hpa", change: "modified", kind: "HorizontalPodAutoscaler", namespace: "k8s-optimizer", name: "echo-demo-hpa", object: hpa(3, 5) }, 2000);
+    state = reduce(state, { type: "metrics", seq: 2, timestamp: null, pods: [], services: [] }, 3000); // unchanged, too soon
+    state = reduce(state, { type: "metrics", seq: 2, timestamp: null, pods: [], services: [] }, 7000); // unchanged, 5 s on
+    expect(state.hpaHistory.get("k8s-optimizer/echo-demo-hpa")).toEqual([
+      { tMs: 1000, current: 3, desired: 3 },
+      { tMs: 2000, current: 3, desired: 5 },
+      { tMs: 7000, current: 3, desired: 5 },
+    ]);
+    state = reduce(state, { type: "delta", seq: 3, topic: "hpa", change: "deleted", kind: "HorizontalPodAutoscaler", namespace: "k8s-optimizer", name: "echo-demo-hpa", object: null }, 4000);
+    expect(state.hpaHistory.has("k8s-optimizer/echo-demo-hpa")).toBe(false);
+  });
+
   it("returns the same state for heartbeats and pongs (no re-render)", () => {
     const state = emptyState();
     expect(reduce(state, { type: "heartbeat", seq: 1, at: "x" })).toBe(state);

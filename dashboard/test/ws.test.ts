@@ -106,7 +106,7 @@ describe("WsClient", () => {
     expect(sockets).toHaveLength(1);
     expect(sockets[0]!.url).toBe("ws://dash/ws");
     sockets[0]!.open();
-    expect(sockets[0]!.sent).toEqual([{ op: "subscribe", topics: ["services", "pods"] }]);
+    expect(sockets[0]!.sent).toEqual([{ op: "subscribe", topics: ["services", "pods"] }, { op: "ping" }]);
     expect(client.connection.status).toBe("connecting");
     sockets[0]!.receive(snapshot(41));
     expect(client.connection).toEqual({ status: "live", staleSinceMs: null, attempt: 0, nextRetryMs: null });
@@ -127,7 +127,7 @@ describe("WsClient", () => {
     timers.advance(1);
     expect(sockets).toHaveLength(2);
     sockets[1]!.open();
-    expect(sockets[1]!.sent).toEqual([{ op: "subscribe", topics: ["services", "pods"], since: 42 }]);
+    expect(sockets[1]!.sent).toEqual([{ op: "subscribe", topics: ["services", "pods"], since: 42 }, { op: "ping" }]);
     sockets[1]!.receive({ type: "delta", seq: 43, topic: "pods", change: "deleted", kind: "Pod", namespace: "a", name: "b", object: null });
     expect(client.connection.status).toBe("live");
     expect(client.lastSeq).toBe(43);
@@ -148,6 +148,20 @@ describe("WsClient", () => {
     expect(delays).toEqual([500, 1000, 2000, 4000, 4000]);
     expect(client.connection.staleSinceMs).toBe(5_000_000);
     expect(client.connection.status).toBe("reconnecting");
+  });
+
+  it("goes live on the pong when a resume had nothing to replay", () => {
+    client.start();
+    sockets[0]!.open();
+    sockets[0]!.receive(snapshot(7));
+    sockets[0]!.close();
+    timers.advance(500);
+    sockets[1]!.open();
+    sockets[1]!.receive({ type: "heartbeat", seq: 7, at: "x" });
+    expect(client.connection.status).toBe("reconnecting");
+    sockets[1]!.receive({ type: "pong", seq: 7 });
+    expect(client.connection.status).toBe("live");
+    expect(client.connection.staleSinceMs).toBeNull();
   });
 
   it("treats a silent socket as dead and reconnects", () => {
@@ -192,6 +206,30 @@ describe("WsClient", () => {
     timers.advance(60_000);
     expect(sockets).toHaveLength(1);
     expect(client.send({ op: "ping" })).toBe(false);
+  });
+
+  it("reads a URL function at each connect (a token entered later is used on the next attempt)", () => {
+    let token = "";
+    const urls: string[] = [];
+    const dynamic = new WsClient({
+      url: () => `ws://x/ws${token}`,
+      topics: ["services"],
+      onMessage: () => undefined,
+      createSocket: (url) => {
+        urls.push(url);
+        const socket = new FakeSocket(url);
+        sockets.push(socket);
+        return socket;
+      },
+      timers,
+      random: () => 0.999999,
+    });
+    dynamic.start();
+    sockets.at(-1)!.close();
+    token = "?token=abc";
+    timers.advance(500);
+    expect(urls).toEqual(["ws://x/ws", "ws://x/ws?token=abc"]);
+    dynamic.stop();
   });
 
   it("retries when the socket constructor throws", () => {

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
-from k8s_optimizer.analysis.hpa import HpaSpec, MetricTarget
+from k8s_optimizer.analysis.hpa import HpaSpec
 from k8s_optimizer.analysis.hpa_simulation import (
     SearchSpace,
+    SimulationResult,
     aggregate_cpu_usage,
     best_candidate,
     candidates,
     cpu_target_percent,
+    memory_target_percent,
     simulate,
     spec_for,
 )
@@ -23,11 +27,11 @@ from k8s_optimizer.domain.usage import UsagePoint
 from tests.recommend.factories import container_history, deployment, hpa, workload_history
 
 
-def _load(values: list[float], step_seconds: float = 15.0) -> list[UsagePoint]:
+def _load(values: Sequence[float], step_seconds: float = 15.0) -> list[UsagePoint]:
     return [UsagePoint(index * step_seconds, value) for index, value in enumerate(values)]
 
 
-def _replicas(result) -> list[int]:
+def _replicas(result: SimulationResult) -> list[int]:
     return [step.replicas for step in result.steps]
 
 
@@ -44,7 +48,9 @@ def _spec(*, minimum: int, maximum: int, target: int, behavior: bool = True) -> 
 def test_scale_up_follows_the_default_policies():
     # 1000m on 1 pod of 100m at target 50 % wants 20 replicas; default behaviour allows
     # max(+4 pods, +100 %) per 15 s: 1 → 5 → 10 → 20.
-    result = simulate(_load([1000] * 6), _spec(minimum=1, maximum=20, target=50), request_millicores_per_pod=100, initial_replicas=1)
+    result = simulate(
+        _load([1000] * 6), _spec(minimum=1, maximum=20, target=50), request_millicores_per_pod=100, initial_replicas=1
+    )
     assert _replicas(result) == [1, 5, 10, 20, 20, 20]
 
 
@@ -59,7 +65,9 @@ def test_scale_down_waits_for_the_stabilisation_window():
     # 10 pods at 100 % of target; load halves at t=60 s. The highest recommendation of the last 300 s
     # (10) holds until the t=45 s one ages out at t=345 s; the next sync (t=360 s) runs 5 replicas.
     load = _load([1000] * 4 + [500] * 30)
-    result = simulate(load, _spec(minimum=1, maximum=20, target=100), request_millicores_per_pod=100, initial_replicas=10)
+    result = simulate(
+        load, _spec(minimum=1, maximum=20, target=100), request_millicores_per_pod=100, initial_replicas=10
+    )
     replicas = _replicas(result)
     assert replicas[:24] == [10] * 24
     assert replicas[24:] == [5] * 10
@@ -68,7 +76,12 @@ def test_scale_down_waits_for_the_stabilisation_window():
 @pytest.mark.parametrize(("total_millicores", "expected"), [(545, 10), (560, 12)])
 def test_tolerance(total_millicores, expected):
     # 10 pods × 100m at target 50 %: 545m → 54 % → ratio 1.08 (within 0.1: no change); 560m → 1.12 → ceil(11.2) = 12.
-    result = simulate(_load([total_millicores] * 3), _spec(minimum=1, maximum=20, target=50), request_millicores_per_pod=100, initial_replicas=10)
+    result = simulate(
+        _load([total_millicores] * 3),
+        _spec(minimum=1, maximum=20, target=50),
+        request_millicores_per_pod=100,
+        initial_replicas=10,
+    )
     assert _replicas(result)[-1] == expected
 
 
@@ -91,7 +104,10 @@ def test_aggregate_sums_pods_per_slot():
     workload = deployment()
     history = workload_history(
         workload,
-        [container_history("web-0", [100, 200], step_seconds=15), container_history("web-1", [50, 50], step_seconds=15)],
+        [
+            container_history("web-0", [100, 200], step_seconds=15),
+            container_history("web-1", [50, 50], step_seconds=15),
+        ],
     )
     totals = aggregate_cpu_usage(history)
     assert [point.value for point in totals] == [150.0, 250.0]
@@ -103,6 +119,8 @@ def test_cpu_target_percent():
     assert cpu_target_percent(hpa(workload, cpu_percent=None)) == 80  # no metrics: the API default
     memory_only = hpa(workload, cpu_percent=None, metrics=(HPAMetricTarget("Resource", "memory", "Utilization", 70),))
     assert cpu_target_percent(memory_only) is None
+    assert memory_target_percent(memory_only) == 70
+    assert memory_target_percent(hpa(workload, cpu_percent=65)) is None
 
 
 def test_custom_behavior_is_used():

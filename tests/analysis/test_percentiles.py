@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from k8s_optimizer.analysis.percentiles import (
     bucket_index,
     bucket_upper_edge,
+    bucket_weights,
     histogram_percentile,
     interval_peaks,
     linear_percentile,
@@ -55,11 +55,33 @@ def test_histogram_percentile_walks_to_the_upper_edge():
 
 def test_weighted_percentile_respects_weights():
     samples = [(100.0, 1.0), (1000.0, 9.0)]
-    assert weighted_bucket_percentile(samples, 50, 10.0) == pytest.approx(bucket_upper_edge(bucket_index(1000.0, 10.0), 10.0))
-    assert weighted_bucket_percentile(samples, 5, 10.0) == pytest.approx(bucket_upper_edge(bucket_index(100.0, 10.0), 10.0))
+    assert weighted_bucket_percentile(samples, 50, 10.0) == pytest.approx(
+        bucket_upper_edge(bucket_index(1000.0, 10.0), 10.0)
+    )
+    assert weighted_bucket_percentile(samples, 5, 10.0) == pytest.approx(
+        bucket_upper_edge(bucket_index(100.0, 10.0), 10.0)
+    )
     assert weighted_bucket_percentile([], 50, 10.0) is None
 
 
 def test_interval_peaks():
     points = [UsagePoint(0, 1), UsagePoint(10, 5), UsagePoint(100, 2), UsagePoint(150, 1)]
     assert interval_peaks(points, 100) == [UsagePoint(10, 5), UsagePoint(100, 2)]
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(min_value=0, max_value=1e6), st.floats(min_value=0.01, max_value=10)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_bucket_weights_sum_each_sample_into_its_bucket(samples):
+    expected: dict[int, float] = {}
+    for value, weight in samples:
+        index = bucket_index(value, 10.0)
+        expected[index] = expected.get(index, 0.0) + weight
+    found = bucket_weights([v for v, _ in samples], [w for _, w in samples], 10.0)
+    assert found.keys() == expected.keys()
+    for index, weight in expected.items():
+        assert found[index] == pytest.approx(weight)

@@ -46,9 +46,7 @@ BackendFactory = Callable[..., Backend]
 def make_backend(tmp_path: Path) -> Iterator[BackendFactory]:
     clients: list[TestClient] = []
 
-    def factory(
-        *, report: AnalysisReport | None = None, live: FakeLive | None = None, **settings: Any
-    ) -> Backend:
+    def factory(*, report: AnalysisReport | None = None, live: FakeLive | None = None, **settings: Any) -> Backend:
         fake_live = live or FakeLive()
         writer = FakeWriter()
         history = FakeHistory()

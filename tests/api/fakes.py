@@ -169,7 +169,10 @@ def build_snapshot(replicas: int = 2) -> ClusterSnapshot:
         pods=pods,
         services={("shop", "web"): service, ("shop", "lonely"): lonely},
         endpoints={("shop", "web"): endpoints},
-        workloads={("Deployment", "shop", "web"): web_deployment(replicas), ("ReplicaSet", "shop", "web-7d4b9"): replica_set},
+        workloads={
+            ("Deployment", "shop", "web"): web_deployment(replicas),
+            ("ReplicaSet", "shop", "web-7d4b9"): replica_set,
+        },
         hpas={("shop", "web"): hpa},
         pdbs={},
         events={("shop", "web.1"): event},
@@ -214,7 +217,11 @@ def build_report(recommendations: tuple[Recommendation, ...] | None = None) -> A
         generated_at_seconds=NOW.timestamp(),
         policy="balanced",
         recommendations=recs,
-        checks={"Deployment/shop/web": (CheckResult("cpu-limit-missing", "warning", WEB, False, "no CPU limit", "set one", "app"),)},
+        checks={
+            "Deployment/shop/web": (
+                CheckResult("cpu-limit-missing", "warning", WEB, False, "no CPU limit", "set one", "app"),
+            )
+        },
         diagnoses={
             "shop/lonely": (
                 Diagnosis(
@@ -228,7 +235,17 @@ def build_report(recommendations: tuple[Recommendation, ...] | None = None) -> A
             )
         },
         anomalies=(
-            Anomaly("spike", "Deployment/shop/web/app/cpu_millicores", WEB, NOW.timestamp(), 900.0, 50.0, 200.0, "high", "CPU spike"),
+            Anomaly(
+                "spike",
+                "Deployment/shop/web/app/cpu_millicores",
+                WEB,
+                NOW.timestamp(),
+                900.0,
+                50.0,
+                200.0,
+                "high",
+                "CPU spike",
+            ),
         ),
         cost=CostReport(
             services={"shop/web": line}, namespaces={"shop": line}, cluster=ClusterCost(24.66, 200.0, 175.34, 16.17)
@@ -303,7 +320,9 @@ class FakeHistory:
             raise SeriesQueryError("metric", f"must be cpu, memory or replicas, got {metric!r}")
         self.queries.append((target, metric, window_seconds, step_seconds))
         point = RollupPoint(1000.0, 4, 90.0, 100.0, 110.0, 109.0)
-        return UsageSeries(target, metric, "millicores", window_seconds, step_seconds, "raw", (point,), {"web-7d4b9-0": (point,)})
+        return UsageSeries(
+            target, metric, "millicores", window_seconds, step_seconds, "raw", (point,), {"web-7d4b9-0": (point,)}
+        )
 
 
 class FakeWriter:
@@ -342,7 +361,10 @@ def deployment_json() -> dict[str, Any]:
                         {
                             "name": "app",
                             "image": "nginx:1.27",
-                            "resources": {"requests": {"cpu": "500m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+                            "resources": {
+                                "requests": {"cpu": "500m", "memory": "256Mi"},
+                                "limits": {"memory": "512Mi"},
+                            },
                         },
                         {"name": "sidecar", "image": "busybox:1.36"},
                     ]

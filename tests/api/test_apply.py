@@ -61,9 +61,10 @@ def test_dry_run_returns_the_diff_and_changes_nothing(make_backend: BackendFacto
     ]
     assert "-            cpu: 500m\n+            cpu: 150m\n" in body["unified_diff"]
     assert backend.writer.calls == [(WEB.key(), True, web_recommendation().patch)]
-    assert backend.writer.objects[WEB.key()]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"][
-        "cpu"
-    ] == "500m"
+    assert (
+        backend.writer.objects[WEB.key()]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
+        == "500m"
+    )
 
 
 def test_apply_then_rollback_restores_exactly(make_backend: BackendFactory) -> None:
@@ -72,8 +73,12 @@ def test_apply_then_rollback_restores_exactly(make_backend: BackendFactory) -> N
     applied = backend.client.post(APPLY, headers=AUTH).json()
     assert applied["action"] == "apply"
     assert applied["token_id"] == hashlib.sha256(TOKEN.encode()).hexdigest()[:12]
-    assert applied["before"]["spec"]["template"]["spec"]["containers"] == [{"name": "app", "resources": {"requests": {"cpu": "500m"}}}]
-    assert applied["after"]["spec"]["template"]["spec"]["containers"] == [{"name": "app", "resources": {"requests": {"cpu": "150m"}}}]
+    assert applied["before"]["spec"]["template"]["spec"]["containers"] == [
+        {"name": "app", "resources": {"requests": {"cpu": "500m"}}}
+    ]
+    assert applied["after"]["spec"]["template"]["spec"]["containers"] == [
+        {"name": "app", "resources": {"requests": {"cpu": "150m"}}}
+    ]
     stored = backend.writer.objects[WEB.key()]
     annotations = stored["metadata"]["annotations"]
     assert annotations[ANNOTATION_CHANGE] == applied["id"]
@@ -98,10 +103,10 @@ def test_apply_then_rollback_restores_exactly(make_backend: BackendFactory) -> N
 
 
 def test_rollback_removes_keys_the_apply_added(make_backend: BackendFactory) -> None:
-    patch = {
-        "spec": {"template": {"spec": {"containers": [{"name": "app", "resources": {"limits": {"cpu": "1"}}}]}}}
-    }
-    backend = make_backend(apply_enabled=True, apply_token=TOKEN, report=build_report((web_recommendation(patch=patch),)))
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "app", "resources": {"limits": {"cpu": "1"}}}]}}}}
+    backend = make_backend(
+        apply_enabled=True, apply_token=TOKEN, report=build_report((web_recommendation(patch=patch),))
+    )
     original = json.loads(json.dumps(backend.writer.objects[WEB.key()]))
     applied = backend.client.post(APPLY, headers=AUTH).json()
     assert applied["diff"] == [
@@ -117,7 +122,10 @@ def test_apply_errors(make_backend: BackendFactory) -> None:
     gone = web_recommendation(target=ObjectRef("Deployment", "shop", "gone"))
     backend = make_backend(apply_enabled=True, apply_token=TOKEN, report=build_report((gone,)))
     missing_object = backend.client.post(APPLY, headers=AUTH)
-    assert (missing_object.status_code, missing_object.json()["detail"]) == (404, "cluster: Deployment/shop/gone not found")
+    assert (missing_object.status_code, missing_object.json()["detail"]) == (
+        404,
+        "cluster: Deployment/shop/gone not found",
+    )
     missing_rec = backend.client.post("/api/v1/recommendations/nope/apply", headers=AUTH)
     assert missing_rec.status_code == 404
     missing_change = backend.client.post("/api/v1/changes/chg-nope/rollback", headers=AUTH)
@@ -133,5 +141,37 @@ def test_unpatchable_recommendation(make_backend: BackendFactory) -> None:
     backend = make_backend(apply_enabled=True, apply_token=TOKEN, report=build_report((rec,)))
     response = backend.client.post(APPLY, headers=AUTH)
     assert response.status_code == 422
-    assert response.json()["detail"] == "recommendation rec-web-app has no patch that can be applied to a PodDisruptionBudget"
+    assert (
+        response.json()["detail"]
+        == "recommendation rec-web-app has no patch that can be applied to a PodDisruptionBudget"
+    )
     assert backend.client.get("/api/v1/recommendations/rec-web-app").json()["applicable"] is False
+
+
+def test_cluster_unavailable_is_503(make_backend: BackendFactory) -> None:
+    from k8s_optimizer.k8s.errors import ClusterUnavailableError
+
+    backend = make_backend(apply_enabled=True, apply_token=TOKEN)
+
+    async def refuse(*args: object, **kwargs: object) -> dict[str, object]:
+        raise ClusterUnavailableError("GET /apis/apps/v1/namespaces/shop/deployments/web failed: timeout")
+
+    backend.writer.read = refuse  # type: ignore[method-assign]
+    response = backend.client.post(DRY_RUN, headers=AUTH)
+    assert response.status_code == 503
+    assert response.json()["detail"] == "cluster: GET /apis/apps/v1/namespaces/shop/deployments/web failed: timeout"
+
+
+def test_server_rejection_is_422(make_backend: BackendFactory) -> None:
+    from k8s_optimizer.k8s.errors import ClusterInvalidError
+
+    backend = make_backend(apply_enabled=True, apply_token=TOKEN)
+
+    async def reject(*args: object, **kwargs: object) -> dict[str, object]:
+        raise ClusterInvalidError("422 from PATCH: spec.template.spec.containers[0].resources.requests: Invalid value")
+
+    backend.writer.patch = reject  # type: ignore[method-assign]
+    response = backend.client.post(APPLY, headers=AUTH)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("cluster: 422 from PATCH: spec.template")
+    assert backend.client.get("/api/v1/changes").json()["total"] == 0  # nothing audited for a failed apply

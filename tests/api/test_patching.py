@@ -29,7 +29,10 @@ def test_inverse_restores_changed_removed_and_added_keys() -> None:
             "template": {
                 "spec": {
                     "containers": [
-                        {"name": "app", "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": None}}}
+                        {
+                            "name": "app",
+                            "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": None}},
+                        }
                     ]
                 }
             },
@@ -42,7 +45,10 @@ def test_inverse_restores_changed_removed_and_added_keys() -> None:
             "template": {
                 "spec": {
                     "containers": [
-                        {"name": "app", "resources": {"requests": {"cpu": "500m", "memory": None}, "limits": {"memory": "1Gi"}}}
+                        {
+                            "name": "app",
+                            "resources": {"requests": {"cpu": "500m", "memory": None}, "limits": {"memory": "1Gi"}},
+                        }
                     ]
                 }
             },
@@ -61,11 +67,18 @@ def test_inverse_of_a_new_container_deletes_it() -> None:
 
 def test_inverse_replaces_unkeyed_lists_whole() -> None:
     current = {"spec": {"metrics": [{"type": "Resource"}]}}
-    assert inverse_patch(current, {"spec": {"metrics": [{"type": "Pods"}]}}) == {"spec": {"metrics": [{"type": "Resource"}]}}
+    assert inverse_patch(current, {"spec": {"metrics": [{"type": "Pods"}]}}) == {
+        "spec": {"metrics": [{"type": "Resource"}]}
+    }
 
 
 def test_diff_paths_only_lists_changes() -> None:
-    patch = {"spec": {"replicas": 3, "template": {"spec": {"containers": [{"name": "app", "resources": {"requests": {"cpu": "1"}}}]}}}}
+    patch = {
+        "spec": {
+            "replicas": 3,
+            "template": {"spec": {"containers": [{"name": "app", "resources": {"requests": {"cpu": "1"}}}]}},
+        }
+    }
     after = strategic_merge_patch(CURRENT, patch)
     assert [(d.path, d.before, d.after) for d in diff_paths(CURRENT, after, patch)] == [
         ("spec.template.spec.containers[app].resources.requests.cpu", "500m", "1")

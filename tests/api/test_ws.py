@@ -60,7 +60,11 @@ def test_snapshot_then_delta_on_scale(fast_backend: Backend) -> None:
         assert delta["object"]["replicas"] == 3
         assert delta["seq"] > snapshot["seq"]
         service = receive(ws, "delta")
-        assert (service["topic"], service["name"], service["object"]["workloads"][0]["replicas"]) == ("services", "web", 3)
+        assert (service["topic"], service["name"], service["object"]["workloads"][0]["replicas"]) == (
+            "services",
+            "web",
+            3,
+        )
 
 
 def test_pod_delta_and_namespace_filter(fast_backend: Backend) -> None:
@@ -86,7 +90,10 @@ def test_resume_with_since_replays_missed_deltas(fast_backend: Backend) -> None:
     with fast_backend.client.websocket_connect("/ws") as ws:
         ws.send_json({"op": "subscribe", "topics": ["pods"], "since": seen})
         first, second = receive(ws, "delta"), receive(ws, "delta")
-        assert [(m["name"], m["seq"]) for m in (first, second)] == [("web-7d4b9-7", seen + 1), ("web-7d4b9-8", seen + 2)]
+        assert [(m["name"], m["seq"]) for m in (first, second)] == [
+            ("web-7d4b9-7", seen + 1),
+            ("web-7d4b9-8", seen + 2),
+        ]
         ws.send_json({"op": "ping"})
         assert receive(ws, "pong")["seq"] == seen + 2
 
@@ -128,6 +135,12 @@ def test_slow_consumer_is_resynced(fast_backend: Backend) -> None:
         ('{"op": "dance"}', "bad-message", "op: Input tag 'dance' found using 'op' does not match"),
         ('{"op": "subscribe", "topics": ["secrets"]}', "bad-message", "subscribe.topics.0: Input should be"),
         ('{"op": "subscribe", "topics": []}', "bad-message", "subscribe.topics: List should have at least 1 item"),
+        (
+            '{"op": "subscribe", "topics": ["pods"], "namespace": "Bad_NS"}',
+            "bad-message",
+            "subscribe.namespace: String should match pattern",
+        ),
+        ('{"op": "subscribe", "topics": ["pods"], "since": -1}', "bad-message", "subscribe.since: Input should be"),
         ("x" * 70_000, "too-large", "frames are limited to 65536 bytes"),
     ],
 )

@@ -8,11 +8,16 @@ Then the backend, pointed at that cluster through a kubeconfig, lists what was a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from k8s_optimizer.app import create_app
+from k8s_optimizer.settings import Settings
 from tests.deploy.manifests import name_of, render, render_text
 from tests.simcluster import SimCluster
 
@@ -62,16 +67,15 @@ def test_the_first_apply_creates_every_object(first_apply: str) -> None:
 def test_applied_objects_read_back_with_the_last_applied_annotation(
     applied: tuple[SimCluster, Path], first_apply: str
 ) -> None:
-    sim, _ = applied
-    for manifest in render("base") + render("demo"):
-        if manifest["kind"] in {"Namespace", "ClusterRole", "ClusterRoleBinding"}:
-            args = [manifest["kind"].lower(), manifest["metadata"]["name"]]
-        else:
-            args = ["-n", "k8s-optimizer", _resource(manifest).split("/")[0], manifest["metadata"]["name"]]
-        result = sim.kubectl("get", *args, "-o", "json")
-        assert result.returncode == 0, f"{name_of(manifest)}: {result.stderr}"
-        live = json.loads(result.stdout)
-        assert "kubectl.kubernetes.io/last-applied-configuration" in live["metadata"]["annotations"]
+    sim, bundle = applied
+    result = sim.kubectl("get", "-f", str(bundle), "-o", "json", timeout_seconds=60)
+    assert result.returncode == 0, result.stderr
+    items = json.loads(result.stdout)["items"]
+    assert sorted(f"{i['kind']}/{i['metadata']['name']}" for i in items) == sorted(
+        name_of(m) for m in render("base") + render("demo")
+    )
+    for item in items:
+        assert "kubectl.kubernetes.io/last-applied-configuration" in item["metadata"]["annotations"]
 
 
 def test_a_second_apply_changes_nothing(applied: tuple[SimCluster, Path], first_apply: str) -> None:
@@ -97,3 +101,70 @@ def test_a_server_side_dry_run_of_the_apply_overlay_is_accepted(
     result = sim.kubectl("apply", "--dry-run=server", "-f", str(overlay), timeout_seconds=60)
     assert result.returncode == 0, result.stderr
     assert "clusterrole.rbac.authorization.k8s.io/optimizer-applier created (server dry run)" in result.stdout
+
+
+def test_the_compose_healthcheck_url_of_the_embedded_cluster_answers(applied: tuple[SimCluster, Path]) -> None:
+    sim, _ = applied
+    with urllib.request.urlopen(f"{sim.url}/version", timeout=10) as response:
+        assert response.status == 200
+        assert json.loads(response.read())["major"] == "1"
+
+
+def test_the_backend_lists_what_was_applied(applied: tuple[SimCluster, Path], first_apply: str, tmp_path: Path) -> None:
+    sim, _ = applied
+    settings = Settings(kubeconfig=sim.kubeconfig, data_dir=tmp_path, metrics_interval_seconds=1.0)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        _eventually(lambda: client.get("/ready").status_code == 200, "the backend is ready")
+        workloads = client.get("/api/v1/workloads", params={"namespace": "k8s-optimizer"}).json()["items"]
+        services = client.get("/api/v1/services", params={"namespace": "k8s-optimizer"}).json()["items"]
+        hpas = client.get("/api/v1/hpa", params={"namespace": "k8s-optimizer"}).json()["items"]
+    assert sorted((w["kind"], w["name"]) for w in workloads) == [
+        ("Deployment", "echo-demo"),
+        ("Deployment", "high-cpu-app"),
+        ("Deployment", "memory-intensive-app"),
+        ("Deployment", "optimizer-dashboard"),
+        ("StatefulSet", "optimizer-backend"),
+    ]
+    assert sorted((s["name"], s["type"]) for s in services) == [
+        ("echo-demo", "ClusterIP"),
+        ("optimizer-backend", "NodePort"),
+        ("optimizer-backend-headless", "ClusterIP"),
+        ("optimizer-dashboard", "NodePort"),
+    ]
+    assert [h["name"] for h in hpas] == ["echo-demo-hpa"]
+
+
+def _replicas(sim: SimCluster) -> tuple[int, int]:
+    """(the HPA's desired replicas, the Deployment's spec.replicas) as kubectl reads them."""
+    hpa = json.loads(sim.kubectl("-n", "k8s-optimizer", "get", "hpa", "echo-demo-hpa", "-o", "json").stdout)
+    deployment = json.loads(sim.kubectl("-n", "k8s-optimizer", "get", "deploy", "echo-demo", "-o", "json").stdout)
+    return int(hpa["status"].get("desiredReplicas", 0)), int(deployment["spec"]["replicas"])
+
+
+def test_the_echo_demo_hpa_scales_up_under_load_and_back_to_its_minimum(
+    applied: tuple[SimCluster, Path], first_apply: str
+) -> None:
+    sim, _ = applied
+    sim.advance(60)
+    # No `replicas` in the manifest: the API defaults it to 1 and the HPA raises it to minReplicas.
+    assert _replicas(sim) == (2, 2)
+    # ~200 req/s at the model's default 1 millicore per request: ~4x the 2 × 25m the HPA aims for.
+    sim.set_load("k8s-optimizer", "echo-demo", enabled=True, rps=200)
+    for _ in range(4):
+        sim.advance(60)
+    desired, replicas = _replicas(sim)
+    assert 2 < desired <= 10
+    assert replicas == desired
+    sim.set_load("k8s-optimizer", "echo-demo", enabled=False)
+    # Scale-down waits out the 300 s stabilization window, then drops to minReplicas (never below).
+    sim.advance(400)
+    sim.advance(300)
+    assert _replicas(sim) == (2, 2)
+
+
+def _eventually(predicate: Callable[[], bool], what: str, timeout_seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout_seconds}s")
+        time.sleep(0.1)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from k8s_optimizer.sim.scenarios import manifests
 from tests.deploy.manifests import REPO
 
 # (Dockerfile, build context) as `make images` and docker-compose.yml build them.
@@ -146,6 +147,9 @@ def test_the_backend_image_ships_the_manifests_and_serves_by_default() -> None:
     instructions = _instructions(IMAGES["backend"][0])
     copies = [ins.arguments for ins in instructions if ins.keyword == "COPY"]
     assert "deploy/ /app/deploy/" in copies
+    # ...and tells the embedded cluster's `demo` scenario where they are.
+    env = " ".join(ins.arguments for ins in instructions if ins.keyword == "ENV")
+    assert f"{manifests.ENV_VAR}=/app/deploy" in env
     assert [ins.arguments for ins in instructions if ins.keyword == "ENTRYPOINT"] == ['["k8s-optimizer"]']
     assert [ins.arguments for ins in instructions if ins.keyword == "CMD"] == ['["serve"]']
     # The uid the manifests run as is the image's user.

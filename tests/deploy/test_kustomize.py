@@ -13,6 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from k8s_optimizer.sim.scenarios.manifests import load_kustomization
 from tests.deploy.manifests import DEPLOY, KUBERNETES_VERSION, KUSTOMIZATIONS, NAMESPACE, name_of, render
 
 
@@ -109,3 +110,14 @@ def test_embedded_cluster_kustomizations_stay_simple(directory: str) -> None:
         assert (DEPLOY / directory / resource).is_file()
     yaml_files = sorted(p.name for p in (DEPLOY / directory).glob("*.yaml") if p.name != "kustomization.yaml")
     assert sorted(kustomization["resources"]) == yaml_files
+
+
+@pytest.mark.parametrize("directory", ["base", "demo"])
+def test_the_embedded_cluster_reads_what_kustomize_renders(directory: str) -> None:
+    # The `demo` scenario applies these directories with its own small kustomize reader; for our files it
+    # must produce exactly kubectl's objects, or the demo would drift from a real install.
+    def key(manifest: dict[str, object]) -> str:
+        return yaml.safe_dump(manifest, sort_keys=True)
+
+    embedded = sorted(key(m) for m in load_kustomization(DEPLOY / directory))
+    assert embedded == sorted(key(m) for m in render(directory))

@@ -146,3 +146,16 @@ def test_the_images_the_manifests_run_are_the_ones_make_images_builds() -> None:
     assert {backend["image"], dashboard["image"]} == built
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     assert {service["image"] for service in compose["services"].values()} == built
+
+
+def test_kind_config_uses_only_fields_kind_knows() -> None:
+    # kind decodes its config strictly (an unknown field aborts `kind create cluster`); these are the
+    # v1alpha4 fields this file may use.
+    assert (KIND_CONFIG["kind"], KIND_CONFIG["apiVersion"]) == ("Cluster", "kind.x-k8s.io/v1alpha4")
+    assert set(KIND_CONFIG) <= {"kind", "apiVersion", "name", "nodes", "networking", "featureGates", "runtimeConfig"}
+    for node in KIND_CONFIG["nodes"]:
+        assert set(node) <= {"role", "image", "extraPortMappings", "extraMounts", "labels", "kubeadmConfigPatches"}
+        for mapping in node.get("extraPortMappings", []):
+            assert set(mapping) <= {"containerPort", "hostPort", "listenAddress", "protocol"}
+            assert mapping["listenAddress"] == "127.0.0.1"
+            assert mapping["protocol"] == "TCP"

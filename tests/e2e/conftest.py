@@ -50,8 +50,10 @@ def dashboard(backend: BackendServer) -> Iterator[NginxServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module scope, not session: Playwright's sync API owns an event loop while it runs, and pytest-asyncio's
+    # tests in later modules need the main thread's loop back.
     from playwright.sync_api import sync_playwright
 
     assert shutil.which(CHROMIUM), "chromium is not installed: `make system-deps` installs it"
@@ -70,9 +72,16 @@ def page(browser: Any, dashboard: NginxServer) -> Iterator[Any]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # nginx serves a strict CSP (no inline scripts); a violation is only a console error, so watch for it.
+    page.on("console", lambda message: _record_csp_violation(message, errors))
     yield page
     context.close()
-    assert errors == [], f"uncaught errors in the page: {errors}"
+    assert errors == [], f"uncaught errors or CSP violations in the page: {errors}"
+
+
+def _record_csp_violation(message: Any, errors: list[str]) -> None:
+    if message.type == "error" and "Content Security Policy" in message.text:
+        errors.append(message.text)
 
 
 def screenshot(page: Any, name: str) -> Path:

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 from k8s_optimizer.history.schema import DATABASE_FILE
@@ -51,7 +52,7 @@ async def test_kill_9_mid_write_keeps_every_committed_batch(tmp_path: Path) -> N
     assert child.returncode == -signal.SIGKILL
     assert last_reported >= 29
 
-    with sqlite3.connect(tmp_path / DATABASE_FILE) as connection:
+    with closing(sqlite3.connect(tmp_path / DATABASE_FILE)) as connection, connection:
         assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         per_batch = connection.execute("SELECT ts, COUNT(*) FROM samples GROUP BY ts ORDER BY ts").fetchall()
     batches = len(per_batch)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from dataclasses import astuple
 from pathlib import Path
 
 import pytest
 
 from k8s_optimizer.domain.history import RollupPoint
-from k8s_optimizer.history.engine import Retention
+from k8s_optimizer.history.engine import HistoryEngine, Retention
 from k8s_optimizer.history.rollups import add_points, combine, summarize
 from k8s_optimizer.history.schema import DATABASE_FILE, METRIC_CPU, METRIC_MEMORY, SCOPE_CONTAINER, SCOPE_WORKLOAD
 from k8s_optimizer.history.store import HistoryStore
@@ -33,7 +34,7 @@ def flat(rows: list[tuple[object, ...]]) -> list[object]:
 
 
 def _rows(data_dir: Path, query: str, *params: object) -> list[tuple[object, ...]]:
-    with sqlite3.connect(data_dir / DATABASE_FILE) as connection:
+    with closing(sqlite3.connect(data_dir / DATABASE_FILE)) as connection, connection:
         return connection.execute(query, params).fetchall()
 
 
@@ -175,3 +176,31 @@ async def test_rollups_survive_a_restart(tmp_path: Path) -> None:
     await reopened.close()
     assert after == before
     assert points(after.total[:1]) == approx_points(RollupPoint(T0, 5, 15 * MIB, 35 * MIB, 55 * MIB, 53 * MIB))
+
+
+def test_catching_up_rolls_a_few_buckets_per_pass(tmp_path: Path) -> None:
+    engine = HistoryEngine.open(tmp_path, Retention())
+    for index in range(11):  # one sample in each of eleven buckets, before any maintenance ran
+        engine.record_scrape([scraped("web-a", T0 + 300 * index, 1.0, MIB)], [])
+    counts = []
+    for _ in range(3):
+        engine.maintain()
+        counts.append(_rows(tmp_path, "SELECT COUNT(DISTINCT bucket) FROM rollups")[0][0])
+    engine.close()
+    assert counts == [4, 8, 9]  # now T0 + 3000: buckets from T0 + 2700 on are not closed yet (2 min grace)
+
+
+async def test_a_long_gone_containers_rows_are_forgotten(tmp_path: Path) -> None:
+    retention = Retention(raw_seconds=3600, rollup_seconds=2 * DAY, prune_interval_seconds=0)
+    store = await HistoryStore.open(tmp_path, retention=retention)
+    await store.record_scrape([scraped("gone", T0, 1.0, MIB), scraped("web-a", T0, 1.0, MIB)], [])
+    await store.record_scrape([scraped("web-a", T0 + 7 * DAY, 1.0, MIB)], [])
+    await store.maintain()
+    assert _rows(tmp_path, "SELECT pod FROM containers ORDER BY pod") == [("gone",), ("web-a",)]  # histogram kept
+    await store.record_scrape([scraped("web-a", T0 + 9 * DAY, 1.0, MIB)], [])
+    await store.maintain()  # 8 idle days: histogram dropped; rollups older than 2 days gone; raw gone
+    assert _rows(tmp_path, "SELECT pod FROM containers ORDER BY pod") == [("web-a",)]
+    await store.record_scrape([scraped("gone", T0 + 9 * DAY + 15, 2.0, MIB)], [])  # a new pod of that name
+    history = await store.workload_history(WEB, window_seconds=60, now_seconds=T0 + 9 * DAY + 15)
+    assert [(h.key.pod, len(h.cpu_millicores)) for h in history.containers["app"]] == [("gone", 1), ("web-a", 1)]
+    await store.close()

@@ -132,7 +132,9 @@ def endpoints_for(svc: Service, pods: Sequence[Pod]) -> Endpoints:
     )
 
 
-def hpa(target: Workload, *, minimum: int = 2, maximum: int = 10, cpu_percent: int | None = 80, **kwargs: object) -> HPA:
+def hpa(
+    target: Workload, *, minimum: int = 2, maximum: int = 10, cpu_percent: int | None = 80, **kwargs: object
+) -> HPA:
     metrics = (HPAMetricTarget("Resource", "cpu", "Utilization", cpu_percent),) if cpu_percent is not None else ()
     metrics = kwargs.pop("metrics", metrics)  # type: ignore[assignment]
     return HPA(
@@ -180,7 +182,9 @@ def snapshot(
     )
 
 
-def series(values: Sequence[float], *, step_seconds: float = 60.0, end_seconds: float = NOW_SECONDS) -> tuple[UsagePoint, ...]:
+def series(
+    values: Sequence[float], *, step_seconds: float = 60.0, end_seconds: float = NOW_SECONDS
+) -> tuple[UsagePoint, ...]:
     start = end_seconds - step_seconds * (len(values) - 1)
     return tuple(UsagePoint(start + index * step_seconds, float(value)) for index, value in enumerate(values))
 

@@ -53,10 +53,16 @@ def _oom(reason: str | None) -> tuple[Workload, ClusterSnapshot, None]:
     return workload, _alone(workload, pods=[pod(workload, statuses=[status])])[1], None
 
 
-def _hpa_case(workload: Workload, *, minimum: int = 2, maximum: int = 5, min_available: int = 1) -> tuple[Workload, ClusterSnapshot, None]:
+def _hpa_case(
+    workload: Workload, *, minimum: int = 2, maximum: int = 5, min_available: int = 1
+) -> tuple[Workload, ClusterSnapshot, None]:
     return (
         workload,
-        snapshot(workloads=[workload], hpas=[hpa(workload, minimum=minimum, maximum=maximum)], pdbs=[pdb("web", {"app": "web"}, min_available)]),
+        snapshot(
+            workloads=[workload],
+            hpas=[hpa(workload, minimum=minimum, maximum=maximum)],
+            pdbs=[pdb("web", {"app": "web"}, min_available)],
+        ),
         None,
     )
 
@@ -72,28 +78,62 @@ CASES: list[tuple[str, Case, Case]] = [
     # (check id, a minimal object that triggers it, one that does not)
     ("cpuRequestsMissing", lambda: _alone(deployment(containers=[container(cpu=None)])), lambda: _alone(_good())),
     ("memoryRequestsMissing", lambda: _alone(deployment(containers=[container(memory=None)])), lambda: _alone(_good())),
-    ("memoryLimitsMissing", lambda: _alone(deployment(containers=[container(memory_limit=None)])), lambda: _alone(_good())),
-    ("readinessProbeMissing", lambda: _alone(deployment(containers=[container(readiness=None)])), lambda: _alone(_good())),
-    ("livenessProbeMissing", lambda: _alone(deployment(containers=[container(liveness=None)])), lambda: _alone(_good())),
     (
-        "probesIdentical",
-        lambda: _alone(deployment(containers=[container(readiness=Probe("tcpSocket", 8080), liveness=Probe("tcpSocket", 8080))])),
+        "memoryLimitsMissing",
+        lambda: _alone(deployment(containers=[container(memory_limit=None)])),
         lambda: _alone(_good()),
     ),
-    ("imageTagNotSpecific", lambda: _alone(deployment(containers=[container(image="nginx:latest")])), lambda: _alone(_good())),
+    (
+        "readinessProbeMissing",
+        lambda: _alone(deployment(containers=[container(readiness=None)])),
+        lambda: _alone(_good()),
+    ),
+    (
+        "livenessProbeMissing",
+        lambda: _alone(deployment(containers=[container(liveness=None)])),
+        lambda: _alone(_good()),
+    ),
+    (
+        "probesIdentical",
+        lambda: _alone(
+            deployment(containers=[container(readiness=Probe("tcpSocket", 8080), liveness=Probe("tcpSocket", 8080))])
+        ),
+        lambda: _alone(_good()),
+    ),
+    (
+        "imageTagNotSpecific",
+        lambda: _alone(deployment(containers=[container(image="nginx:latest")])),
+        lambda: _alone(_good()),
+    ),
     ("singleReplica", lambda: _alone(deployment(replicas=1)), lambda: _alone(deployment(replicas=2))),
-    ("pdbMissing", lambda: (deployment(replicas=3), snapshot(workloads=[deployment(replicas=3)]), None), lambda: _alone(deployment(replicas=3))),
+    (
+        "pdbMissing",
+        lambda: (deployment(replicas=3), snapshot(workloads=[deployment(replicas=3)]), None),
+        lambda: _alone(deployment(replicas=3)),
+    ),
     ("restartsHigh", lambda: _restarts(4), lambda: _restarts(3)),
     ("oomKilled", lambda: _oom("OOMKilled"), lambda: _oom("Error")),
     ("cpuOverAllocated", lambda: _with_history(40, 80 * MIB), lambda: _with_history(60, 80 * MIB)),
     ("cpuUnderAllocated", lambda: _with_history(250, 80 * MIB), lambda: _with_history(150, 80 * MIB)),
     ("memoryOverAllocated", lambda: _with_history(60, 40 * MIB), lambda: _with_history(60, 60 * MIB)),
     ("memoryUnderAllocated", lambda: _with_history(60, 250 * MIB), lambda: _with_history(60, 150 * MIB)),
-    ("hpaTargetMissingCpuRequest", lambda: _hpa_case(deployment(containers=[container(cpu=None)])), lambda: _hpa_case(_good())),
+    (
+        "hpaTargetMissingCpuRequest",
+        lambda: _hpa_case(deployment(containers=[container(cpu=None)])),
+        lambda: _hpa_case(_good()),
+    ),
     ("hpaMinReplicasBelowTwo", lambda: _hpa_case(_good(), minimum=1), lambda: _hpa_case(_good(), minimum=2)),
-    ("hpaMinEqualsMax", lambda: _hpa_case(_good(), minimum=3, maximum=3), lambda: _hpa_case(_good(), minimum=3, maximum=6)),
+    (
+        "hpaMinEqualsMax",
+        lambda: _hpa_case(_good(), minimum=3, maximum=3),
+        lambda: _hpa_case(_good(), minimum=3, maximum=6),
+    ),
     ("hpaStaticReplicas", lambda: _hpa_case(_applied(True)), lambda: _hpa_case(_applied(False))),
-    ("pdbMinAvailableBlocksHpa", lambda: _hpa_case(_good(), minimum=2, min_available=2), lambda: _hpa_case(_good(), minimum=3, min_available=2)),
+    (
+        "pdbMinAvailableBlocksHpa",
+        lambda: _hpa_case(_good(), minimum=2, min_available=2),
+        lambda: _hpa_case(_good(), minimum=3, min_available=2),
+    ),
 ]
 
 
@@ -102,7 +142,7 @@ def test_every_check_has_a_case():
 
 
 @pytest.mark.parametrize(("check_id", "triggering", "passing"), CASES, ids=[case[0] for case in CASES])
-def test_check_triggers_and_passes(check_id: str, triggering: Case, passing: Case):
+def test_check_triggers_and_passes(check_id: str, triggering: Case, passing: Case) -> None:
     workload, snap, history = triggering()
     failed = [result.id for result in failures(check_workload(workload, snap, history=history))]
     assert check_id in failed
@@ -150,5 +190,5 @@ def test_failure_message_and_fix():
         ("hashicorp/http-echo:1.0", True),
     ],
 )
-def test_image_tag_ok(image: str, ok: bool):
+def test_image_tag_ok(image: str, ok: bool) -> None:
     assert image_tag_ok(image) is ok

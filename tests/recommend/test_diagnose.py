@@ -6,7 +6,7 @@ import pytest
 
 from k8s_optimizer.domain.objects import ContainerStatus, Event, ObjectRef, Pod, Service
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
-from k8s_optimizer.recommend.diagnose import diagnose_service
+from k8s_optimizer.recommend.diagnose import diagnose_service, diagnose_workloads
 from k8s_optimizer.recommend.topology import Topology
 from tests.recommend.factories import NS, deployment, endpoints_for, pod, service, snapshot
 
@@ -41,7 +41,16 @@ CASES = [
         "podsUnschedulable",
         lambda: _cluster(
             service(),
-            [pod(WEB, ready=False, phase="Pending", node=None, statuses=[], unschedulable="0/3 nodes are available: 3 Insufficient cpu.")],
+            [
+                pod(
+                    WEB,
+                    ready=False,
+                    phase="Pending",
+                    node=None,
+                    statuses=[],
+                    unschedulable="0/3 nodes are available: 3 Insufficient cpu.",
+                )
+            ],
         ),
     ),
     ("readinessProbeFailing", lambda: _cluster(service(), [pod(WEB, ready=False)])),
@@ -64,12 +73,22 @@ def test_crash_loop_finding_names_the_evidence_command():
     assert finding.severity == "warning"  # one of two pods still serves
     assert finding.evidence_command == "kubectl -n shop logs web-7d9f-0 --previous"
     assert finding.pods == ("web-7d9f-0",)
-    assert finding.message == "1/2 pods not Ready (web-7d9f-0: CrashLoopBackOff after 7 restarts); fewer endpoints serve traffic"
+    assert (
+        finding.message
+        == "1/2 pods not Ready (web-7d9f-0: CrashLoopBackOff after 7 restarts); fewer endpoints serve traffic"
+    )
 
 
 def test_all_pods_down_is_danger_with_probe_event_detail():
     broken = pod(WEB, ready=False)
-    event = Event(NS, "e1", ObjectRef("Pod", NS, broken.name), "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 500", "Warning")
+    event = Event(
+        NS,
+        "e1",
+        ObjectRef("Pod", NS, broken.name),
+        "Unhealthy",
+        "Readiness probe failed: HTTP probe failed with statuscode: 500",
+        "Warning",
+    )
     snap = replace(_cluster(service(), [broken]), events={(NS, "e1"): event})
     [finding] = diagnose_service(snap.services[(NS, "web")], Topology.build(snap))
     assert finding.severity == "danger"
@@ -89,3 +108,26 @@ def test_service_without_selector_is_not_diagnosed():
 
 def test_unknown_host_mappings_do_not_flag_node_ports():
     assert _ids(_cluster(service(type_="NodePort", node_port=30099), [pod(WEB)])) == []
+
+
+def test_unserved_workloads_and_bare_pods_are_diagnosed():
+    worker = deployment("worker")
+    crashing = pod(
+        worker, statuses=[ContainerStatus("app", False, 9, "waiting", reason="CrashLoopBackOff")], ready=False
+    )
+    bare = replace(
+        pod(WEB, 5, ready=False, phase="Pending", node=None, statuses=[], unschedulable="0/3 nodes are available"),
+        name="too-big",
+        owner=None,
+        labels={"app": "too-big"},
+    )
+    served = pod(WEB)  # behind the healthy `web` Service: its diagnosis is the Service's business
+    snap = replace(_cluster(service(), [served, crashing, bare]), workloads={("Deployment", NS, "worker"): worker})
+    found = {key: [d.id for d in findings] for key, findings in diagnose_workloads(Topology.build(snap)).items()}
+    assert found == {"Deployment/shop/worker": ["podsCrashLooping"], "Pod/shop/too-big": ["podsUnschedulable"]}
+
+
+def test_ready_unserved_workloads_have_no_findings():
+    worker = deployment("worker")
+    snap = replace(_cluster(service(), [pod(WEB), pod(worker)]), workloads={("Deployment", NS, "worker"): worker})
+    assert diagnose_workloads(Topology.build(snap)) == {}

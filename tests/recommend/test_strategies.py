@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
+from k8s_optimizer.domain.history import ContainerHistory
+from k8s_optimizer.domain.objects import ContainerSpec
 from k8s_optimizer.domain.quantities import MIB
 from k8s_optimizer.recommend.model import ResourceValues
 from k8s_optimizer.recommend.policy import Policy
@@ -19,7 +20,12 @@ CPU_RAMP = [100 + 2 * (i % 100) for i in range(300)]
 MEMORY_WITH_PEAK = [200 * MIB] * 299 + [300 * MIB]
 
 
-def _inputs(*histories, spec=None, hpa_percent=None, containers_in_pod=1) -> ContainerInputs:
+def _inputs(
+    *histories: ContainerHistory,
+    spec: ContainerSpec | None = None,
+    hpa_percent: int | None = None,
+    containers_in_pod: int = 1,
+) -> ContainerInputs:
     return ContainerInputs(
         spec=spec or container(cpu=1000, memory=512 * MIB, memory_limit=512 * MIB),
         histories=tuple(histories),
@@ -89,7 +95,7 @@ def test_vpa_floors_are_per_pod_split_across_containers():
 @pytest.mark.parametrize(
     ("points", "step", "reason"),
     [
-        (99, 600.0, "not enough data: 99 points < 100 required"),
+        (10, 4000.0, "not enough data: 10 points < 100 required"),  # 10 h with one point per 67 min
         (150, 60.0, "not enough history: 2.5 h < 3.0 h"),
     ],
 )
@@ -99,6 +105,15 @@ def test_gates_skip_with_reason(points, step, reason):
         rec = strategy_for(policy).recommend(_inputs(history), policy)
         assert rec.proposed is None
         assert rec.skipped_reason == reason
+
+
+def test_sparse_but_regular_data_passes_the_gate():
+    # 13 points, one per 15 min over 3 h: what a 60× simulation scraped every 15 s gives (or 5-minute rollups)
+    history = container_history("web-0", [200] * 13, [300 * MIB] * 13, step_seconds=900)
+    rec = strategy_for(BALANCED).recommend(_inputs(history), BALANCED)
+    assert rec.proposed is not None
+    assert rec.data.points == 13
+    assert rec.confidence == pytest.approx(0.009, abs=0.001)  # VPA confidence: 13 samples / 1440 per day
 
 
 def test_vpa_oom_bump():
@@ -126,6 +141,16 @@ def test_hpa_aware_cpu_uses_per_pod_usage_over_target():
     assert rec.proposed is not None
     assert rec.proposed.cpu_request_millicores == 200  # 160m ÷ 0.80: no KRR spiral towards 160m × 1.15 …
     assert rec.rationale.startswith("HPA targets 80 % CPU: per-pod p95 160m ÷ 0.80 → 200m")
+
+
+def test_memory_hpa_keeps_the_memory_request():
+    history = container_history("web-0", [200] * 300, [100 * MIB] * 300)
+    spec = container(cpu=250, memory=512 * MIB, memory_limit=512 * MIB)
+    inputs = ContainerInputs(spec, (history,), NOW_SECONDS, memory_hpa_target_percent=75)
+    rec = strategy_for(BALANCED).recommend(inputs, BALANCED)
+    assert rec.proposed is not None
+    assert (rec.proposed.memory_request_bytes, rec.proposed.memory_limit_bytes) == (512 * MIB, 512 * MIB)
+    assert rec.rationale.endswith("memory kept: an HPA scales on 75 % memory utilisation")
 
 
 def test_cpu_limit_kept_in_ratio_or_removed():
@@ -162,7 +187,9 @@ policies = st.sampled_from([KRR, VPA, BALANCED])
 @settings(max_examples=40, deadline=None)
 @given(values=usage_values, policy=policies)
 def test_never_below_floors(values, policy):
-    rec = strategy_for(policy).recommend(_inputs(container_history("web-0", values, [v * MIB / 10 for v in values])), policy)
+    rec = strategy_for(policy).recommend(
+        _inputs(container_history("web-0", values, [v * MIB / 10 for v in values])), policy
+    )
     assert rec.proposed is not None
     assert rec.proposed.cpu_request_millicores is not None
     assert rec.proposed.memory_request_bytes is not None
@@ -190,7 +217,9 @@ def test_stable_under_pod_order(values, seed, policy):
     shuffled = list(pods)
     seed.shuffle(shuffled)
     strategy = strategy_for(policy)
-    assert strategy.recommend(_inputs(*pods), policy).proposed == strategy.recommend(_inputs(*shuffled), policy).proposed
+    assert (
+        strategy.recommend(_inputs(*pods), policy).proposed == strategy.recommend(_inputs(*shuffled), policy).proposed
+    )
 
 
 @settings(max_examples=30, deadline=None)
@@ -202,3 +231,40 @@ def test_krr_stable_under_sample_order(values, seed):
     first = strategy.recommend(_inputs(container_history("web-0", values)), KRR)
     second = strategy.recommend(_inputs(container_history("web-0", shuffled)), KRR)
     assert first.proposed == second.proposed
+
+
+def _histogram_only(
+    cpu_millicores: float, memory_bytes: float, *, points: int = 300, step_seconds: float = 60.0
+) -> ContainerHistory:
+    """A ContainerHistory as the store hands it for a whole-cluster pass: VPA histograms, no series."""
+    from dataclasses import replace
+
+    from k8s_optimizer.analysis.histogram import ContainerAggregate
+
+    aggregate = ContainerAggregate()
+    start = NOW_SECONDS - step_seconds * (points - 1)
+    for index in range(points):
+        aggregate.add_cpu(start + index * step_seconds, cpu_millicores, 1000)
+        aggregate.add_memory(start + index * step_seconds, memory_bytes)
+    history = container_history("web-0", [0.0])
+    return replace(
+        history,
+        cpu_millicores=(),
+        memory_bytes=(),
+        cpu_histogram=aggregate.cpu.to_domain(),
+        memory_histogram=aggregate.memory.to_domain(),
+    )
+
+
+@pytest.mark.parametrize("policy", [VPA, BALANCED, KRR], ids=lambda p: p.name)
+def test_histograms_alone_give_the_same_answer_as_raw_series(policy):
+    raw = strategy_for(policy).recommend(_inputs(container_history("web-0", [200] * 300, [300 * MIB] * 300)), policy)
+    histogram = strategy_for(policy).recommend(_inputs(_histogram_only(200, 300 * MIB)), policy)
+    assert histogram.proposed is not None
+    assert raw.proposed is not None
+    assert histogram.data.points == 300
+    if policy.name == "krr-simple":  # p95 and the peak come back quantised up to the bucket edge (≤ 5 %)
+        assert histogram.proposed.cpu_request_millicores == 216  # 200m → bucket edge 215.79m
+        assert histogram.proposed.memory_request_bytes == 363 * MIB  # 300Mi → edge 315.3Mi × 1.15
+    else:
+        assert histogram.proposed == raw.proposed

@@ -70,6 +70,16 @@ def test_kubectl_apply_is_idempotent_and_get_shows_wide_columns(sim: SimCluster,
         "deployment.apps/web unchanged",
         "service/web unchanged",
     ]
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(MANIFEST.replace("NS", "conf-apply").replace("nginx:1.27", "nginx:1.28"))
+    configured = sim.kubectl("apply", "-f", str(changed))
+    assert "deployment.apps/web configured" in configured.stdout.splitlines()
+    deploy = json.loads(sim.kubectl("get", "deploy", "web", "-n", "conf-apply", "-o", "json").stdout)
+    containers = deploy["spec"]["template"]["spec"]["containers"]
+    assert [(c["name"], c["image"], c["ports"]) for c in containers] == [
+        ("web", "nginx:1.28", [{"containerPort": 80, "protocol": "TCP"}])
+    ]
+    assert _apply(sim, tmp_path, "conf-apply").returncode == 0  # back to 1.27 for the wide listing below
     wide = sim.kubectl("get", "deploy", "-n", "conf-apply", "-o", "wide")
     header = wide.stdout.splitlines()[0].split()
     assert header == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]
@@ -137,7 +147,11 @@ def test_kubectl_top_nodes_and_pods(sim: SimCluster) -> None:
         "k8s-optimizer-worker2",
     ]
     assert all(row[1].endswith("m") and row[3].endswith("Mi") for row in rows[1:])
+    deadline = time.monotonic() + 20
     pods = sim.kubectl("top", "pods", "-A")
+    while not pods.stdout and time.monotonic() < deadline:  # like metrics-server, the first scrape takes a moment
+        time.sleep(0.5)
+        pods = sim.kubectl("top", "pods", "-A")
     assert pods.returncode == 0, pods.stderr
     assert pods.stdout.split()[:4] == ["NAMESPACE", "NAME", "CPU(cores)", "MEMORY(bytes)"]
     assert "echo-demo-" in pods.stdout
@@ -184,3 +198,47 @@ def test_sync_client_creates_lists_with_pagination_and_watches(core: Any) -> Non
             "conf-sync", sync_client.V1ConfigMap(metadata=sync_client.V1ObjectMeta(name="cm-1"))
         )
     assert raised.value.status == 409
+
+
+def _wide_rows(sim: SimCluster, *args: str) -> list[list[str]]:
+    result = sim.kubectl("get", *args, "-o", "wide")
+    assert result.returncode == 0, result.stderr
+    return [line.split() for line in result.stdout.splitlines()[1:]]
+
+
+def test_issue_done_when_kubectl_shows_the_demo_cluster(sim: SimCluster) -> None:
+    nodes = {row[0]: row[5] for row in _wide_rows(sim, "nodes")}  # NAME … INTERNAL-IP
+    assert nodes == {
+        "k8s-optimizer-control-plane": "172.20.0.4",
+        "k8s-optimizer-worker": "172.20.0.2",
+        "k8s-optimizer-worker2": "172.20.0.3",
+    }
+    pods = _wide_rows(sim, "pods", "-n", "k8s-optimizer")
+    assert pods
+    assert all(row[2] == "Running" and row[5].startswith("10.244.") for row in pods)
+    assert {row[6] for row in pods} <= {"k8s-optimizer-worker", "k8s-optimizer-worker2"}
+    services = {row[0]: row for row in _wide_rows(sim, "svc", "-n", "k8s-optimizer")}
+    assert services["optimizer-dashboard"][4].split("/")[0].endswith(":30080")
+    assert services["optimizer-backend"][4].split("/")[0].endswith(":30081")
+    assert all(row[2] == "None" or row[2].startswith("10.96.") for row in services.values())
+    endpoints = _wide_rows(sim, "endpoints", "echo-demo", "-n", "k8s-optimizer")[0][1]
+    assert all(pair.startswith("10.244.") and ":" in pair for pair in endpoints.split(","))
+    hpa = sim.kubectl("get", "hpa", "-n", "k8s-optimizer").stdout.splitlines()
+    assert hpa[0].split()[:3] == ["NAME", "REFERENCE", "TARGETS"]
+    assert "Deployment/echo-demo" in hpa[1]
+    assert "/50%" in hpa[1]
+
+
+def test_issue_done_when_scaling_echo_demo_gives_six_running_pods_and_endpoints(sim: SimCluster) -> None:
+    assert sim.kubectl("scale", "deploy/echo-demo", "-n", "k8s-optimizer", "--replicas=6").returncode == 0
+    deadline = time.monotonic() + 5.0
+    running = addresses = 0
+    while time.monotonic() < deadline:
+        pods = json.loads(sim.kubectl("get", "pods", "-n", "k8s-optimizer", "-l", "app=echo-demo", "-o", "json").stdout)
+        running = sum(1 for p in pods["items"] if p["status"].get("phase") == "Running")
+        endpoints = json.loads(sim.kubectl("get", "endpoints", "echo-demo", "-n", "k8s-optimizer", "-o", "json").stdout)
+        addresses = sum(len(s.get("addresses") or []) for s in endpoints.get("subsets") or [])
+        if running == addresses == 6:
+            break
+        time.sleep(0.25)
+    assert (running, addresses) == (6, 6)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, strategies as st
 
 from k8s_optimizer.sim.patch import PatchError, json_merge_patch, json_patch, strategic_merge_patch
 
@@ -174,3 +175,32 @@ def test_bad_json_patches_are_rejected_with_the_api_servers_code(operations: Any
     with pytest.raises(PatchError) as raised:
         json_patch(DOC, operations)
     assert raised.value.code == code
+
+
+_SCALARS = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
+_KEYS = st.text(alphabet="abcxyz", min_size=1, max_size=3)
+_MAPS = st.recursive(_SCALARS, lambda inner: st.dictionaries(_KEYS, inner, max_size=4), max_leaves=12).filter(
+    lambda value: isinstance(value, dict)
+)
+
+
+@given(target=_MAPS, patch=_MAPS)
+def test_merge_patch_is_idempotent(target: Any, patch: Any) -> None:
+    once = json_merge_patch(target, patch)
+    assert json_merge_patch(once, patch) == once
+
+
+@given(target=_MAPS, patch=_MAPS)
+def test_strategic_patch_of_plain_maps_is_a_merge_patch(target: Any, patch: Any) -> None:
+    assert strategic_merge_patch(target, patch) == json_merge_patch(target, patch)
+
+
+@given(document=_MAPS, value=_SCALARS)
+def test_json_patch_add_then_test_then_remove_round_trips(document: Any, value: Any) -> None:
+    operations = [
+        {"op": "add", "path": "/new~1key", "value": value},
+        {"op": "test", "path": "/new~1key", "value": value},
+        {"op": "remove", "path": "/new~1key"},
+    ]
+    expected = {k: v for k, v in document.items() if k != "new/key"}
+    assert json_patch(document, operations) == expected

@@ -422,6 +422,23 @@ async def test_deleting_a_deployment_collects_its_replicasets_and_pods(served: S
     assert [p["metadata"]["name"] for p in served.store.list_objects(PODS)] == ["unrelated"]
 
 
+async def test_gc_follows_owner_references_as_they_change(served: Served, kube: client.ApiClient) -> None:
+    seed_namespaces(served.store, "default")
+    first = served.store.create(DEPLOYMENTS, deployment("first"))
+    second = served.store.create(DEPLOYMENTS, deployment("second"))
+    served.store.create(PODS, pod("child", uid_owner=first["metadata"]["uid"]))
+
+    def adopt(obj: dict[str, Any]) -> None:
+        obj["metadata"]["ownerReferences"][0]["uid"] = second["metadata"]["uid"]
+
+    served.store.mutate(PODS, "default", "child", adopt)
+    apps = _untyped(client.AppsV1Api(kube))
+    await apps.delete_namespaced_deployment("first", "default")
+    assert served.store.get(PODS, "default", "child") is not None
+    await apps.delete_namespaced_deployment("second", "default")
+    assert served.store.get(PODS, "default", "child") is None
+
+
 async def test_orphan_deletion_strips_owner_references(served: Served, kube: client.ApiClient) -> None:
     seed_namespaces(served.store, "default")
     owner = served.store.create(DEPLOYMENTS, deployment("web"))

@@ -121,3 +121,14 @@ def test_rows_embed_the_object_as_requested(include: str, expected: str | None) 
     pod = {"kind": "Pod", "metadata": {"name": "p", "creationTimestamp": CREATED}}
     row = table("Pod", [pod], NOW, include_object=include)["rows"][0]
     assert (row["object"]["kind"] if "object" in row else None) == expected
+
+
+def test_endpointslice_row_like_the_real_printer() -> None:
+    empty = {"metadata": {"name": "web-abc", "creationTimestamp": CREATED}, "addressType": "IPv4"}
+    assert _cells("EndpointSlice", empty) == ["web-abc", "IPv4", "<unset>", "<none>", "5m"]
+    full = {
+        **empty,
+        "ports": [{"port": 8080}],
+        "endpoints": [{"addresses": [f"10.244.1.{i}"]} for i in range(1, 5)],
+    }
+    assert _cells("EndpointSlice", full)[2:4] == ["8080", "10.244.1.1,10.244.1.2,10.244.1.3 + 1 more..."]

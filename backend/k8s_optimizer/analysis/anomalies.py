@@ -9,11 +9,13 @@ OOMKilled, restart bursts, CrashLoopBackOff, an HPA pinned at maxReplicas.
 from __future__ import annotations
 
 import itertools
+import math
+import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from k8s_optimizer.analysis.percentiles import mean, stddev
+from k8s_optimizer.analysis.percentiles import values_of
 from k8s_optimizer.domain.objects import HPA, ObjectRef, Pod
 from k8s_optimizer.domain.usage import UsagePoint
 
@@ -45,44 +47,65 @@ class Anomaly:
 
 
 def _zscores(
-    series: str, target: ObjectRef, points: Sequence[UsagePoint], average: float, sigma: float
+    series: str,
+    target: ObjectRef,
+    points: Sequence[UsagePoint],
+    extremes: tuple[float, float],
+    average: float,
+    sigma: float,
 ) -> Iterator[Anomaly]:
-    if sigma <= 0:
-        return
+    low, high = average - 3 * sigma, average + 3 * sigma
+    if sigma <= 0 or (extremes[0] >= low and extremes[1] <= high):
+        return  # the common case: nothing beyond 3σ, skip the per-point walk
     for point in points:
         z = (point.value - average) / sigma
         for threshold, severity in Z_THRESHOLDS:
             if abs(z) > threshold:
                 yield Anomaly(
-                    "zscore", series, target, point.timestamp_seconds, point.value,
-                    average - 3 * sigma, average + 3 * sigma, severity,
+                    "zscore", series, target, point.timestamp_seconds, point.value, low, high, severity,
                     f"{point.value:.1f} is {z:+.1f}σ from the mean {average:.1f}",
                 )  # fmt: skip
                 break
 
 
-def _jumps(series: str, target: ObjectRef, points: Sequence[UsagePoint], average: float) -> Iterator[Anomaly]:
-    floor = SPIKE_FLOOR_FRACTION * average
-    for previous, point in itertools.pairwise(points):
-        if previous.value < floor or previous.value <= 0:
-            continue
-        ratio = point.value / previous.value
+def _jumps(
+    series: str, target: ObjectRef, points: Sequence[UsagePoint], values: list[float], average: float
+) -> Iterator[Anomaly]:
+    floor = max(SPIKE_FLOOR_FRACTION * average, 0.0)
+    # most series have no jump at all: two C-level passes (map/any) prove it before any Python loop
+    rest = values[1:]
+    if not any(map(operator.gt, rest, map(operator.mul, values, itertools.repeat(SPIKE_RATIO)))) and not any(
+        map(operator.lt, rest, map(operator.mul, values, itertools.repeat(DROP_RATIO)))
+    ):
+        return
+    jumps = [
+        index
+        for index, (previous, value) in enumerate(itertools.pairwise(values), start=1)
+        if previous > floor and (value > SPIKE_RATIO * previous or value < DROP_RATIO * previous)
+    ]
+    for index in jumps:
+        previous, value = values[index - 1], values[index]
+        ratio = value / previous
+        when = points[index].timestamp_seconds
         if ratio > SPIKE_RATIO:
             yield Anomaly(
-                "spike", series, target, point.timestamp_seconds, point.value, 0.0, previous.value * SPIKE_RATIO,
+                "spike", series, target, when, value, 0.0, previous * SPIKE_RATIO,
                 "medium" if ratio > 2 * SPIKE_RATIO else "low",
-                f"{point.value:.1f} is {ratio:.1f}× the previous {previous.value:.1f}",
+                f"{value:.1f} is {ratio:.1f}× the previous {previous:.1f}",
             )  # fmt: skip
-        elif ratio < DROP_RATIO:
+        else:
             yield Anomaly(
-                "drop", series, target, point.timestamp_seconds, point.value, previous.value * DROP_RATIO, None,
-                "low", f"{point.value:.1f} fell to {ratio:.2f}× the previous {previous.value:.1f}",
+                "drop", series, target, when, value, previous * DROP_RATIO, None,
+                "low", f"{value:.1f} fell to {ratio:.2f}× the previous {previous:.1f}",
             )  # fmt: skip
 
 
-def _drift(series: str, target: ObjectRef, points: Sequence[UsagePoint]) -> Iterator[Anomaly]:
-    half = len(points) // 2
-    first, second = mean([p.value for p in points[:half]]), mean([p.value for p in points[half:]])
+def _drift(
+    series: str, target: ObjectRef, points: Sequence[UsagePoint], values: list[float], total: float
+) -> Iterator[Anomaly]:
+    half = len(values) // 2
+    first_sum = sum(itertools.islice(values, half))
+    first, second = first_sum / half, (total - first_sum) / (len(values) - half)
     if first <= 0:
         return
     change = (second - first) / first
@@ -96,14 +119,16 @@ def _drift(series: str, target: ObjectRef, points: Sequence[UsagePoint]) -> Iter
 
 
 def _oscillation(
-    series: str, target: ObjectRef, points: Sequence[UsagePoint], average: float, sigma: float
+    series: str, target: ObjectRef, points: Sequence[UsagePoint], values: list[float], average: float, sigma: float
 ) -> Iterator[Anomaly]:
-    deltas = [b.value - a.value for a, b in itertools.pairwise(points) if b.value != a.value]
-    if len(deltas) < 2 or average <= 0:
+    if average <= 0 or sigma <= OSCILLATION_CV * average:
+        return  # σ gate first: it is one comparison, the direction count is a pass
+    deltas = [b - a for a, b in itertools.pairwise(values) if b != a]
+    if len(deltas) < 2:
         return
     changes = sum(1 for a, b in itertools.pairwise(deltas) if (a > 0) != (b > 0))
     share = changes / (len(deltas) - 1)
-    if share > OSCILLATION_SHARE and sigma > OSCILLATION_CV * average:
+    if share > OSCILLATION_SHARE:
         yield Anomaly(
             "oscillation", series, target, points[-1].timestamp_seconds, sigma,
             None, OSCILLATION_CV * average, "medium",
@@ -129,13 +154,19 @@ def series_anomalies(series: str, target: ObjectRef, points: Sequence[UsagePoint
     """All series rules on one time-ordered series."""
     if len(points) < MIN_POINTS:
         return []
-    values = [point.value for point in points]
-    average, sigma = mean(values), stddev(values)
+    values = values_of(points)
+    lowest, highest = min(values), max(values)
+    if lowest == highest:
+        return []  # a flat series has nothing to report (and is common: idle memory)
+    count = len(values)
+    total = sum(values)
+    average = total / count
+    sigma = math.sqrt(max(sum(map(operator.mul, values, values)) / count - average * average, 0.0))  # population σ
     found = [
-        *_zscores(series, target, points, average, sigma),
-        *_jumps(series, target, points, average),
-        *_drift(series, target, points),
-        *_oscillation(series, target, points, average, sigma),
+        *_zscores(series, target, points, (lowest, highest), average, sigma),
+        *_jumps(series, target, points, values, average),
+        *_drift(series, target, points, values, total),
+        *_oscillation(series, target, points, values, average, sigma),
     ]
     return _strongest(found)
 

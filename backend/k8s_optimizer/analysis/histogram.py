@@ -151,9 +151,10 @@ class Histogram:
         half_life = self.half_life_seconds
         new_reference = _round_half_up(new_reference_seconds / half_life) * half_life
         exponent = _round_half_up((self.reference_seconds - new_reference) / half_life)
-        factor = math.ldexp(1.0, exponent)
-        self.weights = [weight * factor for weight in self.weights]
-        self.total_weight *= factor
+        if self.weights:  # a new histogram's first sample only sets the reference
+            factor = math.ldexp(1.0, exponent)
+            self.weights = [weight * factor for weight in self.weights]
+            self.total_weight *= factor
         self.reference_seconds = new_reference
 
     # ------------------------------------------------------------------ reads

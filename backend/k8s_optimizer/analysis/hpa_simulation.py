@@ -93,6 +93,14 @@ def cpu_target_percent(hpa: objects.HPA) -> int | None:
     return None
 
 
+def memory_target_percent(hpa: objects.HPA) -> int | None:
+    """The memory Utilization target of an HPA, if it scales on memory."""
+    for metric in hpa.metrics:
+        if metric.type == "Resource" and metric.resource == "memory" and metric.target_type == "Utilization":
+            return metric.average_utilization
+    return None
+
+
 def spec_for(hpa: objects.HPA, *, min_replicas: int, max_replicas: int, target_percent: int) -> HpaSpec:
     """The simulator's spec: the HPA's behaviour with candidate bounds and CPU target."""
     behavior = None

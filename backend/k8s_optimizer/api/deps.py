@@ -29,7 +29,8 @@ def get_state(conn: HTTPConnection) -> ApiState:
 StateDep = Annotated[ApiState, Depends(get_state)]
 
 
-def get_context(state: StateDep) -> ViewContext:
+async def get_context(state: StateDep) -> ViewContext:
+    """The current view; async so it runs on the event loop (the cache schedules rebuilds there)."""
     if not state.live.synced:
         raise ApiError(503, "cluster caches not synced yet; retry shortly", headers={"Retry-After": "2"})
     return state.views.current()

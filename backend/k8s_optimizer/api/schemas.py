@@ -633,8 +633,10 @@ class Report(Model):
 class SubscribeOp(Model):
     op: Literal["subscribe"]
     topics: list[Topic] = Field(min_length=1, max_length=len(TOPICS))
-    namespace: str | None = Field(None, max_length=63)
+    namespace: str | None = Field(None, max_length=63, pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$")
+    """Only this namespace ('' or null: all)."""
     since: int | None = Field(None, ge=0)
+    """The last seq the client saw: replay what it missed (or a snapshot when that is too old)."""
 
 
 class UnsubscribeOp(Model):

@@ -51,6 +51,7 @@ class ViewCache:
     _built_seq: int = -1
     _built_report: AnalysisReport | None = None
     _built_at: float = 0.0
+    _rebuild: asyncio.Task[tuple[int, ViewContext]] | None = None
 
     def _stale(self) -> bool:
         if self._context is None or self._built_report is not self.report:
@@ -58,9 +59,17 @@ class ViewCache:
         return self.live.seq != self._built_seq and time.monotonic() - self._built_at >= self.min_rebuild_seconds
 
     def current(self) -> ViewContext:
-        """The context for the latest snapshot (rebuilt inline; cheap for demo-sized clusters)."""
+        """The context for the latest snapshot.
+
+        Small clusters rebuild inline (milliseconds). Large ones keep answering from the previous
+        context while a worker thread builds the next, so a busy cluster never stalls the event loop.
+        """
         if self._stale():
-            self._store(self.live.seq, ViewContext.build(self.live.snapshot(), self.report))
+            snapshot = self.live.snapshot()
+            if self._context is None or len(snapshot.pods) <= _THREADED_BUILD_PODS:
+                self._store(self.live.seq, ViewContext.build(snapshot, self.report))
+            elif self._rebuild is None or self._rebuild.done():
+                self._rebuild = asyncio.get_running_loop().create_task(self.fresh(), name="view-rebuild")
         assert self._context is not None
         return self._context
 
@@ -100,6 +109,8 @@ class ApiState:
     metrics: ApiMetrics = field(default_factory=ApiMetrics)
     views: ViewCache = field(init=False)
     hub: Hub | None = None
+    cluster_name: str = "in-cluster"
+    """The kubeconfig context (what the report names the cluster by)."""
 
     def __post_init__(self) -> None:
         self.views = ViewCache(self.live)
@@ -135,6 +146,6 @@ async def analysis_loop(state: ApiState, trigger: asyncio.Event, *, fallback_sec
             continue
         try:
             await run_analysis(state)
-        except (ValueError, ArithmeticError, KeyError, LookupError, TypeError) as exc:
+        except Exception:
             # A bug in one analysis pass must not stop the next; the previous report stays served.
-            logger.exception("analysis failed", exc_info=exc)
+            logger.exception("analysis failed; keeping the previous report")

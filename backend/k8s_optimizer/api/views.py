@@ -309,24 +309,30 @@ class ViewContext:
                 self.workload_pods.setdefault((owner.kind, owner.namespace, owner.name), []).append(pod)
 
     def _index_services(self) -> None:
-        pods_by_namespace: dict[str, list[Pod]] = defaultdict(list)
-        for (namespace, _), pod in self.snapshot.pods.items():
-            pods_by_namespace[namespace].append(pod)
+        """Service → pods through a (namespace, label, value) index: O(matches), not services × pods."""
+        by_label: dict[tuple[str, str, str], list[Pod]] = defaultdict(list)
+        for (namespace, _), pod in sorted(self.snapshot.pods.items()):
+            for label, value in pod.labels.items():
+                by_label[(namespace, label, value)].append(pod)
         for key, service in self.snapshot.services.items():
-            selector = service.selector
-            if not selector:
-                self.service_pods[key] = []
-                continue
-            matched = [
-                pod
-                for pod in pods_by_namespace.get(service.namespace, ())
-                if all(pod.labels.get(k) == v for k, v in selector.items())
-            ]
+            matched = self._selected_pods(service, by_label)
             self.service_pods[key] = matched
-            for owner in {
-                self.pod_owner[(p.namespace, p.name)] for p in matched if (p.namespace, p.name) in self.pod_owner
-            }:
+            owners = {self.pod_owner[(p.namespace, p.name)] for p in matched if (p.namespace, p.name) in self.pod_owner}
+            for owner in sorted(owners, key=ObjectRef.key):
                 self.workload_services.setdefault((owner.kind, owner.namespace, owner.name), []).append(service.name)
+
+    def _selected_pods(self, service: Service, by_label: dict[tuple[str, str, str], list[Pod]]) -> list[Pod]:
+        selector = service.selector
+        if not selector:
+            # Selector-less services: their hand-managed endpoints name the pods.
+            endpoints = self.snapshot.endpoints.get((service.namespace, service.name))
+            names = {a.pod_name for a in endpoints.addresses} if endpoints else set()
+            return [p for n in sorted(n for n in names if n) if (p := self.snapshot.pods.get((service.namespace, n)))]
+        candidates = min(
+            (by_label.get((service.namespace, k, v), []) for k, v in selector.items()),
+            key=len,
+        )
+        return [pod for pod in candidates if all(pod.labels.get(k) == v for k, v in selector.items())]
 
     # -- lookups -------------------------------------------------------------------------------------
     def container_usage(self, pod: Pod, container: str) -> Usage | None:

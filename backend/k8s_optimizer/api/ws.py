@@ -53,6 +53,7 @@ _TOPIC_OF_KIND: dict[str, s.Topic] = {
 }
 _SERVICE_TOUCHING_KINDS = frozenset({"Endpoints", "ServiceEndpoints", "ServiceReadiness"})
 _NAMESPACED_LIST_KEYS = ("pods", "services", "items")
+SnapshotReason = Literal["subscribe", "resync", "since-expired"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +361,13 @@ class Hub:
             await self._wake.wait()
             await asyncio.sleep(self.flush_seconds)
             self._wake.clear()
-            await self.flush()
+            try:
+                await self.flush()
+            except Exception:
+                # One bad conversion must not silence every client; they get a snapshot instead.
+                logger.exception("WebSocket flush failed; resyncing clients")
+                for client in self.clients:
+                    client.offer(Control("resync"))
 
     async def flush(self) -> None:
         changes, self._pending = self._pending, []
@@ -370,8 +377,10 @@ class Hub:
         for message in changes_to_messages(changes, context):
             self.broadcast(message)
         ticks = [change for change in changes if change.kind == "MetricsTick"]
-        if ticks:
-            payload = {"type": "metrics", "seq": ticks[-1].seq, **_dump(metrics_data(context))}
+        if ticks and any("metrics" in client.topics for client in self.clients):
+            # Per-service usage sums every service: at 2,000 services that belongs off the event loop.
+            data = await asyncio.to_thread(metrics_data, context)
+            payload = {"type": "metrics", "seq": ticks[-1].seq, **_dump(data)}
             self.broadcast(Outgoing("metrics", "", ticks[-1].seq, payload))
 
     def broadcast(self, message: Outgoing) -> None:
@@ -448,7 +457,7 @@ class Hub:
             return
         try:
             json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: deeply nested arrays (reliability fuzz)
             client.offer(Control("error", code="bad-json", detail=f"frame is not JSON: {exc}"))
             return
         try:
@@ -514,7 +523,8 @@ class Hub:
             await self._send_snapshot(websocket, client, topics, "subscribe")
             return
         changes = self.state.live.changes_since(since)
-        if changes is None:
+        # A seq above the current one was issued by an earlier backend process (restart): start over.
+        if changes is None or since > self.state.live.seq:
             await self._send_snapshot(websocket, client, topics, "since-expired")
             return
         client.last_seq = max(client.last_seq, since)
@@ -527,19 +537,27 @@ class Hub:
             client.floor_seq = max(client.floor_seq, changes[-1].seq)
 
     async def _send_snapshot(
-        self, websocket: WebSocket, client: WsClient, topics: tuple[s.Topic, ...], reason: str
+        self, websocket: WebSocket, client: WsClient, topics: tuple[s.Topic, ...], reason: SnapshotReason
     ) -> None:
         seq, context = await self.state.views.fresh()
-        message = s.SnapshotMessage(
-            seq=seq,
-            reason=reason,  # type: ignore[arg-type]
-            topics=list(topics),
-            namespace=client.namespace,
-            data=snapshot_data(context, topics, client.namespace),
-        )
+        # Building and encoding 10,000 pods takes seconds: do it off the event loop, then send the text.
+        text = await asyncio.to_thread(_snapshot_text, context, seq, reason, topics, client.namespace)
         client.last_seq = max(client.last_seq, seq)
         client.floor_seq = max(client.floor_seq, seq)
-        await websocket.send_json(_dump(message))
+        await websocket.send_text(text)
+
+
+def _snapshot_text(
+    context: ViewContext, seq: int, reason: SnapshotReason, topics: tuple[s.Topic, ...], namespace: str | None
+) -> str:
+    message = s.SnapshotMessage(
+        seq=seq,
+        reason=reason,
+        topics=list(topics),
+        namespace=namespace,
+        data=snapshot_data(context, topics, namespace),
+    )
+    return message.model_dump_json()
 
 
 # ------------------------------------------------------------------------------------------ handshake

@@ -55,6 +55,9 @@ class WorkloadHistory:
     replicas: tuple[UsagePoint, ...] = ()  # change points of spec/status replicas (a step function)
     window_seconds: float = 0.0
     desired_replicas: tuple[UsagePoint, ...] = ()  # change points of the HPA's desired replicas, if any
+    # what the containers' series hold: raw samples, 5-minute points (CPU average, memory peak) when a
+    # whole-cluster read would be too large for raw, or none (the histograms alone)
+    series_resolution: str = "raw"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from k8s_optimizer.domain.objects import ObjectRef
@@ -23,6 +24,10 @@ class ContainerEntry:
     key: ContainerKey
     workload_id: int
     memory_request_bytes: int | None = None  # the latest seen; sizes the OOM bump
+
+
+def _key_order(key: ContainerKey) -> tuple[str, str, str]:
+    return key.namespace, key.pod, key.container
 
 
 def pod_workload(key: ContainerKey) -> ObjectRef:
@@ -80,6 +85,48 @@ class Catalog:
         entry = ContainerEntry(int(row[0]), key, workload_id)
         self._remember_container(entry)
         return entry
+
+    def resolve(
+        self, connection: sqlite3.Connection, items: Sequence[tuple[ContainerKey, ObjectRef | None]]
+    ) -> list[ContainerEntry]:
+        """`container()` for a whole scrape: new ids are created with one statement per table, not per row."""
+        missing: dict[ContainerKey, ObjectRef] = {}
+        for key, workload in items:
+            if key not in self.containers and key not in missing:
+                missing[key] = workload or pod_workload(key)
+        wanted = set(missing.values()) | {workload for _, workload in items if workload is not None}
+        self._create_workloads(connection, sorted((ref for ref in wanted if ref not in self.workload_ids), key=str))
+        self._create_containers(connection, missing)
+        return [self.container(connection, key, workload) for key, workload in items]
+
+    def _create_workloads(self, connection: sqlite3.Connection, refs: list[ObjectRef]) -> None:
+        if not refs:
+            return
+        floor = connection.execute("SELECT COALESCE(MAX(id), 0) FROM workloads").fetchone()[0]
+        connection.executemany(
+            "INSERT OR IGNORE INTO workloads (kind, namespace, name) VALUES (?, ?, ?)",
+            [(ref.kind, ref.namespace, ref.name) for ref in refs],
+        )
+        rows = connection.execute("SELECT id, kind, namespace, name FROM workloads WHERE id > ?", (floor,))
+        for workload_id, kind, namespace, name in rows:
+            self._remember_workload(ObjectRef(kind, namespace, name), workload_id)
+
+    def _create_containers(self, connection: sqlite3.Connection, missing: dict[ContainerKey, ObjectRef]) -> None:
+        if not missing:
+            return
+        floor = connection.execute("SELECT COALESCE(MAX(id), 0) FROM containers").fetchone()[0]
+        connection.executemany(
+            "INSERT OR IGNORE INTO containers (namespace, pod, container, workload_id) VALUES (?, ?, ?, ?)",
+            [
+                (key.namespace, key.pod, key.container, self.workload_ids[ref])
+                for key, ref in sorted(missing.items(), key=lambda item: _key_order(item[0]))
+            ],
+        )
+        rows = connection.execute(
+            "SELECT id, namespace, pod, container, workload_id FROM containers WHERE id > ?", (floor,)
+        )
+        for container_id, namespace, pod, container, workload_id in rows:
+            self._remember_container(ContainerEntry(container_id, ContainerKey(namespace, pod, container), workload_id))
 
     def node_id(self, connection: sqlite3.Connection, name: str) -> int:
         known = self.node_ids.get(name)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,15 +30,19 @@ from k8s_optimizer.analysis.histogram import MEMORY_AGGREGATION_WINDOW_SECONDS, 
 from k8s_optimizer.domain.objects import ObjectRef
 from k8s_optimizer.domain.usage import NodeUsage, ScrapedContainer, Termination
 from k8s_optimizer.history.catalog import Catalog, ContainerEntry
+from k8s_optimizer.history.recovery import OOM_REASON, load_checkpoints, replay, replay_from
 from k8s_optimizer.history.rollups import ROLLUP_GRACE_SECONDS, ROLLUP_SECONDS, bucket_start, roll_up_bucket
-from k8s_optimizer.history.schema import connect
+from k8s_optimizer.history.schema import SCOPE_CONTAINER, connect
+from k8s_optimizer.history.sums import WorkloadSums
 
 logger = logging.getLogger(__name__)
 
 ROLLUP_RETENTION_SECONDS = 14 * 86400.0  # rollups, replica changes and terminations
 CHECKPOINT_INTERVAL_SECONDS = 300.0  # sample time between histogram checkpoints
 PRUNE_INTERVAL_SECONDS = 600.0  # sample time between retention passes
-OOM_REASON = "OOMKilled"
+CHECKPOINT_BATCH = 2500  # aggregates written per maintenance pass (~50 ms)
+# Catching up after a gap happens a few buckets per pass, so scrapes are not held up for long.
+ROLLUP_BUCKETS_PER_PASS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,26 +51,19 @@ class Retention:
     rollup_seconds: float = ROLLUP_RETENTION_SECONDS
     checkpoint_interval_seconds: float = CHECKPOINT_INTERVAL_SECONDS
     prune_interval_seconds: float = PRUNE_INTERVAL_SECONDS
+    checkpoint_batch: int = CHECKPOINT_BATCH
 
 
 @dataclass(slots=True)
 class _ScrapeBatch:
-    """One scrape turned into rows; sums are per (workload id, container name or '')."""
-
-    sample_rows: list[tuple[int, float, float, int, int | None, int | None]] = field(default_factory=list)
-    sums: dict[tuple[int, str], list[float]] = field(default_factory=dict)  # [max ts, cpu, memory]
-    pods: dict[tuple[int, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    sample_rows: list[tuple[float, int, float, int, int | None, int | None]] = field(default_factory=list)
+    workload_newest: dict[int, float] = field(default_factory=dict)  # workload id -> newest sample in the batch
     applied: list[tuple[ContainerEntry, ScrapedContainer, float]] = field(default_factory=list)
 
-    def add_sum(self, key: tuple[int, str], pod: str, timestamp: float, cpu: float, memory: int) -> None:
-        current = self.sums.get(key)
-        if current is None:
-            self.sums[key] = [timestamp, cpu, float(memory)]
-        else:
-            current[0] = max(current[0], timestamp)
-            current[1] += cpu
-            current[2] += memory
-        self.pods[key].add(pod)
+
+def _valid(cpu_millicores: float, memory_bytes: float) -> bool:
+    """Usage is finite and non-negative; anything else would poison sums and histograms."""
+    return math.isfinite(cpu_millicores) and math.isfinite(memory_bytes) and cpu_millicores >= 0 <= memory_bytes
 
 
 def _seconds(moment: datetime) -> float:
@@ -81,10 +78,11 @@ class HistoryEngine:
         self.retention = retention
         self.catalog = Catalog()
         self.aggregates: dict[int, ContainerAggregate] = {}
-        self._dirty: set[int] = set()
+        self._dirty: set[int] = set()  # aggregates changed since their last checkpoint
+        self._checkpoint_queue: list[int] = []  # the current checkpoint pass, written a slice at a time
         self._last_replicas: dict[int, tuple[float, int, int | None]] = {}
+        self._sums = WorkloadSums()
         self._termination_seq = 0  # arrivals so far; a checkpoint includes every OOM up to it
-        self._checkpoint_seqs: dict[int, int] = {}
         self.newest_seconds: float | None = None
         self.rolled_until_seconds: float | None = None
         self._last_checkpoint_seconds: float | None = None
@@ -94,18 +92,16 @@ class HistoryEngine:
     @classmethod
     def open(cls, data_dir: Path, retention: Retention) -> HistoryEngine:
         engine = cls(connect(data_dir), retention)
-        engine.catalog.load(engine.connection)
-        engine.newest_seconds = engine._read_meta("newest_ts")
-        engine.rolled_until_seconds = engine._read_meta("rolled_until")
-        engine._termination_seq = int(engine._read_meta("termination_seq") or 0)
-        engine._load_checkpoints()
-        engine._replay()
+        engine._reload_committed_state()
+        engine.aggregates, checkpoint_seqs = load_checkpoints(engine.connection)
+        engine._dirty |= replay(engine.connection, engine.catalog, engine.aggregates, checkpoint_seqs)
         engine._last_checkpoint_seconds = engine.newest_seconds
         return engine
 
     def close(self) -> None:
         try:
             self.checkpoint()
+            self.connection.execute("PRAGMA optimize")  # SQLite's advice for long-lived connections, on close
         finally:
             self.connection.close()
 
@@ -116,10 +112,19 @@ class HistoryEngine:
             yield self.connection
         except BaseException:
             self.connection.execute("ROLLBACK")
-            self.catalog = Catalog()  # ids created in the rolled-back transaction are gone
-            self.catalog.load(self.connection)
+            self._reload_committed_state()
             raise
         self.connection.execute("COMMIT")
+
+    def _reload_committed_state(self) -> None:
+        """After a rollback, forget what the failed transaction set in memory (ids, now, rolled-up mark)."""
+        self.catalog = Catalog()
+        self.catalog.load(self.connection)
+        self.newest_seconds = self._read_meta("newest_ts")
+        self.rolled_until_seconds = self._read_meta("rolled_until")
+        self._termination_seq = int(self._read_meta("termination_seq") or 0)
+        self._last_replicas.clear()
+        self._sums.clear()
 
     def _read_meta(self, key: str) -> float | None:
         row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -133,6 +138,9 @@ class HistoryEngine:
             self.newest_seconds = timestamp
             self._write_meta("newest_ts", timestamp)
 
+    def typical_interval_seconds(self) -> float | None:
+        return self._sums.typical_interval_seconds()
+
     # ------------------------------------------------------------------ ingest
     def record_scrape(self, containers: Sequence[ScrapedContainer], nodes: Sequence[NodeUsage]) -> int:
         """Store one scrape in one transaction; returns how many container samples were new."""
@@ -143,43 +151,47 @@ class HistoryEngine:
             before = db.total_changes
             db.executemany("INSERT OR IGNORE INTO samples VALUES (?, ?, ?, ?, ?, ?)", batch.sample_rows)
             inserted = db.total_changes - before
+            # REPLACE: a later, fuller view of the same instant wins (each sum covers every current container)
             db.executemany(
-                "INSERT OR IGNORE INTO workload_samples VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (wid, part, ts, cpu, round(mem), len(batch.pods[wid, part]))
-                    for (wid, part), (ts, cpu, mem) in batch.sums.items()
-                ],
+                "INSERT OR REPLACE INTO workload_samples VALUES (?, ?, ?, ?, ?, ?)",
+                self._sums.rows(batch.workload_newest),
             )
             node_rows = [
                 (self.catalog.node_id(db, n.node), _seconds(n.timestamp), n.cpu_millicores, n.memory_bytes)
                 for n in nodes
             ]
             db.executemany("INSERT OR IGNORE INTO node_samples VALUES (?, ?, ?, ?)", node_rows)
-            newest = max([row[1] for row in batch.sample_rows] + [row[1] for row in node_rows])
-            self._advance_now(newest)
+            stamps = [row[0] for row in batch.sample_rows] + [row[1] for row in node_rows]
+            if stamps:
+                self._advance_now(max(stamps))
         self._apply_to_aggregates(batch)
         return inserted
 
     def _prepare(self, db: sqlite3.Connection, containers: Sequence[ScrapedContainer]) -> _ScrapeBatch:
         batch = _ScrapeBatch()
+        valid: list[ScrapedContainer] = []
         for scraped in containers:
+            if _valid(scraped.usage.cpu_millicores, scraped.usage.memory_bytes):
+                valid.append(scraped)
+            else:
+                logger.warning("dropping an impossible sample: %s", scraped.usage)
+        entries = self.catalog.resolve(db, [(scraped.usage.key, scraped.workload) for scraped in valid])
+        for scraped, entry in zip(valid, entries, strict=True):
             usage = scraped.usage
-            entry = self.catalog.container(db, usage.key, scraped.workload)
             timestamp = _seconds(usage.timestamp)
             batch.sample_rows.append(
                 (
-                    entry.id,
                     timestamp,
+                    entry.id,
                     usage.cpu_millicores,
                     usage.memory_bytes,
                     scraped.cpu_request_millicores,
                     scraped.memory_request_bytes,
                 )
             )
-            for part in (usage.key.container, ""):
-                batch.add_sum(
-                    (entry.workload_id, part), usage.key.pod, timestamp, usage.cpu_millicores, usage.memory_bytes
-                )
+            self._sums.remember(entry, timestamp, usage.cpu_millicores, usage.memory_bytes)
+            newest = batch.workload_newest.get(entry.workload_id)
+            batch.workload_newest[entry.workload_id] = timestamp if newest is None else max(newest, timestamp)
             batch.applied.append((entry, scraped, timestamp))
         return batch
 
@@ -265,15 +277,21 @@ class HistoryEngine:
         now = self.newest_seconds
         if now is None:
             return
-        self.roll_up()
+        self.roll_up(max_buckets=ROLLUP_BUCKETS_PER_PASS)
         if self._last_prune_seconds is None or now - self._last_prune_seconds >= self.retention.prune_interval_seconds:
             self.prune()
         last_checkpoint = self._last_checkpoint_seconds
-        if last_checkpoint is None or now - last_checkpoint >= self.retention.checkpoint_interval_seconds:
-            self.checkpoint()
+        due = last_checkpoint is None or now - last_checkpoint >= self.retention.checkpoint_interval_seconds
+        if due and not self._checkpoint_queue:
+            self._checkpoint_queue = sorted(self._dirty)
+            self._last_checkpoint_seconds = now
+        if self._checkpoint_queue:  # a slice per pass, so a scrape never waits behind 10,000 of them
+            batch = self._checkpoint_queue[: self.retention.checkpoint_batch]
+            del self._checkpoint_queue[: self.retention.checkpoint_batch]
+            self._write_checkpoints(batch)
 
-    def roll_up(self) -> int:
-        """Roll up every 5-minute bucket that closed since the last call; returns the buckets written."""
+    def roll_up(self, max_buckets: int | None = None) -> int:
+        """Roll up the 5-minute buckets that closed since the last call (at most `max_buckets`); returns how many."""
         if self.newest_seconds is None:
             return 0
         closed_until = bucket_start(self.newest_seconds - ROLLUP_GRACE_SECONDS, ROLLUP_SECONDS)
@@ -281,14 +299,14 @@ class HistoryEngine:
         if start is None:
             start = self._next_bucket_with_data(float("-inf"))
         written = 0
-        while start is not None and start < closed_until:
+        while start is not None and start < closed_until and (max_buckets is None or written < max_buckets):
             with self._transaction() as db:
                 roll_up_bucket(db, start)
                 self.rolled_until_seconds = start + ROLLUP_SECONDS
                 self._write_meta("rolled_until", self.rolled_until_seconds)
             written += 1
             start = self._next_bucket_with_data(start + ROLLUP_SECONDS)
-        if start is None or start >= closed_until:  # nothing left to roll: skip the empty stretch
+        if start is None or start >= closed_until:  # nothing left to roll up: skip the empty stretch
             self._skip_rolled_until(closed_until)
         return written
 
@@ -330,83 +348,42 @@ class HistoryEngine:
                 (long_cutoff, long_cutoff),
             )
             db.executemany("DELETE FROM histograms WHERE container_id = ?", [(cid,) for cid in expired])
-        for container_id in expired:
-            del self.aggregates[container_id]
-            self._dirty.discard(container_id)
+            for container_id in expired:
+                del self.aggregates[container_id]
+                self._dirty.discard(container_id)
+            in_memory = json.dumps(sorted(self.aggregates))
+            forgotten = {row[0] for row in db.execute(_FORGET_CONTAINERS, (in_memory, SCOPE_CONTAINER))}
+        self.catalog.forget_container_ids(forgotten)
         self._last_prune_seconds = now
 
     def checkpoint(self) -> int:
-        """Persist the aggregates changed since the last checkpoint; returns how many were written."""
-        seq = self._termination_seq
+        """Persist every aggregate changed since it was last checkpointed; returns how many were written."""
+        self._checkpoint_queue = []
+        self._last_checkpoint_seconds = self.newest_seconds
+        return self._write_checkpoints(sorted(self._dirty))
+
+    def _write_checkpoints(self, container_ids: list[int]) -> int:
+        seq = self._termination_seq  # every OOM up to here is already folded into every aggregate
         rows = [
-            (cid, _replay_from(self.aggregates[cid]), json.dumps(self.aggregates[cid].to_checkpoint()), seq)
-            for cid in self._dirty
-            if cid in self.aggregates
+            (cid, replay_from(self.aggregates[cid]), json.dumps(self.aggregates[cid].to_checkpoint()), seq)
+            for cid in container_ids
+            if cid in self._dirty and cid in self.aggregates
         ]
         if rows:
             with self._transaction() as db:
                 db.executemany("INSERT OR REPLACE INTO histograms VALUES (?, ?, ?, ?)", rows)
-        self._dirty.clear()
-        self._last_checkpoint_seconds = self.newest_seconds
+        self._dirty.difference_update(container_ids)
         return len(rows)
 
-    # ------------------------------------------------------------------ recovery
-    def _load_checkpoints(self) -> None:
-        rows = self.connection.execute("SELECT container_id, state, termination_seq FROM histograms")
-        for container_id, state, seq in rows:
-            self.aggregates[container_id] = ContainerAggregate.from_checkpoint(json.loads(state))
-            self._checkpoint_seqs[container_id] = seq
 
-    def _replay(self) -> None:
-        """Fold in what was committed after each container's checkpoint: samples, and OOM kills where they arrived."""
-        ooms: dict[int, list[tuple[int, float, float]]] = defaultdict(list)
-        rows = self.connection.execute(
-            "SELECT container_id, seq, recorded_now, finished_at FROM terminations WHERE reason = ? ORDER BY seq",
-            (OOM_REASON,),
-        )
-        for container_id, seq, recorded_now, finished in rows:
-            if seq > self._checkpoint_seqs.get(container_id, 0):
-                ooms[container_id].append((seq, float("-inf") if recorded_now is None else recorded_now, finished))
-        for entry in list(self.catalog.containers_by_id.values()):
-            self._replay_container(entry, ooms.get(entry.id, []))
-        self._checkpoint_seqs.clear()
-
-    def _replay_container(self, entry: ContainerEntry, pending_ooms: list[tuple[int, float, float]]) -> None:
-        aggregate = self.aggregates.get(entry.id)
-        since = float("-inf") if aggregate is None else _replay_from(aggregate)
-        samples = self.connection.execute(
-            "SELECT ts, cpu_millicores, memory_bytes, cpu_request_millicores, memory_request_bytes "
-            "FROM samples WHERE container_id = ? AND ts >= ? ORDER BY ts",
-            (entry.id, since),
-        ).fetchall()
-        if not samples and not pending_ooms:
-            return
-        if aggregate is None:
-            aggregate = self.aggregates[entry.id] = ContainerAggregate()
-        if pending_ooms:  # the request in force before the replayed samples sizes an early OOM's bump
-            entry.memory_request_bytes = self._request_before(entry.id, since)
-        for timestamp, cpu, memory, cpu_request, memory_request in samples:
-            while pending_ooms and pending_ooms[0][1] < timestamp:  # it arrived before this sample
-                aggregate.record_oom(pending_ooms.pop(0)[2], entry.memory_request_bytes)
-            aggregate.add_cpu(timestamp, cpu, cpu_request)
-            aggregate.add_memory(timestamp, memory)
-            entry.memory_request_bytes = memory_request
-        for _, _, finished in pending_ooms:
-            aggregate.record_oom(finished, entry.memory_request_bytes)
-        self._dirty.add(entry.id)
-
-    def _request_before(self, container_id: int, since: float) -> int | None:
-        row = self.connection.execute(
-            "SELECT memory_request_bytes FROM samples WHERE container_id = ? AND ts < ? ORDER BY ts DESC LIMIT 1",
-            (container_id, since),
-        ).fetchone()
-        return None if row is None else int(row[0]) if row[0] is not None else None
-
-
-def _replay_from(aggregate: ContainerAggregate) -> float:
-    """Samples at or after this time may be missing from the aggregate (both resources dedup the rest)."""
-    lasts = [t for t in (aggregate.last_cpu_sample_seconds, aggregate.last_memory_sample_seconds) if t is not None]
-    return min(lasts) if lasts else float("-inf")
+# A container with nothing left (its pod long gone): no samples, rollups, terminations or histogram.
+_FORGET_CONTAINERS = """
+    DELETE FROM containers WHERE id NOT IN (SELECT value FROM json_each(?))
+    AND NOT EXISTS (SELECT 1 FROM histograms h WHERE h.container_id = containers.id)
+    AND NOT EXISTS (SELECT 1 FROM samples s WHERE s.container_id = containers.id)
+    AND NOT EXISTS (SELECT 1 FROM rollups r WHERE r.scope = ? AND r.owner_id = containers.id)
+    AND NOT EXISTS (SELECT 1 FROM terminations t WHERE t.container_id = containers.id)
+    RETURNING id"""
 
 
 def _expired(aggregate: ContainerAggregate, now: float) -> bool:

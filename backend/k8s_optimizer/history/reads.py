@@ -2,9 +2,9 @@
 
 `workload_history` is complete: raw series per container (within the raw retention), the VPA
 histograms, OOM kill times, restarts and the replica change points. `all_workload_histories` is the
-bulk read for a recommendation pass over a whole cluster: it leaves the raw series out (10,000
-containers × a day of 15 s samples is tens of millions of points) and hands over what the VPA model
-already condensed (histograms), which is built in memory and costs no query per container.
+bulk read for a recommendation pass over a whole cluster: the histograms come from memory (no query
+per container) and the series at the finest resolution the bulk budget allows (history.bulk), since
+10,000 containers × a day of 15 s samples is tens of millions of points.
 """
 
 from __future__ import annotations
@@ -14,11 +14,21 @@ from collections import defaultdict
 from k8s_optimizer.domain.history import ContainerHistory, WorkloadHistory
 from k8s_optimizer.domain.objects import ObjectRef
 from k8s_optimizer.domain.usage import UsagePoint
+from k8s_optimizer.history.bulk import (
+    ESTIMATED_INTERVAL_SECONDS,
+    Resolution,
+    SeriesPair,
+    choose_resolution,
+    raw_series,
+    rollup_series,
+)
 from k8s_optimizer.history.catalog import ContainerEntry
-from k8s_optimizer.history.engine import OOM_REASON, HistoryEngine
+from k8s_optimizer.history.engine import HistoryEngine
+from k8s_optimizer.history.recovery import OOM_REASON
 
 Terminations = dict[int, list[tuple[float, str]]]
 ReplicaRows = list[tuple[float, int, int | None]]
+_NO_SERIES: SeriesPair = ((), ())
 
 
 class HistoryReader:
@@ -34,41 +44,68 @@ class HistoryReader:
             return WorkloadHistory(workload.kind, workload.namespace, workload.name, window_seconds=window_seconds)
         entries = self._engine.catalog.containers_by_workload.get(workload_id, [])
         terminations = self._terminations(since, now_seconds, workload_id)
-        histories = [self._container(entry, since, now_seconds, terminations, with_series=True) for entry in entries]
+        histories = [
+            self._container(entry, since, now_seconds, terminations, self._raw_series(entry.id, since, now_seconds))
+            for entry in entries
+        ]
         replica_rows = self._replica_rows(since, now_seconds, workload_id).get(workload_id, [])
         return _workload(workload, window_seconds, [h for h in histories if h is not None], replica_rows, since)
 
     def all_workload_histories(
-        self, *, window_seconds: float, now_seconds: float, include_series: bool = False
+        self, *, window_seconds: float, now_seconds: float, include_series: bool | None = None
     ) -> dict[ObjectRef, WorkloadHistory]:
-        """Every workload with a container seen in the window; series only when asked (slow at scale)."""
+        """Every workload with a container seen in the window.
+
+        Series: None picks the finest resolution within the bulk budget (raw, else 5-minute points, else
+        none: histograms only); True forces raw samples; False leaves them out.
+        """
         since = now_seconds - window_seconds
         catalog = self._engine.catalog
         terminations = self._terminations(since, now_seconds, None)
+        candidates = [
+            entry
+            for cid in set(self._engine.aggregates) | set(terminations)
+            if (entry := catalog.containers_by_id.get(cid)) is not None
+        ]
+        resolution, series = self._bulk_series(candidates, since, now_seconds, include_series)
         by_workload: dict[int, list[ContainerHistory]] = defaultdict(list)
-        for container_id in set(self._engine.aggregates) | set(terminations):
-            entry = catalog.containers_by_id.get(container_id)
-            if entry is None:
-                continue
-            history = self._container(entry, since, now_seconds, terminations, with_series=include_series)
+        for entry in candidates:
+            history = self._container(entry, since, now_seconds, terminations, series.get(entry.id, _NO_SERIES))
             if history is not None:
                 by_workload[entry.workload_id].append(history)
         replica_rows = self._replica_rows(since, now_seconds, None)
         result: dict[ObjectRef, WorkloadHistory] = {}
         for workload_id, histories in by_workload.items():
             ref = catalog.workload_refs[workload_id]
-            result[ref] = _workload(ref, window_seconds, histories, replica_rows.get(workload_id, []), since)
+            rows = replica_rows.get(workload_id, [])
+            result[ref] = _workload(ref, window_seconds, histories, rows, since, resolution)
         return result
 
+    def _bulk_series(
+        self, candidates: list[ContainerEntry], since: float, now: float, include_series: bool | None
+    ) -> tuple[Resolution, dict[int, SeriesPair]]:
+        if include_series is False:
+            return "none", {}
+        wanted = {entry.id for entry in candidates}
+        connection = self._engine.connection
+        if include_series:
+            return "raw", raw_series(connection, wanted, since, now)
+        oldest = connection.execute("SELECT MIN(ts) FROM samples").fetchone()[0]
+        covered = 0.0 if oldest is None else max(0.0, now - max(since, oldest))
+        interval = self._engine.typical_interval_seconds() or ESTIMATED_INTERVAL_SECONDS
+        plan = choose_resolution(len(wanted), covered, now - since, interval)
+        if plan.resolution == "raw":
+            return "raw", raw_series(connection, wanted, max(since, now - plan.raw_span_seconds), now)
+        if plan.resolution == "rollup":
+            return "rollup", rollup_series(connection, wanted, since, now, self._engine.rolled_until_seconds)
+        return "none", {}
+
     def _container(
-        self, entry: ContainerEntry, since: float, now: float, terminations: Terminations, *, with_series: bool
+        self, entry: ContainerEntry, since: float, now: float, terminations: Terminations, series: SeriesPair
     ) -> ContainerHistory | None:
         aggregate = self._engine.aggregates.get(entry.id)
-        ended = [(t, reason) for t, reason in terminations.get(entry.id, [])]
-        cpu: tuple[UsagePoint, ...] = ()
-        memory: tuple[UsagePoint, ...] = ()
-        if with_series:
-            cpu, memory = self._raw_series(entry.id, since, now)
+        ended = terminations.get(entry.id, [])
+        cpu, memory = series
         last = None if aggregate is None else aggregate.last_sample_seconds()
         if not cpu and not ended and (last is None or last < since):
             return None
@@ -82,7 +119,7 @@ class HistoryReader:
             restart_count_in_window=len(ended),
         )
 
-    def _raw_series(self, container_id: int, since: float, now: float) -> tuple[tuple[UsagePoint, ...], ...]:
+    def _raw_series(self, container_id: int, since: float, now: float) -> SeriesPair:
         rows = self._engine.connection.execute(
             "SELECT ts, cpu_millicores, memory_bytes FROM samples WHERE container_id = ? AND ts >= ? AND ts <= ? "
             "ORDER BY ts",
@@ -122,7 +159,12 @@ class HistoryReader:
 
 
 def _workload(
-    ref: ObjectRef, window_seconds: float, histories: list[ContainerHistory], replica_rows: ReplicaRows, since: float
+    ref: ObjectRef,
+    window_seconds: float,
+    histories: list[ContainerHistory],
+    replica_rows: ReplicaRows,
+    since: float,
+    resolution: Resolution = "raw",
 ) -> WorkloadHistory:
     containers: dict[str, list[ContainerHistory]] = defaultdict(list)
     for history in sorted(histories, key=lambda h: (h.key.container, h.key.pod)):
@@ -137,4 +179,5 @@ def _workload(
         replicas=replicas,
         window_seconds=window_seconds,
         desired_replicas=desired,
+        series_resolution=resolution,
     )

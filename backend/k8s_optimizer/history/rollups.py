@@ -29,6 +29,8 @@ RollupRow = tuple[int, int, str, int, float, int, float, float, float, float]
 
 def summarize(timestamp_seconds: float, values: Sequence[float]) -> RollupPoint:
     """count/min/avg/max/p95 of a non-empty set of values (p95: numpy's linear percentile)."""
+    if len(values) == 1:  # the common case of sparse series: no sorting
+        return RollupPoint(timestamp_seconds, 1, values[0], values[0], values[0], values[0])
     return RollupPoint(
         timestamp_seconds=timestamp_seconds,
         samples=len(values),

@@ -1,6 +1,6 @@
 """The history database's tables and connection settings, in one place.
 
-Why these keys: every sample table's primary key is (series, sample timestamp), and timestamps are the
+Why these keys: every sample table's primary key is (series, sample timestamp) in some order, and timestamps are the
 metrics API's own, so re-recording a sample (a retry, a second replica scraping the same
 metrics-server, a replay after a crash) is a no-op (`INSERT OR IGNORE`) instead of a duplicate.
 WITHOUT ROWID tables keep those keys clustered, so a series' window is one range scan.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: samples clustered by (ts, container_id)
 DATABASE_FILE = "history.sqlite3"
 
 # Rollup scopes: whose series a row of `rollups` summarises.
@@ -36,11 +36,13 @@ _DDL = (
         workload_id INTEGER REFERENCES workloads (id), UNIQUE (namespace, pod, container))""",
     """CREATE INDEX IF NOT EXISTS containers_by_workload ON containers (workload_id)""",
     """CREATE TABLE IF NOT EXISTS nodes (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)""",
+    # Clustered by time: rolling up a 5-minute bucket and pruning are range scans; a container's own
+    # series goes through the (container_id, ts) index.
     """CREATE TABLE IF NOT EXISTS samples (
-        container_id INTEGER NOT NULL, ts REAL NOT NULL, cpu_millicores REAL NOT NULL,
+        ts REAL NOT NULL, container_id INTEGER NOT NULL, cpu_millicores REAL NOT NULL,
         memory_bytes INTEGER NOT NULL, cpu_request_millicores INTEGER, memory_request_bytes INTEGER,
-        PRIMARY KEY (container_id, ts)) WITHOUT ROWID""",
-    """CREATE INDEX IF NOT EXISTS samples_by_ts ON samples (ts)""",
+        PRIMARY KEY (ts, container_id)) WITHOUT ROWID""",
+    """CREATE INDEX IF NOT EXISTS samples_by_container ON samples (container_id, ts)""",
     # Per scrape, the sum over a workload's pods: part = container name, or '' for all containers.
     """CREATE TABLE IF NOT EXISTS workload_samples (
         workload_id INTEGER NOT NULL, part TEXT NOT NULL, ts REAL NOT NULL, cpu_millicores REAL NOT NULL,
@@ -80,16 +82,17 @@ class SchemaError(RuntimeError):
 def connect(data_dir: Path) -> sqlite3.Connection:
     """Open (creating if needed) the history database with the store's pragmas and tables."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(data_dir / DATABASE_FILE, isolation_level=None, check_same_thread=False)
+    path = data_dir / DATABASE_FILE
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute("PRAGMA busy_timeout=5000")
     connection.execute("PRAGMA temp_store=MEMORY")
     connection.execute("BEGIN IMMEDIATE")
     try:
+        _check_version(connection, path)  # before any DDL: never touch another version's tables
         for statement in _DDL:
             connection.execute(statement)
-        _check_version(connection)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
@@ -98,9 +101,13 @@ def connect(data_dir: Path) -> sqlite3.Connection:
     return connection
 
 
-def _check_version(connection: sqlite3.Connection) -> None:
+def _check_version(connection: sqlite3.Connection, path: Path) -> None:
+    connection.execute(_DDL[0])  # meta
     row = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if row is None:
         connection.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     elif int(row[0]) != SCHEMA_VERSION:
-        raise SchemaError(f"history database schema {row[0]} is not the supported version {SCHEMA_VERSION}")
+        raise SchemaError(
+            f"history database {path} has schema {row[0]}, this version needs {SCHEMA_VERSION}: "
+            "move the file away (history restarts from the next scrape)"
+        )

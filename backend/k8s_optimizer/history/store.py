@@ -23,8 +23,9 @@ Reads (API and recommenders):
            in the window, its VPA CPU and memory-peak histograms, OOM kill times and restarts;
            plus replica change points (the value when the window opens comes first).
     await store.all_workload_histories(window_seconds, now_seconds)
-        -> the same for every workload seen in the window, without the raw series (histograms carry
-           the distribution; pass include_series=True for small clusters and tests).
+        -> the same for every workload seen in the window; the series at the finest resolution that
+           fits the bulk budget (`series_resolution`: raw, else 5-minute CPU averages and memory peaks,
+           else none and the histograms carry the distribution); include_series=True forces raw.
     await store.now_seconds() -> the newest sample timestamp ("now" in sample time), or None.
 
 All database work runs on one dedicated writer thread (which owns the connection and the
@@ -91,8 +92,10 @@ class HistoryStore:
         if self._closed:
             return
         self._closed = True
-        await self._run(self._engine.close)
-        self._executor.shutdown(wait=False)
+        try:
+            await self._run(self._engine.close)  # after any queued maintenance: the final checkpoint
+        finally:
+            self._executor.shutdown(wait=False)
 
     async def _run(self, function: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
@@ -154,7 +157,7 @@ class HistoryStore:
         return await self._run(read)
 
     async def all_workload_histories(
-        self, window_seconds: float, now_seconds: float, *, include_series: bool = False
+        self, window_seconds: float, now_seconds: float, *, include_series: bool | None = None
     ) -> dict[ObjectRef, WorkloadHistory]:
         def read() -> dict[ObjectRef, WorkloadHistory]:
             return self._reader.all_workload_histories(

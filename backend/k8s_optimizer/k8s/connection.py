@@ -19,6 +19,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol, cast
 
 import aiohttp
+import orjson
 from kubernetes_asyncio.client import ApiClient, Configuration
 from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.config import ConfigException, load_incluster_config, load_kube_config
@@ -146,8 +147,8 @@ class KubeConnection:
         finally:
             response.release()
         try:
-            decoded = json.loads(body)
-        except ValueError as exc:
+            decoded = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
             raise ClusterUnavailableError(f"GET {path}: response is not JSON") from exc
         if not isinstance(decoded, dict):
             raise ClusterUnavailableError(f"GET {path}: response is not a JSON object")
@@ -188,8 +189,8 @@ async def _watch_events(response: aiohttp.ClientResponse, path: str) -> AsyncIte
 
 def _decode_event(line: bytes, path: str) -> Json:
     try:
-        event = json.loads(line)
-    except ValueError as exc:
+        event = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
         raise ClusterUnavailableError(f"watch {path}: malformed event line") from exc
     if not isinstance(event, dict):
         raise ClusterUnavailableError(f"watch {path}: event is not an object")

@@ -11,9 +11,11 @@ dataclasses and go to an `InformerSink` (the live model), keyed by (namespace, n
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -106,6 +108,36 @@ class Backoff:
         self.attempt = 0
 
 
+class _CollectorPause:
+    """Pause Python's cyclic GC while lists are decoded and translated, across concurrent informers.
+
+    A cold list of 10,000 pods allocates millions of dicts and dataclasses; each allocation burst
+    triggers collections that walk every object already cached, which measured 3-4x slower than the
+    work itself. Nothing in a list creates reference cycles, so collection can wait until the last
+    concurrent list has finished.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.reenable = False
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        if self.depth == 0:
+            self.reenable = gc.isenabled()
+            gc.disable()
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+            if self.depth == 0 and self.reenable:
+                gc.enable()
+
+
+_GC = _CollectorPause()
+
+
 def object_key(obj: Json) -> ObjectKey:
     meta: Mapping[str, Any] = obj.get("metadata") or {}
     return str(meta.get("namespace") or ""), str(meta.get("name") or "")
@@ -156,6 +188,15 @@ class Informer:
 
     async def list_once(self) -> None:
         """Read every page, then replace this informer's share of the cache and remember the list's RV."""
+        with _GC.paused():
+            await self._list_and_replace()
+        self.list_count += 1
+        self._mark_ok()
+        if not self.synced:
+            self.synced = True
+            self.sink.informer_synced(self)
+
+    async def _list_and_replace(self) -> None:
         path = self.resource.path(self.namespace)
         items: list[Json] = []
         token: str | None = None
@@ -171,11 +212,6 @@ class Informer:
                 break
         self._replace(items)
         self.resource_version = resource_version
-        self.list_count += 1
-        self._mark_ok()
-        if not self.synced:
-            self.synced = True
-            self.sink.informer_synced(self)
 
     def _replace(self, items: list[Json]) -> None:
         seen: set[ObjectKey] = set()

@@ -100,6 +100,9 @@ class MetricsCollector:
         self._last_replica_timestamp: datetime | None = None
 
     async def run(self, interval_seconds: float) -> None:
+        # Workload resolution needs the caches, and a cold list of 10,000 pods should not compete
+        # with a 10,000-pod metrics read: scrape once the model has synced.
+        await self.model.wait_synced(timeout_seconds=max(interval_seconds, 30.0))
         while True:
             try:
                 await self.collect_once()

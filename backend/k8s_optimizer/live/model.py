@@ -156,8 +156,14 @@ class ClusterModel:
         )
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
+        # Cancel until every task has ended: on Python 3.11 a cancellation that lands while an inner
+        # asyncio.wait_for (aiohttp, kubernetes_asyncio) completes is swallowed, and the task would go on
+        # to its next sleep (an hour for a long scrape interval) instead of ending.
+        pending = {task for task in self._tasks if not task.done()}
+        while pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=1.0)
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
-from k8s_optimizer.analysis.percentiles import mean
+from k8s_optimizer.analysis.percentiles import series_mean
 from k8s_optimizer.domain.history import WorkloadHistory
 from k8s_optimizer.domain.objects import HPA, ContainerSpec, ObjectRef, Pod, Workload
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
@@ -108,13 +108,12 @@ def _result(
     check_id: str, target: ObjectRef, failed: bool, *, container: str | None = None, value: object = ""
 ) -> CheckResult:
     definition = CHECKS[check_id]
-    message = definition.failure.format(container=container, value=value)
     return CheckResult(
         id=check_id,
         severity=definition.severity,
         target=target,
         passed=not failed,
-        message=message if failed else f"ok: {check_id}",
+        message=definition.failure.format(container=container, value=value) if failed else f"ok: {check_id}",
         fix=definition.fix,
         container=container,
     )
@@ -204,16 +203,14 @@ def _allocation_checks(workload: Workload, history: WorkloadHistory | None, poli
     ref = workload.ref()
     for container in workload.containers:
         per_pod = history.containers.get(container.name, ())
-        cpu = [point.value for c in per_pod for point in c.cpu_millicores]
-        memory = [point.value for c in per_pod for point in c.memory_bytes]
-        if len(cpu) < policy.points_required:
+        cpu_mean, cpu_points = series_mean(c.cpu_millicores for c in per_pod)
+        memory_mean, memory_points = series_mean(c.memory_bytes for c in per_pod)
+        if cpu_points < policy.points_required:
             continue
         if container.cpu_request_millicores:
-            yield from _ratio_check(ref, "cpu", container.name, mean(cpu) / container.cpu_request_millicores, policy)
-        if container.memory_request_bytes and memory:
-            yield from _ratio_check(
-                ref, "memory", container.name, mean(memory) / container.memory_request_bytes, policy
-            )
+            yield from _ratio_check(ref, "cpu", container.name, cpu_mean / container.cpu_request_millicores, policy)
+        if container.memory_request_bytes and memory_points:
+            yield from _ratio_check(ref, "memory", container.name, memory_mean / container.memory_request_bytes, policy)
 
 
 def _hpa_checks(workload: Workload, hpa: HPA, topology: Topology) -> Iterator[CheckResult]:

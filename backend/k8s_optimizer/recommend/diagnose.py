@@ -12,9 +12,9 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from k8s_optimizer.domain.objects import Pod, Service, ServicePort
+from k8s_optimizer.domain.objects import ObjectRef, Pod, Service, ServicePort
 from k8s_optimizer.recommend.model import CheckSeverity, Diagnosis
-from k8s_optimizer.recommend.topology import Topology
+from k8s_optimizer.recommend.topology import Topology, workload_ref_of_pod
 
 
 def _selector_text(service: Service) -> str:
@@ -194,4 +194,50 @@ def diagnose_service(service: Service, topology: Topology) -> list[Diagnosis]:
     endpoints = None if named_port_broken else _endpoints_finding(service, pods, topology)
     if endpoints is not None:
         findings.append(endpoints)
+    return findings
+
+
+def _unserved_groups(topology: Topology) -> dict[ObjectRef, list[Pod]]:
+    """Pods no Service selects, grouped by owning workload (bare pods stand alone)."""
+    served = {
+        (pod.namespace, pod.name)
+        for svc in topology.snapshot.services.values()
+        for pod in topology.pods_of_service(svc)
+    }
+    groups: dict[ObjectRef, list[Pod]] = {}
+    for pod in topology.snapshot.pods.values():
+        if pod.deleting or pod.phase in ("Succeeded", "Failed") or (pod.namespace, pod.name) in served:
+            continue
+        owner = workload_ref_of_pod(pod, topology.snapshot) or pod.ref()
+        groups.setdefault(owner, []).append(pod)
+    return groups
+
+
+def diagnose_workloads(topology: Topology) -> dict[str, list[Diagnosis]]:
+    """Why pods that no Service fronts are not Ready, keyed by workload (or bare pod) "Kind/ns/name".
+
+    A crash-looping Deployment or an unschedulable bare pod refuses no connection (nothing routes to
+    it) but is still broken; the finding's `service` field then names that workload or pod.
+    """
+    findings: dict[str, list[Diagnosis]] = {}
+    for owner, pods in sorted(_unserved_groups(topology).items(), key=lambda item: item[0].key()):
+        not_ready = sorted((pod for pod in pods if not pod.ready), key=lambda pod: pod.name)
+        groups: dict[str, list[tuple[Pod, _NotReady]]] = {}
+        for pod in not_ready:
+            verdict = classify_not_ready(pod, topology)
+            groups.setdefault(verdict.diagnosis_id, []).append((pod, verdict))
+        for diagnosis_id, members in groups.items():
+            first_pod, first = members[0]
+            severity: CheckSeverity = "danger" if len(members) == len(pods) else "warning"
+            findings.setdefault(owner.key(), []).append(
+                Diagnosis(
+                    id=diagnosis_id,
+                    service=owner,
+                    severity=severity,
+                    message=f"{len(members)}/{len(pods)} pods not Ready ({first_pod.name}: {first.reason})",
+                    evidence_command=first.command,
+                    fix=_NOT_READY_FIX[diagnosis_id],
+                    pods=tuple(pod.name for pod, _ in members),
+                )
+            )
     return findings

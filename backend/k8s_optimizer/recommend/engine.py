@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 from k8s_optimizer.analysis.anomalies import Anomaly, hpa_anomalies, pod_event_anomalies, series_anomalies
 from k8s_optimizer.analysis.cost import CostLine, Prices, Usage, UsageKey, cluster_cost, pod_cost, total
-from k8s_optimizer.analysis.hpa_simulation import cpu_target_percent
-from k8s_optimizer.analysis.percentiles import mean
+from k8s_optimizer.analysis.hpa_simulation import cpu_target_percent, memory_target_percent
+from k8s_optimizer.analysis.percentiles import series_mean
 from k8s_optimizer.domain.history import WorkloadHistory
 from k8s_optimizer.domain.objects import ObjectRef, Workload
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
 from k8s_optimizer.recommend import patches
 from k8s_optimizer.recommend.checks import check_workload
-from k8s_optimizer.recommend.diagnose import diagnose_service
+from k8s_optimizer.recommend.diagnose import diagnose_service, diagnose_workloads
 from k8s_optimizer.recommend.hpa_tuning import recommend_hpa
 from k8s_optimizer.recommend.model import (
     AnalysisReport,
@@ -32,6 +32,7 @@ from k8s_optimizer.recommend.model import (
     ServiceScore,
 )
 from k8s_optimizer.recommend.policy import Policy
+from k8s_optimizer.recommend.probes import probe_recommendations
 from k8s_optimizer.recommend.scores import service_score
 from k8s_optimizer.recommend.strategies import ContainerInputs, strategy_for
 from k8s_optimizer.recommend.topology import Topology, workload_ref_of_pod
@@ -140,6 +141,7 @@ def _container_recommendations(
     strategy = strategy_for(policy)
     hpa = topology.hpa_for(workload.ref())
     cpu_target = cpu_target_percent(hpa) if hpa is not None else None
+    memory_target = memory_target_percent(hpa) if hpa is not None else None
     results = []
     for spec in workload.containers:
         inputs = ContainerInputs(
@@ -148,6 +150,7 @@ def _container_recommendations(
             now_seconds=now_seconds,
             containers_in_pod=len(workload.containers),
             cpu_hpa_target_percent=cpu_target,
+            memory_hpa_target_percent=memory_target,
         )
         results.append(strategy.recommend(inputs, policy))
     return results
@@ -165,10 +168,10 @@ def _usage_by_container(
         for per_pod in history.containers.values():
             for container in per_pod:
                 key = (container.key.namespace, container.key.pod, container.key.container)
-                cpu = [point.value for point in container.cpu_millicores]
-                memory = [point.value for point in container.memory_bytes]
-                if cpu or memory:
-                    usage[key] = Usage(mean(cpu), mean(memory))
+                cpu_mean, cpu_points = series_mean((container.cpu_millicores,))
+                memory_mean, memory_points = series_mean((container.memory_bytes,))
+                if cpu_points or memory_points:
+                    usage[key] = Usage(cpu_mean, memory_mean)
     return usage
 
 
@@ -246,6 +249,7 @@ def _recommendations(
             check.id == "singleReplica" and not check.passed for check in result.checks
         ):
             recommendations.append(_replicas_recommendation(workload, policy, prices))
+        recommendations.extend(probe_recommendations(workload))
     return recommendations
 
 
@@ -266,6 +270,14 @@ def _scores(
             service.ref(), service_costs.get(key, CostLine()), checks, diagnoses.get(key, ()), containers
         )
     return scores
+
+
+_PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
+def _order(recommendation: Recommendation) -> tuple[int, float, str]:
+    """Most urgent first, then the biggest savings; the id makes the order total (stable output)."""
+    return (_PRIORITY_RANK[recommendation.priority], -recommendation.savings_monthly_usd, recommendation.id)
 
 
 def analyze(
@@ -289,11 +301,12 @@ def analyze(
     return AnalysisReport(
         generated_at_seconds=now_seconds,
         policy=policy.name,
-        recommendations=tuple(sorted(recommendations, key=lambda r: (-r.savings_monthly_usd, r.id))),
+        recommendations=tuple(sorted(recommendations, key=_order)),
         checks={result.workload.ref().key(): tuple(result.checks) for result in results},
         diagnoses={key: value for key, value in diagnoses.items() if value},
         anomalies=tuple(_anomalies(topology, histories, now_seconds, policy)),
         cost=cost,
         scores=_scores(topology, results, diagnoses, service_costs),
         container_recommendations={result.workload.ref().key(): tuple(result.containers) for result in results},
+        workload_diagnoses={key: tuple(value) for key, value in diagnose_workloads(topology).items()},
     )

@@ -8,6 +8,8 @@ recommendation so the dashboard can draw it.
 
 from __future__ import annotations
 
+import math
+
 from k8s_optimizer.analysis.cost import Prices
 from k8s_optimizer.analysis.hpa_simulation import (
     SearchSpace,
@@ -69,7 +71,8 @@ def recommend_hpa(
         return None
     usage = aggregate_cpu_usage(history)
     span = usage[-1].timestamp_seconds - usage[0].timestamp_seconds if usage else 0.0
-    if len(usage) < policy.points_required or span < policy.min_history_seconds:
+    regular = max(2, math.ceil(span / policy.sparse_sample_interval_seconds))  # the strategies' gate
+    if span < policy.min_history_seconds or len(usage) < min(policy.points_required, regular):
         return None
     memory = sum(container.memory_request_bytes or 0 for container in workload.containers)
     hour_usd = prices.pod_hour_usd(request, memory)

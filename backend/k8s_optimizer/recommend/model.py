@@ -160,7 +160,11 @@ class CheckResult:
 
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
-    """One connectivity finding on a Service, with the kubectl command that shows the evidence."""
+    """One connectivity finding with the kubectl command that shows the evidence.
+
+    `service` is the Service diagnosed; for pods no Service fronts (AnalysisReport.workload_diagnoses)
+    it names their workload, or the bare pod.
+    """
 
     id: str
     service: ObjectRef
@@ -190,6 +194,7 @@ class ServiceScore:
     checks_warning: int
     checks_danger: int
     containers_scored: int
+    efficiency_measured: bool = True  # False: no usage reading yet, efficiency left out of `overall`
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,3 +208,5 @@ class AnalysisReport:
     cost: CostReport
     scores: dict[str, ServiceScore]  # service "namespace/name"
     container_recommendations: dict[str, tuple[ContainerRecommendation, ...]] = field(default_factory=dict)
+    # pods no Service fronts, not Ready: keyed "Kind/namespace/name" of their workload or bare pod
+    workload_diagnoses: dict[str, tuple[Diagnosis, ...]] = field(default_factory=dict)

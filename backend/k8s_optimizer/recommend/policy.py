@@ -33,6 +33,9 @@ class Policy(BaseModel):
     margin_fraction: float = Field(0.15, ge=0, le=5, description="Safety margin on every value (VPA/KRR 15 %).")
     points_required: int = Field(100, ge=1, description="Minimum data points before recommending (KRR 100).")
     min_history_seconds: float = Field(3 * HOUR_SECONDS, ge=0, description="Minimum history span (KRR 3 h).")
+    sparse_sample_interval_seconds: float = Field(
+        1800, gt=0, description="Fewer points than required pass when there is one per this interval over the span."
+    )
     cpu_min_millicores: int = Field(10, ge=1, description="CPU floor per container (KRR 10 m).")
     memory_min_bytes: int = Field(100 * MIB, ge=MIB, description="Memory floor per container (KRR 100 MiB).")
     floors_per_pod: bool = Field(False, description="VPA: the floors are per pod, split evenly across containers.")

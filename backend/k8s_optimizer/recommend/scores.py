@@ -7,6 +7,8 @@
 - right_sizing: KRR (N − Σcost)/N, cost 1 per critical and 0.7 per warning container recommendation.
 - overall (ours): 0.4·reliability + 0.3·efficiency + 0.3·right_sizing; a service with a danger
   diagnosis (it refuses connections) is capped at 49 — an unreachable service is never a C or better.
+  With no usage reading at all (no metrics yet) efficiency is unmeasured, not 0: `efficiency_measured`
+  is False and the overall uses reliability and right-sizing alone (4:3).
 """
 
 from __future__ import annotations
@@ -70,10 +72,11 @@ def service_score(
     warnings += sum(1 for diagnosis in diagnoses if diagnosis.severity == "warning")
     dangers = sum(1 for check in checks if not check.passed and check.severity == "danger")
     dangers += sum(1 for diagnosis in diagnoses if diagnosis.severity == "danger")
-    efficiency = efficiency_score(cost)
+    measured = cost.cpu_usage_millicores > 0 or cost.memory_usage_bytes > 0 or cost.total_monthly_usd == 0
+    efficiency = efficiency_score(cost) if measured else 0.0
     reliability = polaris_score(passed, warnings, dangers)
     right_sizing = krr_score(recommendations)
-    weights = OVERALL_WEIGHTS
+    weights = OVERALL_WEIGHTS if measured else (OVERALL_WEIGHTS[0] / 0.7, 0.0, OVERALL_WEIGHTS[2] / 0.7)
     overall = round(weights[0] * reliability + weights[1] * efficiency + weights[2] * right_sizing, 1)
     if any(diagnosis.severity == "danger" for diagnosis in diagnoses):
         overall = min(overall, UNREACHABLE_CAP)
@@ -88,4 +91,5 @@ def service_score(
         checks_warning=warnings,
         checks_danger=dangers,
         containers_scored=sum(1 for rec in recommendations if rec.proposed is not None),
+        efficiency_measured=measured,
     )

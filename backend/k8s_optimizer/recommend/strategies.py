@@ -9,22 +9,25 @@ target instead of being shrunk into KRR's feedback loop.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from k8s_optimizer.analysis import histogram as vpa_histogram
 from k8s_optimizer.analysis.percentiles import (
     CPU_FIRST_BUCKET_MILLICORES,
     MEMORY_FIRST_BUCKET_BYTES,
-    MIN_CPU_SAMPLE_WEIGHT,
+    bucket_weights,
+    buckets_percentile,
     decay_weight,
     interval_peaks,
     linear_percentile,
     values_of,
-    weighted_bucket_percentile,
 )
-from k8s_optimizer.domain.history import ContainerHistory
+from k8s_optimizer.domain.history import ContainerHistory, DecayingHistogram
 from k8s_optimizer.domain.objects import ContainerSpec
 from k8s_optimizer.domain.quantities import MIB, format_cpu, format_memory
 from k8s_optimizer.domain.usage import UsagePoint
@@ -39,6 +42,8 @@ from k8s_optimizer.recommend.model import (
 from k8s_optimizer.recommend.policy import Policy
 
 DAY_SECONDS = 86400.0
+_TIMESTAMP = operator.attrgetter("timestamp_seconds")
+_VALUE = operator.attrgetter("value")
 # VPA: confidence = min(lifespan days, samples / 1440) (one sample a minute for a day = 1).
 SAMPLES_PER_CONFIDENCE_DAY = 1440
 # KRR severity thresholds (core/models/severity.py): CPU in cores, memory in MiB.
@@ -55,6 +60,7 @@ class ContainerInputs:
     now_seconds: float
     containers_in_pod: int = 1
     cpu_hpa_target_percent: int | None = None  # a CPU Utilization HPA scales this workload
+    memory_hpa_target_percent: int | None = None  # a memory Utilization HPA scales this workload
 
     @property
     def current(self) -> ResourceValues:
@@ -81,24 +87,71 @@ class _Data:
     pods: int
     confidence_days: float
     ooms_in_window: int
+    # the history store's VPA histograms (one per pod); used when every pod with data has one
+    cpu_histograms: tuple[DecayingHistogram, ...] = ()
+    memory_histograms: tuple[DecayingHistogram, ...] = ()
+    histories: tuple[ContainerHistory, ...] = ()
+
+
+def _histograms(histories: tuple[ContainerHistory, ...], resource: str) -> tuple[DecayingHistogram, ...]:
+    found = (history.cpu_histogram if resource == "cpu" else history.memory_histogram for history in histories)
+    return tuple(histogram for histogram in found if histogram is not None and histogram.total_samples > 0)
+
+
+def _span(
+    cpu: tuple[tuple[UsagePoint, ...], ...],
+    memory: tuple[tuple[UsagePoint, ...], ...],
+    histograms: tuple[DecayingHistogram, ...],
+) -> float:
+    firsts = [series[0].timestamp_seconds for series in cpu + memory]  # series are time-ordered
+    lasts = [series[-1].timestamp_seconds for series in cpu + memory]
+    firsts += [h.first_sample_seconds for h in histograms if h.first_sample_seconds is not None]
+    lasts += [h.last_sample_seconds for h in histograms if h.last_sample_seconds is not None]
+    return max(lasts) - min(firsts) if firsts and lasts else 0.0
 
 
 def _gather(inputs: ContainerInputs) -> _Data:
     cpu = tuple(history.cpu_millicores for history in inputs.histories if history.cpu_millicores)
     memory = tuple(history.memory_bytes for history in inputs.histories if history.memory_bytes)
-    times = [point.timestamp_seconds for series in cpu + memory for point in series]
-    span = max(times) - min(times) if times else 0.0
-    points = sum(len(series) for series in cpu)
+    cpu_histograms = _histograms(inputs.histories, "cpu")
+    memory_histograms = _histograms(inputs.histories, "memory")
+    span = _span(cpu, memory, cpu_histograms)
+    # the store may hand 5-minute rollups or no series at all: the histograms count every sample
+    points = max(sum(len(series) for series in cpu), sum(h.total_samples for h in cpu_histograms))
     confidence_days = min(span / DAY_SECONDS, points / SAMPLES_PER_CONFIDENCE_DAY)
     ooms = sum(len(history.oom_kill_times_seconds) for history in inputs.histories)
-    return _Data(cpu, memory, points, span, len(inputs.histories), confidence_days, ooms)
+    return _Data(
+        cpu, memory, points, span, len(inputs.histories), confidence_days, ooms,
+        cpu_histograms, memory_histograms, inputs.histories,
+    )  # fmt: skip
+
+
+def _per_pod_cpu(data: _Data, percentile: float) -> float:
+    """max over pods of each pod's CPU percentile: raw series when present, else that pod's histogram."""
+    best = 0.0
+    for history in data.histories:
+        if history.cpu_millicores:
+            best = max(best, linear_percentile(values_of(history.cpu_millicores), percentile))
+        elif history.cpu_histogram is not None and history.cpu_histogram.total_samples > 0:
+            best = max(best, vpa_histogram.percentile(history.cpu_histogram, percentile / 100))
+    return best
+
+
+def _memory_peak(data: _Data) -> float:
+    """Highest working set seen: raw series, else the top of the daily-peak histograms (≤ 5 % over)."""
+    raw = max((point.value for series in data.memory_by_pod for point in series), default=0.0)
+    from_histograms = max((vpa_histogram.percentile(h, 1.0) for h in data.memory_histograms), default=0.0)
+    return raw if data.memory_by_pod else from_histograms
 
 
 def _gate(data: _Data, policy: Policy) -> str | None:
-    if data.points < policy.points_required:
-        return f"not enough data: {data.points} points < {policy.points_required} required"
+    """KRR's gates: ≥ 100 points and ≥ 3 h. Sparse but regular data (5-minute rollups, or a fast
+    simulation's scrapes) also passes when it has at least one point per `sparse_sample_interval_seconds`."""
     if data.span_seconds < policy.min_history_seconds:
         return f"not enough history: {_duration(data.span_seconds)} < {_duration(policy.min_history_seconds)}"
+    regular = max(2, math.ceil(data.span_seconds / policy.sparse_sample_interval_seconds))
+    if data.points < policy.points_required and data.points < regular:
+        return f"not enough data: {data.points} points < {policy.points_required} required"
     return None
 
 
@@ -176,7 +229,7 @@ def _severities(current: ResourceValues, proposed: ResourceValues) -> tuple[Seve
 
 
 def _compare(current: int | None, proposed: int, formatter: Callable[[float], str]) -> str:
-    if current is None:
+    if current is None or current <= 0:
         return "request unset"
     return f"request {formatter(current)} is {current / proposed:.1f}× that"
 
@@ -216,7 +269,7 @@ def _hpa_cpu(inputs: ContainerInputs, data: _Data, policy: Policy, floor: int) -
     target = inputs.cpu_hpa_target_percent
     if target is None:
         return None
-    per_pod = max(linear_percentile(values_of(series), 95) for series in data.cpu_by_pod)
+    per_pod = _per_pod_cpu(data, 95)
     request = _ceil_cpu(per_pod / (target / 100), floor)
     text = (
         f"HPA targets {target} % CPU: per-pod p95 {format_cpu(per_pod)} ÷ {target / 100:.2f} → {format_cpu(request)}"
@@ -250,11 +303,17 @@ def _memory_limit(inputs: ContainerInputs, request: int, policy: Policy) -> int 
 def _assemble(
     inputs: ContainerInputs, policy: Policy, data: _Data, cpu: _CpuProposal, memory: _MemoryProposal
 ) -> ContainerRecommendation:
+    memory_request, memory_limit = memory.request_bytes, _memory_limit(inputs, memory.request_bytes, policy)
+    memory_text = memory.rationale
+    if inputs.memory_hpa_target_percent is not None and inputs.spec.memory_request_bytes:
+        # the same feedback loop as CPU: an HPA on memory utilisation keeps usage ≈ target × request
+        memory_request, memory_limit = inputs.spec.memory_request_bytes, inputs.spec.memory_limit_bytes
+        memory_text = f"memory kept: an HPA scales on {inputs.memory_hpa_target_percent} % memory utilisation"
     proposed = ResourceValues(
         cpu_request_millicores=cpu.request_millicores,
         cpu_limit_millicores=_cpu_limit(inputs, cpu.request_millicores, policy),
-        memory_request_bytes=memory.request_bytes,
-        memory_limit_bytes=_memory_limit(inputs, memory.request_bytes, policy),
+        memory_request_bytes=memory_request,
+        memory_limit_bytes=memory_limit,
     )
     cpu_severity, memory_severity = _severities(inputs.current, proposed)
     return ContainerRecommendation(
@@ -265,7 +324,7 @@ def _assemble(
         bounds=ResourceBounds(cpu.lower_millicores, cpu.upper_millicores, memory.lower_bytes, memory.upper_bytes),
         confidence=_confidence_fraction(data.confidence_days),
         data=DataUsed(data.span_seconds, data.points, data.pods),
-        rationale=f"{cpu.rationale}; {memory.rationale}",
+        rationale=f"{cpu.rationale}; {memory_text}",
         cpu_severity=cpu_severity,
         memory_severity=memory_severity,
     )
@@ -286,7 +345,7 @@ class KrrSimple:
         return _assemble(inputs, policy, data, cpu, self._memory(inputs, data, policy, memory_floor))
 
     def _cpu(self, inputs: ContainerInputs, data: _Data, policy: Policy, floor: int) -> _CpuProposal:
-        per_pod = max(linear_percentile(values_of(series), policy.cpu_percentile) for series in data.cpu_by_pod)
+        per_pod = _per_pod_cpu(data, policy.cpu_percentile)
         request = _ceil_cpu(per_pod, floor)
         current = inputs.spec.cpu_request_millicores
         text = (
@@ -296,7 +355,7 @@ class KrrSimple:
         return _CpuProposal(request, None, None, text)
 
     def _memory(self, inputs: ContainerInputs, data: _Data, policy: Policy, floor: int) -> _MemoryProposal:
-        peak = max((point.value for series in data.memory_by_pod for point in series), default=0.0)
+        peak = _memory_peak(data)
         needed = peak * (1 + policy.margin_fraction)
         text = f"memory peak {format_memory(peak)} × {1 + policy.margin_fraction:.2f}"
         limit = inputs.spec.memory_limit_bytes
@@ -318,14 +377,17 @@ def _confidence_multipliers(confidence_days: float) -> tuple[float, float | None
     return (1 + 0.001 / confidence_days) ** -2, 1 + 1 / confidence_days
 
 
-def _cpu_samples(inputs: ContainerInputs, data: _Data, policy: Policy) -> list[tuple[float, float]]:
-    newest = max(point.timestamp_seconds for series in data.cpu_by_pod for point in series)
-    weight = max((inputs.spec.cpu_request_millicores or 0) / 1000, MIN_CPU_SAMPLE_WEIGHT)
-    return [
-        (point.value, weight * decay_weight(point.timestamp_seconds, newest, policy.half_life_seconds))
-        for series in data.cpu_by_pod
-        for point in series
-    ]
+def _cpu_samples(data: _Data, policy: Policy) -> tuple[list[float], list[float]]:
+    """Values and VPA decay weights 2^((t − newest)/halfLife) (see percentiles.decay_weight).
+
+    VPA also multiplies each CPU sample by max(request in cores, 0.1); raw series carry no request
+    history, so that factor is the same for every sample and cancels out of every percentile.
+    """
+    newest = max(series[-1].timestamp_seconds for series in data.cpu_by_pod)
+    points = list(itertools.chain.from_iterable(data.cpu_by_pod))
+    ages = map(operator.sub, map(_TIMESTAMP, points), itertools.repeat(newest))
+    weights = list(map(math.exp2, map(operator.truediv, ages, itertools.repeat(policy.half_life_seconds))))
+    return list(map(_VALUE, points)), weights
 
 
 def _memory_peaks(data: _Data, policy: Policy) -> list[tuple[float, float]]:
@@ -353,22 +415,18 @@ class VpaStyle:
         cpu = _hpa_cpu(inputs, data, policy, cpu_floor) or self._cpu(inputs, data, policy, cpu_floor)
         return _assemble(inputs, policy, data, cpu, self._memory(inputs, data, policy, memory_floor))
 
-    def _estimate(
-        self, samples: Sequence[tuple[float, float]], policy: Policy, first_bucket: float, percentile: float
-    ) -> float:
-        return (weighted_bucket_percentile(samples, percentile, first_bucket) or 0.0) * (1 + policy.margin_fraction)
-
     def _cpu(self, inputs: ContainerInputs, data: _Data, policy: Policy, floor: int) -> _CpuProposal:
-        samples = _cpu_samples(inputs, data, policy)
-        raw = weighted_bucket_percentile(samples, policy.cpu_percentile, CPU_FIRST_BUCKET_MILLICORES) or 0.0
-        target = _ceil_cpu(raw * (1 + policy.margin_fraction), floor)
+        percentile = _cpu_percentiles(inputs, data, policy)
+        margin = 1 + policy.margin_fraction
+        raw = percentile(policy.cpu_percentile)
+        target = _ceil_cpu(raw * margin, floor)
         lower_factor, upper_factor = _confidence_multipliers(data.confidence_days)
-        lower = self._estimate(samples, policy, CPU_FIRST_BUCKET_MILLICORES, policy.cpu_lower_percentile)
-        upper = self._estimate(samples, policy, CPU_FIRST_BUCKET_MILLICORES, policy.cpu_upper_percentile)
+        lower = percentile(policy.cpu_lower_percentile) * margin
+        upper = percentile(policy.cpu_upper_percentile) * margin
         current = inputs.spec.cpu_request_millicores
         text = (
             f"p{policy.cpu_percentile:g} CPU {format_cpu(raw)} over {_duration(data.span_seconds)}"
-            f" × {1 + policy.margin_fraction:.2f} → {format_cpu(target)}; {_compare(current, target, format_cpu)}"
+            f" × {margin:.2f} → {format_cpu(target)}; {_compare(current, target, format_cpu)}"
         )
         return _CpuProposal(
             target,
@@ -378,21 +436,24 @@ class VpaStyle:
         )
 
     def _memory(self, inputs: ContainerInputs, data: _Data, policy: Policy, floor: int) -> _MemoryProposal:
-        peaks = _memory_peaks(data, policy)
-        raw = weighted_bucket_percentile(peaks, policy.memory_percentile, MEMORY_FIRST_BUCKET_BYTES) or 0.0
-        needed = raw * (1 + policy.margin_fraction)
+        percentile, peak, from_histograms = _memory_percentiles(data, policy)
         margin = 1 + policy.margin_fraction
+        raw = percentile(policy.memory_percentile)
+        needed = raw * margin
         text = f"p{policy.memory_percentile:g} of daily memory peaks {format_memory(raw)} × {margin:.2f}"
-        if data.ooms_in_window:
-            used = max(float(inputs.spec.memory_request_bytes or 0), max((value for value, _ in peaks), default=0.0))
+        # the store's histograms already hold VPA's bumped OOM peak; raw series need the bump applied here
+        if data.ooms_in_window and from_histograms:
+            text += f" (VPA's OOM bump for {data.ooms_in_window} OOM kill(s) included)"
+        if data.ooms_in_window and not from_histograms:
+            used = max(float(inputs.spec.memory_request_bytes or 0), peak)
             bumped = max(used + policy.oom_min_bump_bytes, used * policy.oom_bump_ratio)
             if bumped > needed:
                 needed = bumped
                 text = f"OOMKilled: max({format_memory(used)} + 100Mi, × {policy.oom_bump_ratio:g})"
         target = _ceil_memory(needed, floor)
         lower_factor, upper_factor = _confidence_multipliers(data.confidence_days)
-        lower = self._estimate(peaks, policy, MEMORY_FIRST_BUCKET_BYTES, policy.cpu_lower_percentile)
-        upper = self._estimate(peaks, policy, MEMORY_FIRST_BUCKET_BYTES, policy.cpu_upper_percentile)
+        lower = percentile(policy.cpu_lower_percentile) * margin
+        upper = percentile(policy.cpu_upper_percentile) * margin
         current = inputs.spec.memory_request_bytes
         text += f" → {format_memory(target)}; {_compare(current, target, format_memory)}"
         return _MemoryProposal(
@@ -401,6 +462,48 @@ class VpaStyle:
             None if upper_factor is None else max(_ceil_memory(upper * upper_factor, floor), target),
             text,
         )
+
+
+Percentile = Callable[[float], float]  # percentile in 0..100 → value
+
+
+def _from_histograms(histograms: tuple[DecayingHistogram, ...]) -> Percentile:
+    merged = vpa_histogram.merge_all(list(histograms))
+    assert merged is not None
+
+    def percentile(p: float) -> float:
+        return vpa_histogram.percentile(merged, p / 100)
+
+    return percentile
+
+
+def _from_buckets(buckets: dict[int, float], first_bucket: float) -> Percentile:
+    def percentile(p: float) -> float:
+        return buckets_percentile(buckets, p, first_bucket) or 0.0
+
+    return percentile
+
+
+def _uses_histograms(histograms: tuple[DecayingHistogram, ...], series: tuple[tuple[UsagePoint, ...], ...]) -> bool:
+    """The store's VPA histograms when every pod with data has one (they span the whole window)."""
+    return bool(histograms) and len(histograms) >= len(series)
+
+
+def _cpu_percentiles(inputs: ContainerInputs, data: _Data, policy: Policy) -> Percentile:
+    if _uses_histograms(data.cpu_histograms, data.cpu_by_pod):
+        return _from_histograms(data.cpu_histograms)
+    buckets = bucket_weights(*_cpu_samples(data, policy), CPU_FIRST_BUCKET_MILLICORES)
+    return _from_buckets(buckets, CPU_FIRST_BUCKET_MILLICORES)
+
+
+def _memory_percentiles(data: _Data, policy: Policy) -> tuple[Percentile, float, bool]:
+    """(percentile function, highest peak, whether it came from the store's histograms)."""
+    if _uses_histograms(data.memory_histograms, data.memory_by_pod):
+        percentile = _from_histograms(data.memory_histograms)
+        return percentile, percentile(100), True
+    peaks = _memory_peaks(data, policy)
+    buckets = bucket_weights([v for v, _ in peaks], [w for _, w in peaks], MEMORY_FIRST_BUCKET_BYTES)
+    return _from_buckets(buckets, MEMORY_FIRST_BUCKET_BYTES), max((v for v, _ in peaks), default=0.0), False
 
 
 def strategy_for(policy: Policy) -> Strategy:

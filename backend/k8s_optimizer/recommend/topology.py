@@ -50,12 +50,16 @@ class Topology:
     pods_by_workload: dict[ObjectRef, list[Pod]] = field(default_factory=lambda: defaultdict(list))
     hpa_by_target: dict[ObjectRef, HPA] = field(default_factory=dict)
     pods_by_namespace: dict[str, list[Pod]] = field(default_factory=lambda: defaultdict(list))
+    pods_by_label: dict[tuple[str, str, str], list[Pod]] = field(default_factory=lambda: defaultdict(list))
+    _service_pods: dict[tuple[str, str], list[Pod]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, snapshot: ClusterSnapshot) -> Topology:
         topology = cls(snapshot)
         for pod in snapshot.pods.values():
             topology.pods_by_namespace[pod.namespace].append(pod)
+            for key, value in pod.labels.items():
+                topology.pods_by_label[(pod.namespace, key, value)].append(pod)
             ref = workload_ref_of_pod(pod, snapshot)
             if ref is not None:
                 topology.pods_by_workload[ref].append(pod)
@@ -77,11 +81,20 @@ class Topology:
         return self.hpa_by_target.get(ref)
 
     def pods_of_service(self, service: Service) -> list[Pod]:
-        return [
-            pod
-            for pod in self.pods_by_namespace.get(service.namespace, ())
-            if not pod.deleting and service_selects(service, pod)
-        ]
+        """Selected pods, via the label index (the rarest selector label narrows the scan); memoised."""
+        key = (service.namespace, service.name)
+        cached = self._service_pods.get(key)
+        if cached is not None:
+            return cached
+        selector = service.selector or {}
+        candidates = min(
+            (self.pods_by_label.get((service.namespace, label, value), []) for label, value in selector.items()),
+            key=len,
+            default=[],
+        )
+        pods = [pod for pod in candidates if not pod.deleting and service_selects(service, pod)]
+        self._service_pods[key] = pods
+        return pods
 
     def workloads_of_service(self, service: Service) -> list[Workload]:
         """Workloads whose pods the service selects; by selector when the snapshot has no pods for them."""

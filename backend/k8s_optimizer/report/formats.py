@@ -55,7 +55,7 @@ def row(rec: RecommendationOut) -> dict[str, str]:
         "container": rec.container or "",
         "recommendation": rec.kind,
         "current": _values(rec.current),
-        "proposed": _values(rec.proposed),
+        "proposed": _values(rec.proposed) or json.dumps(rec.patch, separators=(",", ":")),
         "savings_monthly_usd": f"{rec.savings_monthly_usd:.2f}",
         "confidence": f"{rec.confidence:.2f}",
         "id": rec.id,

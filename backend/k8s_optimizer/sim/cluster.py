@@ -21,6 +21,7 @@ import contextlib
 import logging
 import random
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from k8s_optimizer.sim import resources as r
@@ -42,21 +43,32 @@ from k8s_optimizer.sim.store import ObjectStore, WatchEvent
 log = logging.getLogger(__name__)
 SCENARIOS = ("demo", "scale", "broken")
 MAX_STEP_SECONDS = 15.0
+SETTLE_SECONDS = 30.0
 _MAX_ROUNDS = 50  # reconcile rounds per tick; a chain Deployment → RS → Pod → bind → start needs ~6
 _IDLE_REAL_SECONDS = 1.0
 
 
 class EmbeddedCluster:
     def __init__(
-        self, *, scenario: str, speed: float, seed: int, pods: int = 10_000, services: int = 2_000
+        self,
+        *,
+        scenario: str,
+        speed: float,
+        seed: int,
+        pods: int = 10_000,
+        services: int = 2_000,
+        start: datetime | None = None,
     ) -> None:
+        """`start`: the simulated wall-clock time the cluster comes up at (default: now); fixed in tests."""
         if scenario not in SCENARIOS:
             raise ValueError(f"scenario must be one of {', '.join(SCENARIOS)}, not {scenario!r}")
         self.scenario = scenario
         self.seed = seed
         self.pod_target = pods
         self.service_target = services
-        self.clock = SimClock(speed=speed)
+        # the clock starts SETTLE_SECONDS in the past and start() runs them, so the cluster comes up settled
+        # (pods Running and Ready, first metrics sampled) with simulated time caught up to the wall clock
+        self.clock = SimClock(speed=speed, start=(start or datetime.now(UTC)) - timedelta(seconds=SETTLE_SECONDS))
         self.store = ObjectStore(self.clock)
         for rt in r.ALL:
             self.store.register(rt)
@@ -95,7 +107,9 @@ class EmbeddedCluster:
         self._next_sample = _align(now, SAMPLE_SECONDS)
         self._next_hpa = now + SYNC_SECONDS
         self.tick()
-        self.load.sample(now)
+        self.load.sample(self._next_sample)
+        self._next_sample += SAMPLE_SECONDS
+        await self.advance(SETTLE_SECONDS)
         self._started = True
         self.startup_seconds = time.perf_counter() - began
         self._wake = asyncio.Event()
@@ -195,6 +209,7 @@ class EmbeddedCluster:
     async def advance(self, seconds: float) -> None:
         """Jump simulated time forward, stepping ≤15 s and stopping at every due time on the way."""
         target = self.clock.now_seconds() + max(seconds, 0.0)
+        self.tick()  # what was written before the jump is reconciled at the time it was written
         steps = 0
         while True:
             now = self.clock.now_seconds()

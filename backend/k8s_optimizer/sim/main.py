@@ -10,82 +10,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.util
 import logging
 import signal
 import sys
-from typing import Any
 
 from aiohttp import web
 
-from k8s_optimizer.sim.clock import SimClock
+from k8s_optimizer.sim.cluster import EmbeddedCluster
 from k8s_optimizer.sim.faults import Faults, FaultSpecError, parse_faults
 from k8s_optimizer.sim.kubeconfig import client_host, write_kubeconfig
-from k8s_optimizer.sim.resources import ALL
-from k8s_optimizer.sim.server import Cluster, build_app
-from k8s_optimizer.sim.store import Obj, ObjectStore
-
-log = logging.getLogger(__name__)
-
-
-class _NoMetrics:
-    def pod_metrics(self, namespace: str | None) -> list[Obj]:
-        return []
-
-    def pod_metric(self, namespace: str, name: str) -> Obj | None:
-        return None
-
-    def node_metrics(self) -> list[Obj]:
-        return []
-
-    def node_metric(self, name: str) -> Obj | None:
-        return None
-
-
-class StoreOnlyCluster:
-    """An empty cluster (every type registered, no controllers): the fallback before sim/cluster.py exists."""
-
-    def __init__(self, *, speed: float = 1.0) -> None:
-        self.clock = SimClock(speed=speed)
-        self.store = ObjectStore(self.clock)
-        for rt in ALL:
-            self.store.register(rt)
-        self.metrics = _NoMetrics()
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
-
-    async def advance(self, seconds: float) -> None:
-        self.clock.advance(seconds)
-
-    def set_load(self, namespace: str, name: str, *, enabled: bool, rps: float | None = None) -> None:
-        raise KeyError(f"{namespace}/{name}")
-
-    def status(self) -> dict[str, Any]:
-        return {"scenario": "empty", "simTime": self.clock.rfc3339(), "speed": self.clock.speed}
-
-
-def _make_cluster(args: argparse.Namespace) -> Any:
-    if importlib.util.find_spec("k8s_optimizer.sim.cluster") is None:
-        log.warning("sim/cluster.py is missing: serving an empty cluster")
-        return StoreOnlyCluster(speed=args.speed)
-    from k8s_optimizer.sim.cluster import EmbeddedCluster  # type: ignore[import-not-found,unused-ignore]
-
-    return EmbeddedCluster(
-        scenario=args.scenario, speed=args.speed, seed=args.seed, pods=args.pods, services=args.services
-    )
+from k8s_optimizer.sim.server import build_app
 
 
 async def _serve(args: argparse.Namespace, faults: Faults) -> int:
-    cluster = _make_cluster(args)
+    cluster = EmbeddedCluster(
+        scenario=args.scenario, speed=args.speed, seed=args.seed, pods=args.pods, services=args.services
+    )
     await cluster.start()
     if args.history_hours > 0:
         await cluster.advance(args.history_hours * 3600)
-    typed: Cluster = cluster
-    runner = web.AppRunner(build_app(typed, faults), access_log=None, shutdown_timeout=2.0)
+    runner = web.AppRunner(build_app(cluster, faults), access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
     await site.start()

@@ -216,10 +216,10 @@ def _endpoints_cells(endpoints: Obj, now_seconds: float) -> list[Any]:
 
 
 def _endpointslice_cells(slice_: Obj, now_seconds: float) -> list[Any]:
-    ports = ",".join(str(p.get("port")) for p in slice_.get("ports") or []) or NONE
+    ports = ",".join(str(p.get("port")) for p in slice_.get("ports") or []) or "<unset>"
     addresses = [a for e in slice_.get("endpoints") or [] for a in e.get("addresses") or []]
     shown = ",".join(addresses[:3]) + (f" + {len(addresses) - 3} more..." if len(addresses) > 3 else "")
-    return [_name(slice_), slice_.get("addressType", ""), ports, shown or "<unset>", age(slice_, now_seconds)]
+    return [_name(slice_), slice_.get("addressType", ""), ports, shown or NONE, age(slice_, now_seconds)]
 
 
 # -- workloads -----------------------------------------------------------------------------------------

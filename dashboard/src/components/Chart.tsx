@@ -55,6 +55,7 @@ export function Chart(props: ChartProps): JSX.Element {
           width: line.dash ? 1.5 : 2,
           dash: line.dash,
           spanGaps: true,
+          ...(line.dash ? { points: { show: false } } : {}),
           value: (_u: uPlot, v: number | null) => (v === null ? "—" : props.format(v)),
         })),
       ],

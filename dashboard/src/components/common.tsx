@@ -57,6 +57,27 @@ export function CodeBlock(props: { code: string; label: string; testid?: string 
   );
 }
 
+/** A unified diff with added/removed lines coloured. */
+export function DiffBlock(props: { diff: string; label: string; testid?: string }): JSX.Element {
+  const tone = (line: string) =>
+    line.startsWith("+++") || line.startsWith("---") ? "diff-file" : line.startsWith("+") ? "diff-add" : line.startsWith("-") ? "diff-del" : line.startsWith("@@") ? "diff-hunk" : "";
+  return (
+    <div class="code">
+      <div class="code-head">
+        <span>{props.label}</span>
+        <CopyButton text={props.diff} label={props.label} />
+      </div>
+      <pre data-testid={props.testid} tabIndex={0} aria-label={props.label}>
+        {props.diff.split("\n").map((line, index) => (
+          <span key={index} class={`diff-line ${tone(line)}`}>
+            {line || " "}
+          </span>
+        ))}
+      </pre>
+    </div>
+  );
+}
+
 export function Loading(props: { what: string }): JSX.Element {
   return (
     <div class="state state-loading" role="status" data-testid="loading">

@@ -13,40 +13,48 @@ import { keyOf } from "../store";
 import type { PodOut } from "../types";
 
 interface Segment {
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-  kind: string;
+  d: string;
+  kind: "pod" | "host";
+  active: boolean;
 }
 
-function useLinks(container: { current: HTMLDivElement | null }, from: string | null, to: string[], deps: unknown[]): Segment[] {
+interface LinkSpec {
+  from: string; // data-link id of the left end
+  to: string; // data-link id of the right end
+  kind: "pod" | "host";
+  owner: string; // the service key the link belongs to
+}
+
+/** Measures the linked elements after layout and returns SVG paths (left element's right edge → right element's left edge). */
+function useLinks(container: { current: HTMLDivElement | null }, links: LinkSpec[], active: string | null, deps: unknown[]): Segment[] {
   const [segments, setSegments] = useState<Segment[]>([]);
   useLayoutEffect(() => {
     const root = container.current;
-    if (!root || !from) {
-      setSegments([]);
-      return;
-    }
-    const box = root.getBoundingClientRect();
-    const source = root.querySelector(`[data-link="${CSS.escape(from)}"]`)?.getBoundingClientRect();
-    if (!source) return;
-    const next: Segment[] = [];
-    for (const id of to) {
-      const target = root.querySelector(`[data-link="${CSS.escape(id)}"]`)?.getBoundingClientRect();
-      if (!target) continue;
-      const kind = id.startsWith("host:") ? "host" : "pod";
-      const fromLeft = kind === "host";
-      next.push({
-        x1: (fromLeft ? source.left : source.right) - box.left,
-        y1: source.top + source.height / 2 - box.top,
-        x2: (fromLeft ? target.right : target.left) - box.left,
-        y2: target.top + target.height / 2 - box.top,
-        kind,
-      });
-    }
-    setSegments(next);
-  }, [from, ...deps]);
+    if (!root) return;
+    const measure = () => {
+      const box = root.getBoundingClientRect();
+      const rect = (id: string) => root.querySelector(`[data-link="${CSS.escape(id)}"]`)?.getBoundingClientRect();
+      const next: Segment[] = [];
+      for (const link of links) {
+        const a = rect(link.from);
+        const b = rect(link.to);
+        if (!a || !b) continue;
+        const x1 = a.right - box.left;
+        const y1 = a.top + a.height / 2 - box.top;
+        const x2 = b.left - box.left;
+        const y2 = b.top + b.height / 2 - box.top;
+        const mid = (x1 + x2) / 2;
+        next.push({ d: `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`, kind: link.kind, active: link.owner === active });
+      }
+      // Active links last, so they are drawn on top.
+      next.sort((x, y) => Number(x.active) - Number(y.active));
+      setSegments(next);
+    };
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(root);
+    return () => observer.disconnect();
+  }, [active, ...deps]);
   return segments;
 }
 
@@ -61,8 +69,15 @@ export function NetworkMap(): JSX.Element {
   const activePods = new Set(activeService ? podsOf(activeService, pods).map((p) => keyOf(p.namespace, p.name)) : []);
   const activeHostPorts = new Set(activeService ? activeService.ports.flatMap((p) => (p.host_port ? [p.host_port] : [])) : []);
   const hostMappings = services.flatMap((s) => s.ports.filter((p) => p.node_port && p.host_port).map((p) => ({ service: s, port: p })));
-  const targets = [...[...activePods].map((k) => `pod:${k}`), ...[...activeHostPorts].map((p) => `host:${p}`)];
-  const segments = useLinks(container, active ? `svc:${active}` : null, targets, [live.pods, live.services]);
+  const links: LinkSpec[] = [];
+  for (const service of services) {
+    const key = keyOf(service.namespace, service.name);
+    for (const p of podsOf(service, pods)) links.push({ from: `svc:${key}`, to: `pod:${keyOf(p.namespace, p.name)}`, kind: "pod", owner: key });
+    for (const port of service.ports) {
+      if (port.host_port) links.push({ from: `host:${port.host_port}`, to: `svc:${key}`, kind: "host", owner: key });
+    }
+  }
+  const segments = useLinks(container, links, active, [live.pods, live.services, live.nodes]);
 
   if (!live.synced) return <Loading what="network map" />;
   const podsByNode = new Map<string, PodOut[]>();
@@ -78,10 +93,9 @@ export function NetworkMap(): JSX.Element {
       ) : (
         <div class="netmap" ref={container}>
           <svg class="netmap-links" aria-hidden="true">
-            {segments.map((s, index) => {
-              const mid = (s.x1 + s.x2) / 2;
-              return <path key={index} class={`link link-${s.kind}`} d={`M${s.x1},${s.y1} C${mid},${s.y1} ${mid},${s.y2} ${s.x2},${s.y2}`} />;
-            })}
+            {segments.map((segment, index) => (
+              <path key={index} class={`link link-${segment.kind}${segment.active ? " link-active" : ""}`} d={segment.d} />
+            ))}
           </svg>
           <div class="netmap-col netmap-host">
             <h2>Host</h2>
@@ -102,9 +116,9 @@ export function NetworkMap(): JSX.Element {
               {services.map((service) => {
                 const key = keyOf(service.namespace, service.name);
                 return (
-                  <li key={key} onMouseEnter={() => setActive(key)} onMouseLeave={() => setActive(null)} onFocusIn={() => setActive(key)} onFocusOut={() => setActive(null)}>
+                  <li key={key} data-link={`svc:${key}`} onMouseEnter={() => setActive(key)} onMouseLeave={() => setActive(null)} onFocusIn={() => setActive(key)} onFocusOut={() => setActive(null)}>
                     <Link href={servicePath(service.namespace, service.name)} class={`chip chip-svc ${active === key ? "hl" : ""}`} testid={`map-service-${service.namespace}-${service.name}`}>
-                      <span data-link={`svc:${key}`} class="chip-inner">
+                      <span class="chip-inner">
                         <strong>{service.name}</strong> <span class="muted">{service.namespace}</span>
                         <br />
                         <code>{service.cluster_ip ?? "headless"}</code>

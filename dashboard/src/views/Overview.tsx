@@ -4,9 +4,8 @@
 import type { JSX } from "preact";
 
 import { Badge, Empty, ErrorBox, Link, Loading, Section, UsageBar, priorityTone } from "../components/common";
-import { bytes, cpu, usd } from "../format";
+import { bytes, cpu, savings, usd } from "../format";
 import { useFetch, useLive, useThrottled } from "../hooks";
-import { servicePath } from "../router";
 import type { NodeOut, Overview as OverviewData } from "../types";
 
 function Stat(props: { label: string; value: string; testid: string; tone?: string }): JSX.Element {
@@ -132,11 +131,11 @@ export function Overview(): JSX.Element {
               {topRecommendations.map((rec) => (
                 <li key={rec.id}>
                   <Badge tone={priorityTone(rec.priority)}>{rec.priority}</Badge>
-                  <Link href={servicePath(rec.target.namespace, rec.target.name)}>
+                  <Link href={`/recommendations#rec-${rec.id}`}>
                     {rec.target.namespace}/{rec.target.name}
                   </Link>
                   <span class="muted">{rec.kind}</span>
-                  <span class="right money">{usd(rec.savings_monthly_usd)}/mo</span>
+                  <span class={`right ${savings(rec.savings_monthly_usd).tone}`}>{savings(rec.savings_monthly_usd).text}</span>
                 </li>
               ))}
             </ul>

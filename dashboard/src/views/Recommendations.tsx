@@ -4,14 +4,16 @@
 // WebSocket; the change history is fetched.
 
 import type { JSX } from "preact";
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 
 import { ApiError, api, getToken, setToken } from "../api";
-import { Badge, CodeBlock, CopyButton, Empty, ErrorBox, Link, Loading, Section, priorityTone } from "../components/common";
-import { field, label, usd, value } from "../format";
+import { TokenForm } from "../components/Token";
+import { Badge, CodeBlock, CopyButton, DiffBlock, Empty, ErrorBox, Link, Loading, Section, priorityTone } from "../components/common";
+import { field, label, savings, usd, value } from "../format";
+import { serviceFor } from "../model";
 import { useFetch, useLive } from "../hooks";
 import { servicePath, setQuery, useLocation } from "../router";
-import type { ChangeRecord, DryRunResult, Page, Recommendation } from "../types";
+import type { ChangeRecord, DryRunResult, Page, Recommendation, ServiceSummary } from "../types";
 
 const PRIORITY_RANK: Record<string, number> = { high: 0, medium: 1, low: 2 };
 
@@ -58,30 +60,39 @@ function CurrentProposed(props: { rec: Recommendation }): JSX.Element | null {
 }
 
 type ApplyState = { kind: "idle" } | { kind: "busy" } | { kind: "error"; message: string } | { kind: "done"; message: string };
+type Action = "dry-run" | "apply";
+export type ApplyMode = "unknown" | "enabled" | "disabled";
 
-/** The token dialog result: the token to use, or null when the user cancelled. */
-function askToken(): string | null {
-  const existing = getToken();
-  if (existing) return existing;
-  const token = window.prompt("Bearer token for apply (OPTIMIZER_APPLY_TOKEN):");
-  if (token) setToken(token.trim());
-  return token ? token.trim() : null;
+/**
+ * Whether this backend allows apply: a token-less POST is refused with 403 when apply is disabled and 401
+ * when it is enabled (the check runs before the recommendation is looked up, so the probe changes nothing).
+ */
+function useApplyMode(): [ApplyMode, (mode: ApplyMode) => void] {
+  const [mode, setMode] = useState<ApplyMode>("unknown");
+  useEffect(() => {
+    api
+      .post("/api/v1/recommendations/probe/dry-run", null)
+      .then(() => setMode("enabled"))
+      .catch((error: unknown) => setMode(error instanceof ApiError && error.status === 403 ? "disabled" : "enabled"));
+  }, []);
+  return [mode, setMode];
 }
 
-function Actions(props: { rec: Recommendation; disabled: boolean; onDisabled: () => void; onChanged: () => void }): JSX.Element | null {
+function Actions(props: { rec: Recommendation; mode: ApplyMode; onDisabled: () => void; onChanged: () => void }): JSX.Element | null {
   const [dryRun, setDryRun] = useState<DryRunResult | null>(null);
   const [state, setState] = useState<ApplyState>({ kind: "idle" });
+  const [needsToken, setNeedsToken] = useState<Action | null>(null);
   if (!props.rec.applicable) return null;
-  const run = async (action: "dry-run" | "apply") => {
-    const token = askToken();
-    if (!token) return;
+  const disabled = props.mode !== "enabled" || state.kind === "busy";
+  const run = async (action: Action, token: string) => {
     setState({ kind: "busy" });
+    const path = `/api/v1/recommendations/${encodeURIComponent(props.rec.id)}/${action}`;
     try {
       if (action === "dry-run") {
-        setDryRun(await api.post<DryRunResult>(`/api/v1/recommendations/${encodeURIComponent(props.rec.id)}/dry-run`, token));
+        setDryRun(await api.post<DryRunResult>(path, token));
         setState({ kind: "idle" });
       } else {
-        const change = await api.post<ChangeRecord>(`/api/v1/recommendations/${encodeURIComponent(props.rec.id)}/apply`, token);
+        const change = await api.post<ChangeRecord>(path, token);
         setState({ kind: "done", message: `Applied as change ${change.id}.` });
         props.onChanged();
       }
@@ -89,43 +100,72 @@ function Actions(props: { rec: Recommendation; disabled: boolean; onDisabled: ()
       const status = error instanceof ApiError ? error.status : 0;
       if (status === 401) setToken(null);
       if (status === 403) props.onDisabled();
-      setState({ kind: "error", message: status === 403 ? "Applying is disabled on this backend (OPTIMIZER_APPLY_ENABLED)." : (error as Error).message });
+      setState({ kind: "error", message: (error as Error).message });
     }
+  };
+  const start = (action: Action) => {
+    const token = getToken();
+    if (token) void run(action, token);
+    else setNeedsToken(action);
   };
   return (
     <div class="actions">
-      <button type="button" class="btn" disabled={props.disabled || state.kind === "busy"} onClick={() => run("dry-run")} data-testid="rec-dry-run">
+      <button type="button" class="btn" disabled={disabled} onClick={() => start("dry-run")} data-testid="rec-dry-run">
         Dry-run
       </button>
-      <button type="button" class="btn btn-primary" disabled={props.disabled || state.kind === "busy"} onClick={() => run("apply")} data-testid="rec-apply">
+      <button type="button" class="btn btn-primary" disabled={disabled} onClick={() => start("apply")} data-testid="rec-apply">
         Apply
       </button>
-      {props.disabled && <span class="muted">Apply is disabled on this backend (read-only).</span>}
-      {state.kind === "error" && <span class="util-hot" role="alert">{state.message}</span>}
-      {state.kind === "done" && <span class="good" role="status">{state.message}</span>}
+      {props.mode === "disabled" && <span class="muted">Read-only backend: apply is disabled (OPTIMIZER_APPLY_ENABLED). Copy the command instead.</span>}
+      {needsToken && (
+        <TokenForm
+          purpose={`to ${needsToken}`}
+          onDone={(token) => {
+            const action = needsToken;
+            setNeedsToken(null);
+            if (token) void run(action, token);
+          }}
+        />
+      )}
+      {state.kind === "error" && (
+        <span class="util-hot" role="alert">
+          {state.message}
+        </span>
+      )}
+      {state.kind === "done" && (
+        <span class="good" role="status">
+          {state.message}
+        </span>
+      )}
       {dryRun && (
         <div class="dry-run" data-testid="rec-diff">
-          <CodeBlock code={dryRun.unified_diff || dryRun.diff.map((d) => `${d.path}: ${value(d.before)} → ${value(d.after)}`).join("\n")} label="Dry-run diff (server-side)" />
+          <DiffBlock diff={dryRun.unified_diff || dryRun.diff.map((d) => `${d.path}: ${value(d.before)} → ${value(d.after)}`).join("\n")} label="Dry-run diff (server-side)" />
         </div>
       )}
     </div>
   );
 }
 
-function RecommendationCard(props: { rec: Recommendation; applyDisabled: boolean; onDisabled: () => void; onChanged: () => void }): JSX.Element {
-  const { rec } = props;
+function RecommendationCard(props: { rec: Recommendation; service: ServiceSummary | null; mode: ApplyMode; onDisabled: () => void; onChanged: () => void }): JSX.Element {
+  const { rec, service } = props;
+  const effect = savings(rec.savings_monthly_usd);
   const [open, setOpen] = useState(false);
   return (
     <article class="card rec" data-testid="recommendation" id={`rec-${rec.id}`} aria-label={`${rec.kind} recommendation for ${rec.target.namespace}/${rec.target.name}`}>
       <header class="rec-head">
         <Badge tone={priorityTone(rec.priority)}>{rec.priority}</Badge>
         <Badge tone="info">{rec.kind}</Badge>
-        <Link href={servicePath(rec.target.namespace, rec.target.name)} class="strong">
+        <span class="strong">
           {rec.target.kind}/{rec.target.namespace}/{rec.target.name}
-        </Link>
+        </span>
         {rec.container && <span class="muted">container {rec.container}</span>}
-        <span class="right money" data-testid="rec-savings">
-          {usd(rec.savings_monthly_usd)}/mo
+        {service && (
+          <Link href={servicePath(service.namespace, service.name)} class="muted">
+            service {service.name} →
+          </Link>
+        )}
+        <span class={`right ${effect.tone}`} data-testid="rec-savings">
+          {effect.text}
         </span>
         <span class="muted" title="confidence">
           {(rec.confidence * 100).toFixed(0)}% conf.
@@ -141,17 +181,20 @@ function RecommendationCard(props: { rec: Recommendation; applyDisabled: boolean
         {open ? "Hide" : "Show"} verification commands
       </button>
       {open && rec.verify_commands.length > 0 && <CodeBlock code={rec.verify_commands.join("\n")} label="Verify" />}
-      <Actions rec={rec} disabled={props.applyDisabled} onDisabled={props.onDisabled} onChanged={props.onChanged} />
+      <Actions rec={rec} mode={props.mode} onDisabled={props.onDisabled} onChanged={props.onChanged} />
     </article>
   );
 }
 
-function ChangeHistory(props: { revision: number; onChanged: () => void }): JSX.Element {
+function ChangeHistory(props: { revision: number; mode: ApplyMode; onChanged: () => void }): JSX.Element {
   const changes = useFetch<Page<ChangeRecord>>("/api/v1/changes?limit=50", props.revision);
   const [error, setError] = useState<string | null>(null);
-  const rollback = async (id: string) => {
-    const token = askToken();
-    if (!token) return;
+  const [needsToken, setNeedsToken] = useState<string | null>(null);
+  const rollback = async (id: string, token: string | null = getToken()) => {
+    if (!token) {
+      setNeedsToken(id);
+      return;
+    }
     try {
       await api.post<ChangeRecord>(`/api/v1/changes/${encodeURIComponent(id)}/rollback`, token);
       setError(null);
@@ -163,6 +206,16 @@ function ChangeHistory(props: { revision: number; onChanged: () => void }): JSX.
   return (
     <Section title="Change history" testid="change-history">
       {error && <ErrorBox error={error} />}
+      {needsToken && (
+        <TokenForm
+          purpose="to roll back"
+          onDone={(token) => {
+            const id = needsToken;
+            setNeedsToken(null);
+            if (token) void rollback(id, token);
+          }}
+        />
+      )}
       {changes.error && !changes.data ? (
         <ErrorBox error={changes.error} retry={changes.reload} />
       ) : !changes.data ? (
@@ -180,7 +233,7 @@ function ChangeHistory(props: { revision: number; onChanged: () => void }): JSX.
               <span class="muted">{new Date(change.at).toLocaleString()}</span>
               <span class="muted">{change.diff.map((d) => `${d.path}: ${value(d.before)} → ${value(d.after)}`).join("; ")}</span>
               {change.action === "apply" && !change.rolled_back_by && (
-                <button type="button" class="btn btn-small right" onClick={() => rollback(change.id)}>
+                <button type="button" class="btn btn-small right" disabled={props.mode !== "enabled"} onClick={() => rollback(change.id)}>
                   Roll back
                 </button>
               )}
@@ -199,7 +252,8 @@ export function Recommendations(): JSX.Element {
   const params = new URLSearchParams(search);
   const sort = params.get("sort") === "priority" ? "priority" : "savings";
   const namespace = params.get("ns") ?? "";
-  const [applyDisabled, setApplyDisabled] = useState(false);
+  const [mode, setMode] = useApplyMode();
+  const [hasToken, setHasToken] = useState(getToken() !== null);
   const [revision, setRevision] = useState(0);
   const namespaces = [...new Set(live.recommendations.map((r) => r.target.namespace))].sort();
   const items = sortRecommendations(
@@ -207,6 +261,11 @@ export function Recommendations(): JSX.Element {
     sort,
   );
   const total = items.reduce((sum, r) => sum + r.savings_monthly_usd, 0);
+  const hash = typeof window === "undefined" ? "" : window.location.hash;
+  useEffect(() => {
+    // Deep link to one recommendation (from the overview): scroll to it once it is rendered.
+    if (hash.startsWith("#rec-")) document.getElementById(hash.slice(1))?.scrollIntoView({ block: "start" });
+  }, [hash, items.length > 0]);
   return (
     <div class="page" data-testid="recommendations">
       <h1>Recommendations</h1>
@@ -227,10 +286,17 @@ export function Recommendations(): JSX.Element {
           ))}
         </select>
         <span class="muted">
-          {items.length} recommendations · <span class="money">{usd(total)}/mo</span> potential savings
+          {items.length} recommendations · <span class={total < 0 ? "cost" : "money"}>{usd(total)}/mo</span> net savings
         </span>
-        {getToken() && (
-          <button type="button" class="btn btn-small" onClick={() => setToken(null)}>
+        {(hasToken || getToken()) && (
+          <button
+            type="button"
+            class="btn btn-small"
+            onClick={() => {
+              setToken(null);
+              setHasToken(false);
+            }}
+          >
             Forget token
           </button>
         )}
@@ -242,10 +308,10 @@ export function Recommendations(): JSX.Element {
         <Empty>No open recommendations. Recommendations appear once enough usage history has been recorded.</Empty>
       ) : (
         items.map((rec) => (
-          <RecommendationCard key={rec.id} rec={rec} applyDisabled={applyDisabled} onDisabled={() => setApplyDisabled(true)} onChanged={() => setRevision((n) => n + 1)} />
+          <RecommendationCard key={rec.id} rec={rec} service={serviceFor(rec.target, live.services.values())} mode={mode} onDisabled={() => setMode("disabled")} onChanged={() => setRevision((n) => n + 1)} />
         ))
       )}
-      <ChangeHistory revision={revision} onChanged={() => setRevision((n) => n + 1)} />
+      <ChangeHistory revision={revision} mode={mode} onChanged={() => setRevision((n) => n + 1)} />
     </div>
   );
 }

@@ -8,7 +8,7 @@ import { useState } from "preact/hooks";
 
 import { Chart, type Line } from "../components/Chart";
 import { Badge, CodeBlock, Empty, ErrorBox, Link, Loading, Section, gradeTone, priorityTone } from "../components/common";
-import { bytes, cpu, field, label, pct, usd } from "../format";
+import { bytes, cpu, field, label, pct, savings } from "../format";
 import { useFetch, useLive, useThrottled } from "../hooks";
 import type { Route } from "../router";
 import { keyOf } from "../store";
@@ -24,21 +24,22 @@ function Hop(props: { hop: PathHop }): JSX.Element {
   const { hop } = props;
   return (
     <li class={`hop hop-${hop.kind.replace(/[^a-z]/g, "")}`} title={hop.command ?? undefined}>
-      <div class="hop-kind">{hop.label}</div>
+      <div class="hop-kind">{hop.kind}</div>
+      <div class="hop-label">{hop.label}</div>
       {hop.address && <code class="hop-address">{hop.address}</code>}
       <div class="hop-detail">{hop.note}</div>
     </li>
   );
 }
 
-function Branch(props: { branch: PathBranch }): JSX.Element {
+function Branch(props: { branch: PathBranch; endpoints: PathEndpoint[] }): JSX.Element {
   const { ip, port } = splitTarget(props.branch.target);
-  const pod = props.branch.hops.find((h) => h.kind === "pod");
+  const pod = props.endpoints.find((e) => e.ip === ip)?.pod ?? props.branch.hops.find((h) => h.kind === "pod")?.label;
   return (
     <div class="target" data-testid="path-target">
       <code data-testid="path-pod-ip">{ip}</code>
       <span class="muted">:{port}</span>
-      <span class="target-pod">{pod?.label ?? ""}</span>
+      <span class="target-pod">{pod ?? ""}</span>
       {props.branch.cross_node && (
         <Badge tone="warn" title="the packet crosses to another node: CNI routing between nodes">
           cross-node
@@ -68,7 +69,7 @@ function TrafficPath(props: { path: RequestPath; endpoints: PathEndpoint[] }): J
             <div class="target-node" key={node}>
               <div class="target-node-name">{node}</div>
               {branches.map((branch) => (
-                <Branch key={branch.target} branch={branch} />
+                <Branch key={branch.target} branch={branch} endpoints={endpoints} />
               ))}
             </div>
           ))}
@@ -176,7 +177,7 @@ function MetricChart(props: { target: string; metric: "cpu" | "memory" | "replic
   const { times, lines } = seriesLines(fetched.data, props.metric);
   if (fetched.error && !fetched.data) return <div class="chart chart-empty">{props.title}: {fetched.error}</div>;
   if (!fetched.data) return <div class="chart chart-empty">Loading {props.title}…</div>;
-  if (times.length === 0) return <div class="chart chart-empty">{props.title}: no samples yet</div>;
+  if (times.length < 2) return <div class="chart chart-empty">{props.title}: collecting samples ({times.length} so far)</div>;
   const format = props.metric === "cpu" ? cpu : props.metric === "memory" ? bytes : (v: number) => v.toFixed(0);
   return <Chart title={props.title} times={times} lines={lines} format={format} testid={`chart-${props.metric}`} />;
 }
@@ -267,6 +268,19 @@ function SimulationTable(props: { rec: Recommendation }): JSX.Element | null {
   );
 }
 
+/** Current vs desired replicas as the WebSocket reported them since this page was opened (a step line). */
+function LiveHpaChart(props: { hpaKey: string }): JSX.Element {
+  const live = useLive();
+  const points = live.hpaHistory.get(props.hpaKey) ?? [];
+  if (points.length < 2) return <div class="chart chart-empty">HPA current vs desired: recording live ({points.length} sample so far)</div>;
+  const times = points.map((p) => p.tMs / 1000);
+  const lines: Line[] = [
+    { label: "current", values: points.map((p) => p.current), color: "#3b82f6" },
+    { label: "desired", values: points.map((p) => p.desired), color: "#f59e0b", dash: [6, 4] },
+  ];
+  return <Chart title="HPA current vs desired replicas (live, since this page opened)" times={times} lines={lines} format={(v) => v.toFixed(0)} testid="chart-hpa-live" />;
+}
+
 function HpaSection(props: { detail: Detail; revision: unknown }): JSX.Element | null {
   const hpa = props.detail.hpa_detail;
   const workload = props.detail.workloads[0];
@@ -294,7 +308,8 @@ function HpaSection(props: { detail: Detail; revision: unknown }): JSX.Element |
           ))}
         </div>
       )}
-      {workload && <MetricChart target={`${workload.kind}/${workload.namespace}/${workload.name}`} metric="replicas" title="Replicas over time (last hour)" revision={props.revision} />}
+      {hpa && <LiveHpaChart hpaKey={keyOf(hpa.namespace, hpa.name)} />}
+      {workload && <MetricChart target={`${workload.kind}/${workload.namespace}/${workload.name}`} metric="replicas" title="Replicas over time (last hour, from history)" revision={props.revision} />}
       {hpaRec && <SimulationTable rec={hpaRec} />}
     </Section>
   );
@@ -367,6 +382,8 @@ export function ServiceDetail(props: { route: Route }): JSX.Element {
   const live = useLive();
   const key = keyOf(route.namespace, route.name);
   const revision = useThrottled(live.serviceRevisions.get(key) ?? 0, 1000);
+  // Charts also follow the metrics ticks, but at most every 15 s (each refetch reads the history store).
+  const chartRevision = useThrottled(`${revision}/${live.metricsAt ?? ""}`, 15_000);
   const detail = useFetch<Detail>(`/api/v1/services/${encodeURIComponent(route.namespace)}/${encodeURIComponent(route.name)}`, revision);
   if (!detail.data) {
     if (detail.status === 404)
@@ -384,8 +401,8 @@ export function ServiceDetail(props: { route: Route }): JSX.Element {
       <Header detail={d} />
       {detail.error && <ErrorBox error={`showing the last known state; ${detail.error}`} retry={detail.reload} />}
       <PathSection namespace={route.namespace} name={route.name} detail={d} revision={revision} />
-      <PodsSection pods={d.pods} workload={workloadTarget(d)} revision={revision} />
-      <HpaSection detail={d} revision={revision} />
+      <PodsSection pods={d.pods} workload={workloadTarget(d)} revision={chartRevision} />
+      <HpaSection detail={d} revision={chartRevision} />
       <ChecksSection detail={d} />
       <Section title={`Recommendations (${d.recommendations.length})`} actions={<Link href="/recommendations">All →</Link>}>
         {d.recommendations.length === 0 ? (
@@ -397,7 +414,7 @@ export function ServiceDetail(props: { route: Route }): JSX.Element {
                 <Badge tone={priorityTone(rec.priority)}>{rec.priority}</Badge>
                 <span>{rec.kind}</span>
                 <span class="muted">{rec.rationale}</span>
-                <span class="right money">{usd(rec.savings_monthly_usd)}/mo</span>
+                <span class={`right ${savings(rec.savings_monthly_usd).tone}`}>{savings(rec.savings_monthly_usd).text}</span>
               </li>
             ))}
           </ul>

@@ -41,7 +41,8 @@ def build_report(context: ViewContext, cluster: str, namespace: str | None) -> s
         namespace=namespace,
         totals=s.ReportTotals(
             recommendations=len(recs),
-            potential_savings_monthly_usd=round(sum(r.savings_monthly_usd for r in recs), 2),
+            # Extra replicas for availability cost money; they are not savings (nor negative savings).
+            potential_savings_monthly_usd=round(sum(max(0.0, r.savings_monthly_usd) for r in recs), 2),
             cost_monthly_usd=round(cost, 2),
         ),
         scores={"overall": round(sum(x.overall for x in scores) / len(scores), 1)} if scores else {},
@@ -54,6 +55,5 @@ async def report(
     state: StateDep, context: ContextDep, format: ReportFormat = "json", namespace: NamespaceQuery = None
 ) -> Response:
     """The recommendation report as JSON, YAML, CSV (one row per recommendation) or Markdown."""
-    cluster = state.settings.context or "current-context"
-    body = RENDERERS[format](build_report(context, cluster, namespace))
+    body = RENDERERS[format](build_report(context, state.cluster_name, namespace))
     return Response(content=body, media_type=MEDIA_TYPES[format])

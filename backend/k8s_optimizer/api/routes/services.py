@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -39,15 +40,16 @@ ServiceSort = Literal[
 ]
 
 
-def _sort_key(field: str) -> object:
+def _sort_key(field: str) -> Callable[[s.ServiceSummary], tuple[float, str, str]]:
+    """Usage sorts: by the value, then namespace and name so equal values keep a stable order."""
+
     def key(summary: s.ServiceSummary) -> tuple[float, str, str]:
         value = {
             "cpu": summary.resources.cpu_usage_millicores or 0.0,
             "memory": float(summary.resources.memory_usage_bytes or 0),
             "recommendations": float(summary.open_recommendations),
-        }.get(field, 0.0)
-        first = summary.name if field == "name" else summary.namespace
-        return value, first, summary.name
+        }[field]
+        return value, summary.namespace, summary.name
 
     return key
 
@@ -79,11 +81,19 @@ async def list_services(
         and labels_match(service.labels, requirements)
         and needle in f"{ns}/{name}".lower()
     ]
+    field, descending = sort.lstrip("-"), sort.startswith("-")
+    if field in ("name", "namespace"):
+        # Sorting by identity needs no usage: page first, summarise only the page (cheap at 2,000 services).
+        selected.sort(
+            key=lambda v: (v.name, v.namespace) if field == "name" else (v.namespace, v.name), reverse=descending
+        )
+        chunk, next_cursor, total = page(selected, limit, cursor)
+        items = [context.service_summary(service) for service in chunk]
+        return s.Page[s.ServiceSummary](items=items, next_cursor=next_cursor, total=total)
     summaries = [context.service_summary(service) for service in selected]
-    field = sort.lstrip("-")
-    summaries.sort(key=_sort_key(field), reverse=sort.startswith("-"))  # type: ignore[arg-type]
-    chunk, next_cursor, total = page(summaries, limit, cursor)
-    return s.Page[s.ServiceSummary](items=chunk, next_cursor=next_cursor, total=total)
+    summaries.sort(key=_sort_key(field), reverse=descending)
+    page_items, next_cursor, total = page(summaries, limit, cursor)
+    return s.Page[s.ServiceSummary](items=page_items, next_cursor=next_cursor, total=total)
 
 
 @router.get("/{namespace}/{name}")

@@ -57,15 +57,26 @@ class EndpointsController:
         self._selected: dict[Key, set[Key]] = defaultdict(set)  # pod -> services that listed it last time
         self._pods_by_ns: dict[str, set[str]] = defaultdict(set)
         self._slices: dict[Key, set[str]] = defaultdict(set)  # service -> names of the slices written for it
+        # label indexes, so a pod event or a Service sync looks only at plausible matches (10,000 pods)
+        self._pod_labels: dict[Key, dict[str, str]] = {}
+        self._pods_by_label: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+        self._services_by_label: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+        self._service_selectors: dict[Key, dict[str, str]] = {}
         store.add_listener(self._on_event)
 
     def _on_event(self, event: WatchEvent) -> None:
         if event.resource == r.SERVICES:
             namespace, name = key_of(event.object)
+            for label in self._service_selectors.pop((namespace, name), {}).items():
+                self._services_by_label[(namespace, *label)].discard(name)
             if event.type == "DELETED":
                 self._services_by_ns[namespace].discard(name)
             else:
                 self._services_by_ns[namespace].add(name)
+                selector = dict(event.object.get("spec", {}).get("selector") or {})
+                self._service_selectors[(namespace, name)] = selector
+                for label in selector.items():
+                    self._services_by_label[(namespace, *label)].add(name)
             self.dirty.add((namespace, name))
         elif event.resource == r.PODS:
             self._on_pod(event)
@@ -73,6 +84,8 @@ class EndpointsController:
     def _on_pod(self, event: WatchEvent) -> None:
         pod = event.object
         namespace, name = key_of(pod)
+        for label in self._pod_labels.pop((namespace, name), {}).items():
+            self._pods_by_label[(namespace, *label)].discard(name)
         if event.type == "DELETED":
             self._pods_by_ns[namespace].discard(name)
         else:
@@ -80,10 +93,15 @@ class EndpointsController:
         self.dirty.update(self._selected.pop((namespace, name), set()))
         if event.type == "DELETED":
             return
-        labels = pod["metadata"].get("labels") or {}
-        for service_name in self._services_by_ns.get(namespace, ()):
-            service = self.store.get(r.SERVICES, namespace, service_name)
-            if service is not None and _selects(service, labels):
+        labels = dict(pod["metadata"].get("labels") or {})
+        self._pod_labels[(namespace, name)] = labels
+        candidates: set[str] = set()
+        for label in labels.items():
+            self._pods_by_label[(namespace, *label)].add(name)
+            candidates |= self._services_by_label.get((namespace, *label), set())
+        for service_name in candidates:
+            selector = self._service_selectors.get((namespace, service_name))
+            if selector and all(labels.get(k) == v for k, v in selector.items()):
                 self.dirty.add((namespace, service_name))
 
     def run(self, now_seconds: float) -> bool:
@@ -111,7 +129,11 @@ class EndpointsController:
         namespace = service["metadata"]["namespace"]
         selector = service["spec"]["selector"]
         pods = []
-        for name in sorted(self._pods_by_ns.get(namespace, ())):
+        names: set[str] | None = None
+        for label in selector.items():
+            matching = self._pods_by_label.get((namespace, *label), set())
+            names = set(matching) if names is None else names & matching
+        for name in sorted(names or ()):
             pod = self.store.get(r.PODS, namespace, name)
             if pod is None or not _selects(service, pod["metadata"].get("labels") or {}, selector):
                 continue

@@ -209,7 +209,7 @@ class Scheduler:
     def _unschedulable_pod(self, pod: Obj, key: Key, reasons: Counter[str], now_seconds: float) -> bool:
         self._unschedulable[key] = now_seconds
         total = len(self.nodes)
-        detail = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
+        detail = ", ".join(sorted(f"{count} {reason}" for reason, count in reasons.items()))  # as the real sorts
         message = (
             f"0/{total} nodes are available: {detail}. preemption: 0/{total} nodes are available: "
             f"{total} Preemption is not helpful for scheduling."

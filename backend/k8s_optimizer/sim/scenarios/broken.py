@@ -103,6 +103,10 @@ def create(store: ObjectStore) -> None:
         r.PODS,
         {
             "metadata": {"name": "too-big", "namespace": NAMESPACE, "labels": {"app": "too-big"}},
-            "spec": {"containers": [_container("app", requests={"cpu": "64", "memory": "1Gi"})]},
+            "spec": {
+                "containers": [
+                    {"name": "app", "image": "nginx:1.27.2", "resources": {"requests": {"cpu": "64", "memory": "1Gi"}}}
+                ]
+            },
         },
     )

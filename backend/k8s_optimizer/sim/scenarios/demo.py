@@ -49,7 +49,7 @@ USAGE: dict[str, dict[str, str]] = {
     "memory-intensive-app": {
         "rps": "5",
         "memory-baseline-mib": "250",
-        "memory-per-request-kib": str(20 * 1024),
+        "memory-per-request-kib": str(30 * 1024),
         "burst-factor": "3",
         "burst-probability": "0.15",
         "cpu-baseline-millicores": "3",

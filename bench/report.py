@@ -1,0 +1,42 @@
+"""Benchmark results: the JSON the issue specifies and a markdown table the README links."""
+
+from __future__ import annotations
+
+import json
+import operator
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+# figure key -> (label, target text, comparison, threshold)
+TARGETS: dict[str, tuple[str, str, Callable[[float, float], bool], float]] = {
+    "sync_seconds": ("caches synced from cold start (10,000 pods / 2,000 services)", "≤ 5 s", operator.le, 5.0),
+    "rss_mb": ("backend RSS with 10,000 pods", "≤ 400 MB", operator.le, 400.0),
+    "services_p99_ms": ("GET /api/v1/services, 64 concurrent clients, p99", "≤ 50 ms", operator.le, 50.0),
+    "speedup_vs_naive": ("same, versus listing from the API server per request", "≥ 20×", operator.ge, 20.0),
+    "ws_delta_p99_ms": ("API change → delta at each of 1,000 WebSocket clients, p99", "≤ 250 ms", operator.le, 250.0),
+    "recommend_pass_seconds": ("one full recommendation pass over 10,000 containers", "≤ 2 s", operator.le, 2.0),
+    "ingest_ms": ("metrics ingest, one scrape of 10,000 containers", "≤ 300 ms", operator.le, 300.0),
+}
+
+
+def write_results(results: dict[str, Any], out: Path, *, enforce: bool) -> list[str]:
+    """Write latest.json and latest.md; return the figures that missed their target (full runs only)."""
+    out.mkdir(parents=True, exist_ok=True)
+    name = "latest" if enforce else "quick"
+    (out / f"{name}.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    missed = [key for key, (_, _, ok, limit) in TARGETS.items() if enforce and not ok(float(results[key]), limit)]
+    lines = [
+        f"# Benchmark results ({results['mode']})",
+        "",
+        f"Machine: {results['machine']} · git {results['git_rev']} · {results['pods']} pods / "
+        f"{results['services']} services · run took {results['duration_seconds']} s",
+        "",
+        "| figure | measured | target | met |",
+        "|---|---|---|---|",
+    ]
+    for key, (label, target, ok, limit) in TARGETS.items():
+        value = float(results[key])
+        lines.append(f"| {label} (`{key}`) | {value:.3g} | {target} | {'yes' if ok(value, limit) else 'no'} |")
+    (out / f"{name}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return missed

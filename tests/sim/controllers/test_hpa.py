@@ -1,0 +1,77 @@
+"""HPA controller: scales up under load, holds for the 300 s stabilisation window, then scales down."""
+
+from __future__ import annotations
+
+from k8s_optimizer.sim import resources as r
+from k8s_optimizer.sim.load import PREFIX
+from tests.sim.embedded import deployment, events_for, running_cluster
+
+STEADY = {
+    PREFIX + "rps": "40",
+    PREFIX + "cpu-per-request-millicores": "5",
+    PREFIX + "cpu-baseline-millicores": "0",
+    PREFIX + "noise": "0",
+    PREFIX + "diurnal-amplitude": "0",
+}
+
+
+def _hpa(name: str) -> dict[str, object]:
+    metric = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}  # noqa: E501
+    return {
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": 1,
+            "maxReplicas": 10,
+            "metrics": [metric],
+        },
+    }
+
+
+def _replicas(cluster: object, name: str) -> int:
+    return int(cluster.store.require(r.DEPLOYMENTS, "default", name)["spec"]["replicas"])  # type: ignore[attr-defined]
+
+
+async def test_hpa_scales_up_then_down_after_stabilisation() -> None:
+    async with running_cluster("demo") as cluster:
+        container = {"name": "app", "image": "busybox:1.36.1", "resources": {"requests": {"cpu": "100m", "memory": "32Mi"}}}  # noqa: E501
+        cluster.store.create(r.DEPLOYMENTS, deployment("default", "cpu-app", replicas=1, container=container, annotations=STEADY))  # noqa: E501
+        cluster.store.create(r.HPAS, _hpa("cpu-app"))
+        await cluster.advance(120)
+        # 40 rps × 5 m = 200 m on one pod = 200 % of a 100 m request; ratio 4 -> ceil(4 × 1) = 4 (= max(2×1, 4))
+        assert _replicas(cluster, "cpu-app") == 4
+        messages = [e["message"] for e in events_for(cluster, "cpu-app", "SuccessfulRescale")]
+        assert messages == ["New size: 4; reason: cpu resource utilization (percentage of request) above target"]
+        status = cluster.store.require(r.HPAS, "default", "cpu-app")["status"]
+        assert status["currentMetrics"] == [
+            {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 50, "averageValue": "50m"}}}  # noqa: E501
+        ]
+        assert (status["currentReplicas"], status["desiredReplicas"]) == (4, 4)
+        cluster.set_load("default", "cpu-app", enabled=False)
+        await cluster.advance(240)
+        assert _replicas(cluster, "cpu-app") == 4  # the highest recommendation of the last 300 s is still 4
+        conditions = {c["type"]: c["reason"] for c in cluster.store.require(r.HPAS, "default", "cpu-app")["status"]["conditions"]}  # noqa: E501
+        assert conditions == {
+            "AbleToScale": "ScaleDownStabilized",
+            "ScalingActive": "ValidMetricFound",
+            "ScalingLimited": "DesiredWithinRange",  # the limits apply to the stabilised 4, not the raw 0
+        }
+        await cluster.advance(90)
+        assert _replicas(cluster, "cpu-app") == 1
+        messages = [e["message"] for e in events_for(cluster, "cpu-app", "SuccessfulRescale")]
+        assert messages[-1] == "New size: 1; reason: All metrics below target"
+
+
+async def test_hpa_without_cpu_requests_reports_unknown() -> None:
+    async with running_cluster("broken") as cluster:
+        await cluster.advance(30)
+        status = cluster.store.require(r.HPAS, "broken", "no-requests")["status"]
+        assert status["currentMetrics"] == [{"type": ""}]
+        active = next(c for c in status["conditions"] if c["type"] == "ScalingActive")
+        assert (active["status"], active["reason"]) == ("False", "FailedGetResourceMetric")
+        assert active["message"].startswith(
+            "the HPA was unable to compute the replica count: failed to get cpu utilization: "
+            "missing request for cpu in container web of Pod no-requests-"
+        )
+        assert events_for(cluster, "no-requests", "FailedComputeMetricsReplicas")[0]["type"] == "Warning"
+        assert cluster.store.require(r.DEPLOYMENTS, "broken", "no-requests")["spec"]["replicas"] == 2
