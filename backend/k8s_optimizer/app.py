@@ -24,6 +24,7 @@ from k8s_optimizer import __version__
 from k8s_optimizer.analysis.cost import Prices
 from k8s_optimizer.api.audit import AuditLog
 from k8s_optimizer.api.errors import install_error_handlers
+from k8s_optimizer.api.fastpath import CachedPages
 from k8s_optimizer.api.metrics import ApiMetrics
 from k8s_optimizer.api.ports import Analyzer, HistoryReader, LiveModel, ObjectWriter
 from k8s_optimizer.api.router import api_router
@@ -122,6 +123,7 @@ async def _backend(app: FastAPI, settings: Settings, given: Collaborators) -> As
         trigger.set()  # analyse as soon as the caches sync
         state.hub = Hub(state, on_metrics_tick=trigger)
         state.metrics.gauges["optimizer_cache_objects"] = lambda: _cache_sizes(state)
+        state.metrics.gauges["optimizer_service_list_pages_cached"] = lambda: {"": state.views.pages_cached}
         if isinstance(ready.live, ClusterModel):
             _watch_gauges(state.metrics, ready.live)
         tasks = [
@@ -146,6 +148,13 @@ def _watch_gauges(metrics: ApiMetrics, model: ClusterModel) -> None:
     metrics.gauges["optimizer_watch_relists"] = lambda: {i.name: i.list_count for i in model.informers}
     metrics.gauges["optimizer_watch_errors"] = lambda: {i.name: i.error_count for i in model.informers}
     metrics.gauges["optimizer_metrics_scrapes"] = lambda: {"": model.collector.scrape_count if model.collector else 0}
+    metrics.gauges["optimizer_metrics_scrape_duration_seconds"] = lambda: _scrape_seconds(model)
+
+
+def _scrape_seconds(model: ClusterModel) -> dict[str, float]:
+    """The last scrape's duration, once the collector records one (`last_scrape_seconds`); empty until then."""
+    seconds = getattr(model.collector, "last_scrape_seconds", None)
+    return {"": float(seconds)} if isinstance(seconds, int | float) else {}
 
 
 def cluster_name(settings: Settings) -> str:
@@ -252,5 +261,6 @@ def create_app(
             allow_headers=["Authorization", "Content-Type"],
             allow_credentials=False,
         )
+    app.add_middleware(CachedPages)  # inside RequestGuard: hits are still size-checked and timed
     app.add_middleware(RequestGuard, metrics=metrics)
     return app

@@ -33,7 +33,8 @@ export function usd(value: number | null | undefined): string {
 }
 
 /** A recommendation's monthly effect: savings, or the extra cost of a reliability fix. */
-export function savings(value: number): { text: string; tone: "money" | "cost" } {
+export function savings(value: number): { text: string; tone: "money" | "cost" | "muted" } {
+  if (Math.abs(value) < 0.005) return { text: "no cost change", tone: "muted" };
   if (value < 0) return { text: `+${usd(-value)}/mo cost`, tone: "cost" };
   return { text: `${usd(value)}/mo saved`, tone: "money" };
 }

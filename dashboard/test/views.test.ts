@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { bytes, clock, cpu, field, label, pct, usd } from "../src/format";
+import { bytes, clock, cpu, field, label, pct, savings, usd } from "../src/format";
 import { branchesByNode, fallbackPath, podsOf, splitTarget } from "../src/model";
 import { parseRoute, servicePath } from "../src/router";
 import type { ServiceDetail } from "../src/types";
@@ -75,6 +75,9 @@ describe("format", () => {
     expect(bytes(1536)).toBe("1.5 KiB");
     expect(pct(49.6)).toBe("50%");
     expect(usd(1234.5)).toBe("$1,234.50");
+    expect(savings(12.5)).toEqual({ text: "$12.50/mo saved", tone: "money" });
+    expect(savings(-1.93)).toEqual({ text: "+$1.93/mo cost", tone: "cost" });
+    expect(savings(0)).toEqual({ text: "no cost change", tone: "muted" });
     expect(field("memory_request_bytes", 64 * 1024 * 1024)).toBe("64.0 MiB");
     expect(label("cpu_request_millicores")).toBe("CPU request");
     expect(label("min_replicas")).toBe("Min replicas");

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from k8s_optimizer.api.listing import ServiceQuery
 from k8s_optimizer.api.state import ViewCache, snapshot_now_seconds
 from tests.api.fakes import NOW, FakeLive, build_report, build_snapshot, web_pod
 
@@ -35,3 +36,32 @@ async def test_large_cluster_serves_the_previous_view_while_rebuilding() -> None
 
 def test_now_is_the_clusters_clock() -> None:
     assert snapshot_now_seconds(build_snapshot()) == NOW.timestamp()
+
+
+async def test_listing_follows_the_view() -> None:
+    live = FakeLive()
+    cache = ViewCache(live, min_rebuild_seconds=0.0)
+    first = await cache.listing()
+    assert await cache.listing() is first
+    assert cache.ready_listing() is first
+    live.put_pod(web_pod(5))
+    assert cache.ready_listing() is None  # the view moved on: the fast path must not answer from `first`
+    second = await cache.listing()
+    assert second is not first
+    assert second.context is cache.current()
+
+
+async def test_large_cluster_serves_the_previous_listing_while_rebuilding() -> None:
+    live = FakeLive(build_snapshot(replicas=2100))
+    cache = ViewCache(live, min_rebuild_seconds=0.0)
+    first = await cache.listing()  # nothing to serve yet: waits for the worker thread
+    assert first.context is cache.current()
+    live.put_pod(web_pod(9999))
+    assert await cache.listing() is first  # the next one builds in the background
+    assert cache._rebuild is not None
+    await cache._rebuild
+    assert await cache.listing() is first  # view rebuilt; its listing is being built now
+    assert cache._listing_build is not None
+    rebuilt = await cache._listing_build
+    assert await cache.listing() is rebuilt
+    assert rebuilt.summaries(ServiceQuery(namespace="shop", sort="name")).items[1].endpoints.ready == 2100

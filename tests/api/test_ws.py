@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from typing import Any
 
@@ -11,9 +12,12 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
+from k8s_optimizer.api.views import ViewContext
+from k8s_optimizer.api.ws import changes_to_messages
+from k8s_optimizer.domain.changes import Change
 from k8s_optimizer.live.feed import ChangeLog
 from tests.api.conftest import TOKEN, Backend, BackendFactory
-from tests.api.fakes import FakeLive, web_pod
+from tests.api.fakes import FakeLive, build_report, build_snapshot, web_pod
 
 
 def receive(ws: WebSocketTestSession, wanted: str, timeout_seconds: float = 5.0) -> dict[str, Any]:
@@ -234,3 +238,23 @@ def test_snapshot_helper_is_pure() -> None:
     live = FakeLive()
     before = dataclasses.replace(live.current)
     assert before == live.current
+
+
+def test_pod_change_touches_its_service_through_the_index_and_encodes_once() -> None:
+    snapshot = build_snapshot()
+    context = ViewContext.build(snapshot, build_report())
+    assert context.pod_services[("shop", "web-7d4b9-0")] == ["web"]
+    pod = snapshot.pods[("shop", "web-7d4b9-0")]
+    gone = web_pod(42)  # deleted: not in the view, found by scanning the selectors instead
+    changes = [
+        Change(7, "modified", "Pod", "shop", pod.name, pod),
+        Change(8, "deleted", "Pod", "shop", gone.name, gone),
+    ]
+    messages = changes_to_messages(changes, context)
+    assert [(m.topic, m.payload["kind"], m.payload["name"], m.seq) for m in messages] == [
+        ("pods", "Pod", "web-7d4b9-0", 7),
+        ("pods", "Pod", "web-7d4b9-42", 8),
+        ("services", "Service", "web", 8),
+    ]
+    for message in messages:
+        assert json.loads(message.text) == message.payload

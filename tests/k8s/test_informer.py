@@ -6,6 +6,7 @@ branch is driven exactly, including the ones a healthy server rarely takes.
 
 from __future__ import annotations
 
+import gc
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -210,3 +211,16 @@ def test_an_untranslatable_object_is_skipped_and_the_watch_goes_on() -> None:
     subject.handle_event({"type": "ADDED", "object": good})
     assert [(kind, change, key) for kind, change, key, _ in sink.events] == [("Pod", "added", ("a", "good"))]
     assert subject.resource_version == "9"
+
+
+async def test_garbage_collection_is_paused_during_a_list_and_restored_after() -> None:
+    seen: list[bool] = []
+
+    class Sink(RecordingSink):
+        def apply(self, kind: str, event_type: EventType, key: ObjectKey, obj: object | None) -> None:
+            seen.append(gc.isenabled())
+
+    assert gc.isenabled()
+    subject = informer(FakeReader([{"metadata": {"resourceVersion": "3"}, "items": [ns("a")]}]), Sink())
+    await subject.list_once()
+    assert (seen, gc.isenabled()) == ([False], True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from k8s_optimizer.domain.objects import HPA, EndpointAddress, EndpointPort, Endpoints, Namespace, ObjectRef
 from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage
+from k8s_optimizer.k8s.informer import Backoff
 from k8s_optimizer.live.model import ClusterModel, HPAReplicas, MetricsTick, PodUsageTotal, ServiceReadiness
 from k8s_optimizer.settings import Settings
 
@@ -115,3 +117,16 @@ def test_health_before_start_names_the_reason() -> None:
     assert health["watches"].reason == "not connected: not started"
     assert health["metrics"].reason == "not connected yet"
     assert "history" not in health
+
+
+async def test_unreachable_configuration_keeps_running_degraded(tmp_path: Path) -> None:
+    subject = ClusterModel(Settings(kubeconfig=tmp_path / "missing.yaml"), backoff_factory=lambda: Backoff(0.01, 0.05))
+    await subject.start()
+    try:
+        assert not await subject.wait_synced(0.2)
+        watches = subject.health()["watches"]
+        assert watches.status == "degraded"
+        assert (watches.reason or "").startswith("not connected: cannot load Kubernetes configuration")
+        assert not subject.synced
+    finally:
+        await subject.stop()

@@ -203,3 +203,29 @@ async def test_namespace_scoping_sees_only_its_namespaces(sim: SimCluster, make_
     snapshot = model.snapshot()
     assert {ns for ns, _ in snapshot.pods} == {"scope-a"}
     assert list(snapshot.namespaces) == ["scope-a"]
+
+
+def kubectl_retrying(sim: SimCluster, *args: str, stdin: str | None = None) -> None:
+    """kubectl under a 20 % error storm: retry like a person would."""
+    for _ in range(20):
+        if sim.kubectl(*args, stdin=stdin).returncode == 0:
+            return
+    raise AssertionError(f"kubectl {' '.join(args)} kept failing")
+
+
+async def test_fault_storm_ends_with_caches_equal_to_the_cluster(sim: SimCluster, make_model: ModelFactory) -> None:
+    sim.set_faults("watch-drop=0.5")
+    model = await make_model(metrics_interval_seconds=0.2)
+    sim.set_faults("watch-drop=0.5,error-rate=0.2,metrics-outage=1.0@0.5")
+    await asyncio.to_thread(kubectl_retrying, sim, "apply", "-f", "-", stdin=manifest("storm2"))
+    await asyncio.to_thread(kubectl_retrying, sim, "scale", "deployment/web", "-n", "storm2", "--replicas=4")
+    await asyncio.to_thread(kubectl_retrying, sim, "delete", "pod", "solo", "-n", "storm2", "--ignore-not-found")
+    await eventually(lambda: model.health()["metrics"].status == "degraded", 5.0, "the metrics outage seen")
+    await asyncio.sleep(1.5)
+    sim.set_faults("")
+    for namespace in ("storm2", "k8s-optimizer", "kube-system"):
+        await converged(sim, model, namespace)
+    assert cached(model, "storm2")["deployments"] == {"web": 4}
+    await eventually(lambda: model.health()["metrics"].status == "ok", 5.0, "metrics recovered")
+    await eventually(lambda: model.health()["watches"].status == "ok", 5.0, "watches recovered")
+    assert model.stopped_tasks() == []  # no informer or collector died

@@ -11,13 +11,15 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from k8s_optimizer.analysis.network import ServiceMap, network_map
+from k8s_optimizer.domain.objects import ObjectRef
 from k8s_optimizer.live.model import ClusterModel
-from tests.live.conftest import ModelFactory, eventually
+from tests.live.conftest import FakeHistory, ModelFactory, eventually
 from tests.simcluster import SimCluster
 
 HOST_PORTS = {30080: 3000, 30081: 8080}
@@ -138,3 +140,39 @@ async def test_map_follows_kubectl_scale_within_one_second(sim: SimCluster, make
     assert len(truth["ready"]) == replicas
     lag_seconds = await eventually(lambda: ours(model)[key]["ready"] == truth["ready"], 1.0, "map follows the scale")
     assert lag_seconds <= 1.0
+
+
+async def test_scrapes_carry_the_api_timestamp_and_resolve_workloads(sim: SimCluster, make_model: ModelFactory) -> None:
+    history = FakeHistory()
+    model = await make_model(metrics_interval_seconds=0.2, history=history)
+    await eventually(lambda: any(scrape[0] for scrape in history.scrapes), 10.0, "a scrape with containers")
+
+    def raw_metrics() -> dict[tuple[str, str, str], tuple[datetime, str]]:
+        raw = json.loads(sim.kubectl("get", "--raw", "/apis/metrics.k8s.io/v1beta1/pods").stdout)
+        return {
+            (item["metadata"]["namespace"], item["metadata"]["name"], container["name"]): (
+                datetime.fromisoformat(item["timestamp"]),
+                container["usage"]["cpu"],
+            )
+            for item in raw["items"]
+            for container in item["containers"]
+        }
+
+    deadline = time.monotonic() + 10.0
+    while True:
+        truth = await asyncio.to_thread(raw_metrics)
+        mine = {key: usage.timestamp for key, usage in model.snapshot().container_usage.items()}
+        if mine == {key: stamp for key, (stamp, _) in truth.items()} or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    assert mine == {key: stamp for key, (stamp, _) in truth.items()}
+    workloads = {
+        (scraped.usage.key.pod.rsplit("-", 2)[0], scraped.workload)
+        for containers, _ in history.scrapes
+        for scraped in containers
+        if scraped.usage.key.pod.startswith("echo-demo-")
+    }
+    assert {workload for _, workload in workloads} == {ObjectRef("Deployment", "k8s-optimizer", "echo-demo")}
+    # Each (container, API timestamp) is recorded once, however often we scrape.
+    recorded = [(s.usage.key, s.usage.timestamp) for containers, _ in history.scrapes for s in containers]
+    assert len(recorded) == len(set(recorded))

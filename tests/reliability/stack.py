@@ -19,6 +19,7 @@ from typing import Any
 from tests.dashboard_servers import BackendServer
 from tests.simcluster import SimCluster
 
+REPO = Path(__file__).resolve().parents[2]
 NAMESPACE = "k8s-optimizer"  # the demo scenario's application namespace
 
 

@@ -14,7 +14,10 @@ services and endpoint counts equal `kubectl get -o json`; three WebSocket mirror
 
 from __future__ import annotations
 
+import itertools
+import json
 import sqlite3
+import subprocess
 import threading
 import time
 import urllib.request
@@ -28,7 +31,7 @@ from tests.simcluster import SimCluster
 
 OUTAGE_START_SECONDS = 4.0
 OUTAGE_SECONDS = 20.0
-STORM_SECONDS = 30.0
+STORM_SECONDS = 26.0
 SCRAPE_SECONDS = 1.0
 SAMPLE_PERIOD_SECONDS = 15.0  # the embedded metrics-server renders a new sample every 15 s
 STEP_SECONDS = 10.0
@@ -90,14 +93,39 @@ def _kubectl_retrying(sim: SimCluster, *args: str) -> None:
     raise AssertionError(f"kubectl {args} kept failing under the storm")
 
 
-def _churn(sim: SimCluster) -> None:
-    _kubectl_retrying(sim, "scale", "deployment/echo-demo", "-n", NAMESPACE, "--replicas=3")
-    time.sleep(6)
-    pods = [pod for pod in kubectl_items(sim, "pods") if pod["metadata"]["name"].startswith("high-cpu-app-")]
-    if pods:
-        _kubectl_retrying(sim, "delete", "pod", "-n", NAMESPACE, pods[0]["metadata"]["name"], "--wait=false")
-    time.sleep(6)
-    _kubectl_retrying(sim, "scale", "deployment/echo-demo", "-n", NAMESPACE, "--replicas=2")
+class _Churn:
+    """Cluster changes during the storm, in a thread so the storm's length does not depend on kubectl's."""
+
+    def __init__(self, sim: SimCluster) -> None:
+        self.sim = sim
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            _kubectl_retrying(self.sim, "scale", "deployment/echo-demo", "-n", NAMESPACE, "--replicas=3")
+            time.sleep(4)
+            name = self._a_high_cpu_pod()
+            _kubectl_retrying(self.sim, "delete", "pod", "-n", NAMESPACE, name, "--wait=false")
+            time.sleep(4)
+            _kubectl_retrying(self.sim, "scale", "deployment/echo-demo", "-n", NAMESPACE, "--replicas=2")
+        except (AssertionError, OSError, StopIteration, subprocess.SubprocessError) as error:
+            self.error = error
+
+    def _a_high_cpu_pod(self) -> str:
+        for _ in range(10):
+            result = self.sim.kubectl("get", "pods", "-n", NAMESPACE, "-o", "json")
+            if result.returncode == 0:
+                names: list[str] = [p["metadata"]["name"] for p in json.loads(result.stdout)["items"]]
+                return next(name for name in names if name.startswith("high-cpu-app-"))
+            time.sleep(0.5)
+        raise AssertionError("kubectl get pods kept failing under the storm")
+
+    def join(self) -> None:
+        self._thread.join(60)
+        assert not self._thread.is_alive(), "kubectl did not finish under the storm"
+        assert self.error is None, self.error
 
 
 def _cluster_ip(spec: dict[str, Any]) -> str | None:
@@ -143,8 +171,11 @@ def _api_view(pods: list[dict[str, Any]], services: list[dict[str, Any]]) -> dic
 
 
 def _converged(sim: SimCluster, backend: BackendServer, mirrors: list[WsMirror], last: dict[str, Any]) -> bool:
+    import sys; T=time.monotonic()
     truth = _cluster_view(sim)
+    sys.stderr.write(f"kubectl {time.monotonic()-T:.1f}\n"); T=time.monotonic()
     rest = _api_view(list_all(backend.url, "pods"), list_all(backend.url, "services"))
+    sys.stderr.write(f"rest {time.monotonic()-T:.1f}\n"); T=time.monotonic()
     views = [
         _api_view(list(mirror.objects("pods").values()), list(mirror.objects("services").values()))
         for mirror in mirrors
@@ -176,7 +207,7 @@ def _counter_sum(backend: BackendServer, name: str) -> float:
 
 def _largest_gap(times: list[float]) -> float:
     ordered = sorted(set(times))
-    return max((b - a for a, b in zip(ordered, ordered[1:], strict=False)), default=0.0)
+    return max((b - a for a, b in itertools.pairwise(ordered)), default=0.0)
 
 
 def _stored_sample_times(database: Path) -> list[float]:
@@ -192,7 +223,10 @@ def _stored_sample_times(database: Path) -> list[float]:
 def test_fault_storm(tmp_path: Path) -> None:
     # The sim applies watch-drop to streams opened after it is set, so it is on from the start: the
     # backend's first watches are dropped too and the storm's terms find every stream already short-lived.
-    with SimCluster.start(scenario="demo", faults=WATCH_DROP) as sim, backend_for(sim, tmp_path / "data", SCRAPE_SECONDS) as backend:
+    with (
+        SimCluster.start(scenario="demo", faults=WATCH_DROP) as sim,
+        backend_for(sim, tmp_path / "data", SCRAPE_SECONDS) as backend,
+    ):
         mirrors = [WsMirror(backend.url).start() for _ in range(MIRRORS)]
         try:
             assert wait_until(lambda: all(m.keys("pods") for m in mirrors), 20), "mirrors got no snapshot"
@@ -200,8 +234,9 @@ def test_fault_storm(tmp_path: Path) -> None:
             with HealthPoller(backend) as health:
                 storm_started = time.monotonic() - health.started
                 sim.set_faults(STORM)
-                _churn(sim)
+                churn = _Churn(sim)
                 time.sleep(max(0.0, storm_started + STORM_SECONDS - (time.monotonic() - health.started)))
+                churn.join()
                 sim.set_faults("")
                 calm_from = time.monotonic() - health.started
                 assert wait_until(lambda: health.healthy_since(calm_from), 30), (
@@ -218,7 +253,8 @@ def test_fault_storm(tmp_path: Path) -> None:
         finally:
             for mirror in mirrors:
                 mirror.stop()
-        assert backend.process is not None and backend.process.poll() is None, backend.stderr[-3000:]
+        assert backend.process is not None
+        assert backend.process.poll() is None, backend.stderr[-3000:]
 
     # The storm reached the backend: watches were dropped and reopened, 410s forced relists, errors were seen.
     assert all(value > 0 for value in grown.values()), grown

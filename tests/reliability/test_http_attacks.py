@@ -112,43 +112,53 @@ def test_traversal_against_backend(shared_backend: BackendServer, path: str) -> 
     assert b"application/problem+json" in _head_and_body(response)[0]
 
 
-# (request head after the request line's path, nginx status, backend status). None: no status line at all
-# (nginx reads a request line ending in a bare CRLF before "HTTP/1.1" as HTTP/0.9 and answers with a body only).
-HEADER_ATTACKS: dict[str, tuple[bytes, int | None, int]] = {
-    "crlf-encoded-in-query": (
-        b"GET /api/v1/services?q=a%0d%0aSet-Cookie:%20injected=1 HTTP/1.1\r\nHost: x\r\n",
-        200,
-        200,
-    ),
-    "crlf-raw-in-request-line": (b"GET /api/v1/services?q=a\r\nSet-Cookie: injected=1 HTTP/1.1\r\nHost: x\r\n", None, 400),
-    "bare-cr-in-header": (b"GET /health HTTP/1.1\r\nHost: x\r\nX-A: a\rSet-Cookie: injected=1\r\n", 400, 400),
-    "huge-header": (b"GET /health HTTP/1.1\r\nHost: x\r\nX-A: " + b"a" * 70_000 + b"\r\n", 400, 200),
-    "many-headers": (b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(300)), 200, 200),
-    "host-with-space": (b"GET /health HTTP/1.1\r\nHost: bad host\r\n", 400, 200),
-    "host-empty": (b"GET /health HTTP/1.1\r\nHost: \r\n", 400, 200),
-    "host-twice": (b"GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n", 400, 400),
-    "host-missing": (b"GET /health HTTP/1.1\r\n", 400, 400),
-    "host-nul": (b"GET /api/v1/services HTTP/1.1\r\nHost: x\x00y\r\n", 400, 400),
-    "host-foreign": (b"GET /health HTTP/1.1\r\nHost: evil.example\r\n", 200, 200),
+# request head -> nginx's exact answer. None: no status line at all (nginx reads a request line that ends
+# in a bare CRLF before "HTTP/1.1" as HTTP/0.9 and answers with a body only). The backend's answer depends
+# on uvicorn's HTTP parser (h11 rejects missing/duplicate Host and CRLF request lines with 400; httptools,
+# used when installed, accepts them), so for the backend the test asserts what must hold for both: no 5xx
+# and nothing injected into the response headers. nginx in front is the layer that must reject.
+HEADER_ATTACKS: dict[str, tuple[bytes, int | None]] = {
+    "crlf-encoded-in-query": (b"GET /api/v1/services?q=a%0d%0aSet-Cookie:%20injected=1 HTTP/1.1\r\nHost: x\r\n", 200),
+    "crlf-raw-in-request-line": (b"GET /api/v1/services?q=a\r\nSet-Cookie: injected=1 HTTP/1.1\r\nHost: x\r\n", None),
+    "bare-cr-in-header": (b"GET /health HTTP/1.1\r\nHost: x\r\nX-A: a\rSet-Cookie: injected=1\r\n", 400),
+    "huge-header": (b"GET /health HTTP/1.1\r\nHost: x\r\nX-A: " + b"a" * 70_000 + b"\r\n", 400),
+    "many-headers": (b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(300)), 200),
+    "host-with-space": (b"GET /health HTTP/1.1\r\nHost: bad host\r\n", 400),
+    "host-empty": (b"GET /health HTTP/1.1\r\nHost: \r\n", 400),
+    "host-twice": (b"GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n", 400),
+    "host-missing": (b"GET /health HTTP/1.1\r\n", 400),
+    "host-nul": (b"GET /api/v1/services HTTP/1.1\r\nHost: x\x00y\r\n", 400),
+    "host-foreign": (b"GET /health HTTP/1.1\r\nHost: evil.example\r\n", 200),
 }
 
 
+def _assert_not_injected(response: bytes) -> None:
+    response_head, _ = _head_and_body(response)
+    assert b"injected" not in response_head.lower()  # nothing reflected into response headers
+
+
 @pytest.mark.parametrize("name", sorted(HEADER_ATTACKS))
-def test_header_injection(nginx: NginxServer, shared_backend: BackendServer, name: str) -> None:
-    head, nginx_status, backend_status = HEADER_ATTACKS[name]
-    raw = head + b"Connection: close\r\n\r\n"
-    for port, expected in ((nginx.port, nginx_status), (shared_backend.port, backend_status)):
-        response = _request(port, raw)
-        response_head, _ = _head_and_body(response)
-        assert b"injected" not in response_head.lower()  # nothing reflected into response headers
-        if expected is None:
-            assert not response.startswith(b"HTTP/"), response[:200]
-        else:
-            assert _status(response) == expected, (port, response[:300])
+def test_header_injection_through_nginx(nginx: NginxServer, name: str) -> None:
+    head, expected = HEADER_ATTACKS[name]
+    response = _request(nginx.port, head + b"Connection: close\r\n\r\n")
+    _assert_not_injected(response)
+    if expected is None:
+        assert not response.startswith(b"HTTP/"), response[:200]
+    else:
+        assert _status(response) == expected, response[:300]
+
+
+@pytest.mark.parametrize("name", sorted(HEADER_ATTACKS))
+def test_header_injection_against_backend(shared_backend: BackendServer, name: str) -> None:
+    head, _ = HEADER_ATTACKS[name]
+    response = _request(shared_backend.port, head + b"Connection: close\r\n\r\n")
+    _assert_not_injected(response)
+    assert _status(response) < 500, response[:300]
 
 
 def test_backend_unaffected_after_attacks(shared_backend: BackendServer, nginx: NginxServer) -> None:
-    assert shared_backend.process is not None and shared_backend.process.poll() is None
+    assert shared_backend.process is not None
+    assert shared_backend.process.poll() is None
     for port in (shared_backend.port, nginx.port):
         response = _get(port, "/api/v1/services?limit=1")
         assert _status(response) == 200

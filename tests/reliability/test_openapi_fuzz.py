@@ -62,4 +62,5 @@ def test_enough_cases_were_generated(shared_backend: BackendServer) -> None:
     assert documented <= set(_cases_sent)  # every operation was exercised (plus undocumented methods)
     with urllib.request.urlopen(f"{shared_backend.url}/health", timeout=10) as response:
         assert response.status == 200
-    assert shared_backend.process is not None and shared_backend.process.poll() is None
+    assert shared_backend.process is not None
+    assert shared_backend.process.poll() is None

@@ -19,6 +19,7 @@ from tests.reliability.stack import NAMESPACE, get_json, wait_until
 from tests.simcluster import SimCluster
 
 SCRAPE_SECONDS = 0.5
+SIM_SPEED = 10.0
 KILL_OFFSETS_SECONDS = (0.0, 0.17, 0.33)  # phase of the kill inside the scrape cycle, per round
 # table -> its primary key columns (history/schema.py)
 KEYS = {
@@ -31,7 +32,7 @@ KEYS = {
 def _read_keys(database: Path) -> dict[str, set[tuple[object, ...]]]:
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as connection:
         return {
-            table: set(connection.execute(f"SELECT {', '.join(columns)} FROM {table}"))  # noqa: S608 - constants
+            table: set(connection.execute(f"SELECT {', '.join(columns)} FROM {table}"))
             for table, columns in KEYS.items()
         }
 
@@ -51,13 +52,15 @@ def _assert_sound(database: Path) -> None:
         assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         for table, columns in KEYS.items():
             total, distinct = connection.execute(
-                f"SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT {', '.join(columns)} FROM {table}))"  # noqa: S608
+                f"SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT {', '.join(columns)} FROM {table}))"
                 f" FROM {table}"
             ).fetchone()
             assert total == distinct, f"{table}: {total} rows but {distinct} distinct keys"
 
 
-def _kill_mid_scrape(backend: BackendServer, database: Path, offset_seconds: float) -> dict[str, set[tuple[object, ...]]]:
+def _kill_mid_scrape(
+    backend: BackendServer, database: Path, offset_seconds: float
+) -> dict[str, set[tuple[object, ...]]]:
     before = _sample_count(database)
     assert wait_until(lambda: _sample_count(database) > before, 20, 0.05), backend.stderr
     time.sleep(offset_seconds)  # a sample batch just committed: now land somewhere in the next cycle
@@ -71,7 +74,9 @@ def _kill_mid_scrape(backend: BackendServer, database: Path, offset_seconds: flo
 
 def test_sigkill_mid_scrape_loses_no_committed_sample(tmp_path: Path) -> None:
     database = tmp_path / "data" / "history.sqlite3"
-    with SimCluster.start(scenario="demo") as sim:
+    # speed 10: the embedded metrics-server renders a new 15 s sample every 1.5 real seconds, so most
+    # scrapes write new rows (at speed 1 most would be de-duplicated no-ops and nothing would be mid-commit).
+    with SimCluster.start(scenario="demo", speed=SIM_SPEED) as sim:
         backend = BackendServer(
             sim.kubeconfig, tmp_path / "data", extra_env={"OPTIMIZER_METRICS_INTERVAL_SECONDS": str(SCRAPE_SECONDS)}
         )

@@ -44,7 +44,8 @@ async def _expect_error_then_pong(ws: aiohttp.ClientWebSocketResponse, code: str
     error = await _next_non_heartbeat(ws)
     assert error["type"] == "error", error
     assert error["code"] == code, error
-    assert isinstance(error["detail"], str) and error["detail"]
+    assert isinstance(error["detail"], str)
+    assert error["detail"]
     await ws.send_str(json.dumps({"op": "ping"}))
     assert (await _next_non_heartbeat(ws))["type"] == "pong"
     await asyncio.sleep(PACE_SECONDS)

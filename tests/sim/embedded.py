@@ -37,7 +37,9 @@ def events_for(cluster: EmbeddedCluster, name: str, reason: str | None = None) -
     ]
 
 
-def deployment(namespace: str, name: str, *, replicas: int, container: Obj, annotations: dict[str, str] | None = None) -> Obj:
+def deployment(
+    namespace: str, name: str, *, replicas: int, container: Obj, annotations: dict[str, str] | None = None
+) -> Obj:
     template: Obj = {"metadata": {"labels": {"app": name}}, "spec": {"containers": [container]}}
     if annotations:
         template["metadata"]["annotations"] = annotations

@@ -80,7 +80,9 @@ def test_invalid_name_and_missing_image(store: ObjectStore) -> None:
         store.create(r.SERVICES, _service("Bad_Name"))
     assert caught.value.details["causes"][0]["field"] == "metadata.name"
     with pytest.raises(ApiError) as missing:
-        store.create(r.PODS, {"metadata": {"name": "p", "namespace": "default"}, "spec": {"containers": [{"name": "a"}]}})
+        store.create(
+            r.PODS, {"metadata": {"name": "p", "namespace": "default"}, "spec": {"containers": [{"name": "a"}]}}
+        )
     assert [c["field"] for c in missing.value.details["causes"]] == ["spec.containers[0].image"]
 
 

@@ -45,7 +45,7 @@ async def test_objects_deserialize_into_kubernetes_asyncio_models(scenario: str)
             if rt.group == "metrics.k8s.io":
                 continue
             for obj in cluster.store.list_objects(rt):
-                model = api._ApiClient__deserialize(obj, MODELS[rt.kind])  # type: ignore[attr-defined]
+                model = api._ApiClient__deserialize(obj, MODELS[rt.kind])
                 assert model.metadata.name == obj["metadata"]["name"]
                 checked += 1
         assert checked > 100

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from k8s_optimizer.sim.cluster import EmbeddedCluster
 from k8s_optimizer.sim.load import PREFIX, Model, model_from_annotations
 from tests.sim.embedded import pods_of, running_cluster
@@ -71,9 +73,5 @@ async def test_set_load_switches_a_workload_off() -> None:
         cluster.set_load("k8s-optimizer", "load-gen", enabled=False)
         await cluster.advance(30)
         assert ("k8s-optimizer", "load-gen") not in {k for k, v in cluster.load.workload_rps.items() if v}
-        try:
+        with pytest.raises(KeyError, match="k8s-optimizer/nope"):
             cluster.set_load("k8s-optimizer", "nope", enabled=True)
-        except KeyError as error:
-            assert "k8s-optimizer/nope" in str(error)
-        else:
-            raise AssertionError("unknown workloads must raise KeyError")

@@ -20,7 +20,8 @@ async def test_pod_and_node_metrics() -> None:
         assert metric["window"] == "15s"
         assert metric["metadata"]["labels"]["app"] == "load-gen"
         stamp = parse_time(metric["timestamp"])
-        assert stamp is not None and stamp % 15 == 0
+        assert stamp is not None
+        assert stamp % 15 == 0
         assert stamp <= cluster.clock.now_seconds() < stamp + 15
         (container,) = metric["containers"]
         assert container["name"] == "load-gen"

@@ -38,6 +38,7 @@ _SCALE_UP_LIMIT_FACTOR = 2.0  # legacy path (no behavior): at most max(2 × curr
 _SCALE_UP_LIMIT_MINIMUM = 4.0
 
 PolicyType = Literal["Pods", "Percent"]
+PodsInput = Sequence["PodReading"] | Mapping[str, Sequence["PodReading"]]
 SelectPolicy = Literal["Max", "Min", "Disabled"]
 
 
@@ -423,8 +424,12 @@ class HpaState:
     scale_down_events: list[tuple[float, int]] = field(default_factory=list)  # (timestamp, replicas removed)
     _initialized: bool = False
 
-    def step(self, spec: HpaSpec, *, now_seconds: float, current_replicas: int, pods: Sequence[PodReading]) -> Decision:
-        """One reconcile: compute, normalise, decide; records the recommendation and any scale event."""
+    def step(self, spec: HpaSpec, *, now_seconds: float, current_replicas: int, pods: PodsInput) -> Decision:
+        """One reconcile: compute, normalise, decide; records the recommendation and any scale event.
+
+        `pods` is one list (its readings serve every metric) or a mapping resource name -> list, when the
+        HPA has metrics on several resources (e.g. {"cpu": [...], "memory": [...]}).
+        """
         if not self._initialized:  # recordInitialRecommendation
             self.recommendations.append((now_seconds, current_replicas))
             self._initialized = True
@@ -444,9 +449,11 @@ class HpaState:
         return Decision(current, desired, True, reason, (), conditions)
 
     def _compute(
-        self, spec: HpaSpec, now: float, current: int, pods: Sequence[PodReading], conditions: list[Condition]
+        self, spec: HpaSpec, now: float, current: int, pods: PodsInput, conditions: list[Condition]
     ) -> Decision:
-        results = tuple(metric_replicas(current, m, pods, now, _tolerances(spec)) for m in spec.metrics)
+        results = tuple(
+            metric_replicas(current, m, _pods_for(pods, m.resource), now, _tolerances(spec)) for m in spec.metrics
+        )
         valid = [r for r in results if r.error is None]
         proposal, best = 0, None
         for result in valid:
@@ -605,6 +612,12 @@ class HpaState:
         longest = max((p.period_seconds for p in rules.policies), default=0)
         events[:] = [(stamp, delta) for stamp, delta in events if stamp >= now - longest]
         events.append((now, change))
+
+
+def _pods_for(pods: PodsInput, resource: str) -> Sequence[PodReading]:
+    if isinstance(pods, Mapping):
+        return pods.get(resource, ())
+    return pods
 
 
 def _tolerances(spec: HpaSpec) -> tuple[float, float]:

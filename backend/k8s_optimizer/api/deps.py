@@ -15,11 +15,13 @@ from fastapi import Depends, Header
 from starlette.requests import HTTPConnection
 
 from k8s_optimizer.api.errors import ApiError
+from k8s_optimizer.api.listing import ServiceListing
 from k8s_optimizer.api.state import ApiState
 from k8s_optimizer.api.views import ViewContext
 
 
-def get_state(conn: HTTPConnection) -> ApiState:
+async def get_state(conn: HTTPConnection) -> ApiState:
+    """Async on purpose: FastAPI runs a plain `def` dependency in a thread pool, a hop per request."""
     state = getattr(conn.app.state, "api", None)
     if state is None:
         raise ApiError(503, "the backend is starting: cluster connection not set up yet")
@@ -37,6 +39,16 @@ async def get_context(state: StateDep) -> ViewContext:
 
 
 ContextDep = Annotated[ViewContext, Depends(get_context)]
+
+
+async def get_listing(state: StateDep) -> ServiceListing:
+    """The serialised service list of the current view (api/listing.py)."""
+    if not state.live.synced:
+        raise ApiError(503, "cluster caches not synced yet; retry shortly", headers={"Retry-After": "2"})
+    return await state.views.listing()
+
+
+ListingDep = Annotated[ServiceListing, Depends(get_listing)]
 
 
 def token_id(token: str) -> str:

@@ -345,6 +345,30 @@ class ScoreOut(Model):
     right_sizing: float
     overall: float
     letter: str
+    efficiency_measured: bool = True
+    """False until a usage reading exists: efficiency is then a placeholder, left out of `overall`."""
+
+
+class TimelinePointOut(Model):
+    """One step of the HPA simulation: replicas the current and the proposed HPA would have run."""
+
+    timestamp: datetime
+    usage_millicores: float
+    """The workload's total CPU usage at that step."""
+    current_replicas: int
+    proposed_replicas: int
+
+
+class HPASimulationOut(Model):
+    """Replaying the usage history through the autoscaling/v2 algorithm with one HPA setting."""
+
+    replica_hours: float
+    cost_usd: float
+    time_at_max_seconds: float
+    time_at_min_seconds: float
+    scale_events_per_hour: float
+    max_utilization_percent: float
+    time_over_target_seconds: float
 
 
 class RecommendationOut(Model):
@@ -367,10 +391,13 @@ class RecommendationOut(Model):
     patch_yaml: str
     kubectl_command: str
     verify_commands: list[str]
-    simulation_current: dict[str, Any] | None
-    simulation_proposed: dict[str, Any] | None
+    simulation_current: HPASimulationOut | None
+    """HPA recommendations: the simulation with the current settings (null for other kinds)."""
+    simulation_proposed: HPASimulationOut | None
     applicable: bool
     """Whether POST …/apply can apply it (it has a non-empty patch)."""
+    timeline: list[TimelinePointOut] = []
+    """HPA recommendations: the simulated replica timeline (at most 240 points, oldest first)."""
 
 
 class AnomalyOut(Model):
@@ -498,10 +525,14 @@ class WorkloadSummary(Model):
     open_recommendations: int
     annotations: dict[str, str]
     created_at: datetime | None
+    diagnoses: int = 0
+    """Findings on this workload's pods that no Service fronts (crash loops, unschedulable)."""
 
 
 class WorkloadDetail(WorkloadSummary):
     pods: list[PodOut]
+    diagnosis: list[DiagnosisOut] = []
+    """The findings counted by `diagnoses` (`service` names the workload itself)."""
     recommendations: list[RecommendationOut]
     anomalies: list[AnomalyOut]
     events: list[EventOut]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from k8s_optimizer.api.audit import AuditLog
+from k8s_optimizer.api.listing import ServiceListing
 from k8s_optimizer.api.metrics import ApiMetrics
 from k8s_optimizer.api.ports import Analyzer, HistoryReader, LiveModel, ObjectWriter
 from k8s_optimizer.api.views import ViewContext
@@ -52,6 +53,8 @@ class ViewCache:
     _built_report: AnalysisReport | None = None
     _built_at: float = 0.0
     _rebuild: asyncio.Task[tuple[int, ViewContext]] | None = None
+    _listing: ServiceListing | None = None
+    _listing_build: asyncio.Task[ServiceListing] | None = None
 
     def _stale(self) -> bool:
         if self._context is None or self._built_report is not self.report:
@@ -67,7 +70,7 @@ class ViewCache:
         if self._stale():
             snapshot = self.live.snapshot()
             if self._context is None or len(snapshot.pods) <= _THREADED_BUILD_PODS:
-                self._store(self.live.seq, ViewContext.build(snapshot, self.report))
+                self._store(self.live.seq, ViewContext.build(snapshot, self.report, self._context))
             elif self._rebuild is None or self._rebuild.done():
                 self._rebuild = asyncio.get_running_loop().create_task(self.fresh(), name="view-rebuild")
         assert self._context is not None
@@ -78,11 +81,11 @@ class ViewCache:
         seq = self.live.seq
         if self._context is not None and self._built_seq == seq and self._built_report is self.report:
             return seq, self._context
-        snapshot, report = self.live.snapshot(), self.report
+        snapshot, report, previous = self.live.snapshot(), self.report, self._context
         if len(snapshot.pods) > _THREADED_BUILD_PODS:
-            context = await asyncio.to_thread(ViewContext.build, snapshot, report)
+            context = await asyncio.to_thread(ViewContext.build, snapshot, report, previous)
         else:
-            context = ViewContext.build(snapshot, report)
+            context = ViewContext.build(snapshot, report, previous)
         self._store(seq, context)
         return seq, context
 
@@ -90,6 +93,62 @@ class ViewCache:
         if seq >= self._built_seq or context.report is not self._built_report:
             self._context, self._built_seq, self._built_report = context, seq, context.report
             self._built_at = time.monotonic()
+
+    async def listing(self) -> ServiceListing:
+        """The service list of the current view, serialised once per view (see api/listing.py).
+
+        Small clusters build it inline. Large ones build it in a worker thread and keep serving the
+        previous listing meanwhile, so no request ever pays for the 2,000 summaries.
+        """
+        context = self.current()
+        listing = self._listing
+        if listing is not None and listing.context is context:
+            return listing
+        if len(context.snapshot.pods) <= _THREADED_BUILD_PODS:
+            self._listing = ServiceListing(context)
+            return self._listing
+        build = self._schedule_listing(context)
+        if listing is not None:
+            return listing
+        return await asyncio.shield(build)
+
+    def _schedule_listing(self, context: ViewContext) -> asyncio.Task[ServiceListing]:
+        build = self._listing_build
+        if build is None or build.done():
+            build = asyncio.get_running_loop().create_task(self._build_listing(context), name="listing-build")
+            self._listing_build = build
+        return build
+
+    @property
+    def pages_cached(self) -> int:
+        """Pages of the service list held as bytes (the /metrics gauge)."""
+        return 0 if self._listing is None else self._listing.pages_cached
+
+    def ready_listing(self) -> ServiceListing | None:
+        """What the fast path may answer from: the current view's listing, never building one inline.
+
+        Large clusters also get the previous listing while the next is built in a worker thread, the
+        same staleness the route accepts; small clusters rebuild inline, so they get None instead.
+        """
+        listing = self._listing
+        if listing is None:
+            return None
+        context = self.current()
+        if listing.context is context:
+            return listing
+        if len(context.snapshot.pods) <= _THREADED_BUILD_PODS:
+            return None
+        self._schedule_listing(context)
+        return listing
+
+    async def _build_listing(self, context: ViewContext) -> ServiceListing:
+        listing = await asyncio.to_thread(ServiceListing, context)
+        if self._listing is None or self._newer(listing.context, self._listing.context):
+            self._listing = listing
+        return listing
+
+    def _newer(self, candidate: ViewContext, than: ViewContext) -> bool:
+        return candidate is self._context or candidate.snapshot.taken_at >= than.snapshot.taken_at
 
     @property
     def built_seq(self) -> int:

@@ -34,6 +34,7 @@ from k8s_optimizer.recommend.model import (
     CheckResult,
     CostLine,
     Diagnosis,
+    HPASimulationSummary,
     Recommendation,
     ServiceScore,
 )
@@ -119,10 +120,23 @@ def recommendation_out(rec: Recommendation) -> s.RecommendationOut:
         patch_yaml=rec.patch_yaml,
         kubectl_command=rec.kubectl_patch,
         verify_commands=list(rec.verify_commands),
-        simulation_current=_plain(rec.simulation_current),
-        simulation_proposed=_plain(rec.simulation_proposed),
+        simulation_current=_simulation(rec.simulation_current),
+        simulation_proposed=_simulation(rec.simulation_proposed),
         applicable=bool(rec.patch) and rec.target.kind in PATCHABLE_KINDS,
+        timeline=[
+            s.TimelinePointOut(
+                timestamp=datetime.fromtimestamp(point.timestamp_seconds, tz=UTC),
+                usage_millicores=round(point.usage_millicores, 3),
+                current_replicas=point.current_replicas,
+                proposed_replicas=point.proposed_replicas,
+            )
+            for point in rec.timeline
+        ],
     )
+
+
+def _simulation(summary: HPASimulationSummary | None) -> s.HPASimulationOut | None:
+    return None if summary is None else s.HPASimulationOut(**dataclasses.asdict(summary))
 
 
 def anomaly_out(anomaly: Anomaly) -> s.AnomalyOut:
@@ -173,6 +187,7 @@ def score_out(score: ServiceScore | None) -> s.ScoreOut | None:
         right_sizing=score.right_sizing,
         overall=score.overall,
         letter=score.letter,
+        efficiency_measured=score.efficiency_measured,
     )
 
 
@@ -270,15 +285,29 @@ class ViewContext:
     service_pods: dict[tuple[str, str], list[Pod]] = field(default_factory=dict)
     workload_pods: dict[tuple[str, str, str], list[Pod]] = field(default_factory=dict)
     workload_services: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    pod_services: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    """Pod → names of the Services whose selector picks it (the WebSocket hub's reverse lookup)."""
     hpa_by_target: dict[tuple[str, str, str], HPA] = field(default_factory=dict)
     recs_by_target: dict[tuple[str, str, str], list[Recommendation]] = field(default_factory=dict)
     recs_by_id: dict[str, Recommendation] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, snapshot: ClusterSnapshot, report: AnalysisReport | None) -> ViewContext:
+    def build(
+        cls, snapshot: ClusterSnapshot, report: AnalysisReport | None, previous: ViewContext | None = None
+    ) -> ViewContext:
+        """Index `snapshot`; the pod/service joins are reused from `previous` when their inputs are unchanged.
+
+        A Deployment scale or a metrics tick changes no pod, Service, Endpoints or ReplicaSet owner, so
+        the joins (the bulk of a build at 10,000 pods) carry over; anything else rebuilds them.
+        """
         context = cls(snapshot=snapshot, report=report, host_ports=dict(snapshot.network.host_port_mappings))
-        context._index_pods()
-        context._index_services()
+        if previous is not None and _same_joins(previous.snapshot, snapshot):
+            context.pod_owner, context.workload_pods = previous.pod_owner, previous.workload_pods
+            context.service_pods, context.workload_services = previous.service_pods, previous.workload_services
+            context.pod_services = previous.pod_services
+        else:
+            context._index_pods()
+            context._index_services()
         for hpa in snapshot.hpas.values():
             context.hpa_by_target[(hpa.target.kind, hpa.namespace, hpa.target.name)] = hpa
         for rec in report.recommendations if report else ():
@@ -317,6 +346,9 @@ class ViewContext:
         for key, service in self.snapshot.services.items():
             matched = self._selected_pods(service, by_label)
             self.service_pods[key] = matched
+            if service.selector:
+                for pod in matched:
+                    self.pod_services.setdefault((pod.namespace, pod.name), []).append(service.name)
             owners = {self.pod_owner[(p.namespace, p.name)] for p in matched if (p.namespace, p.name) in self.pod_owner}
             for owner in sorted(owners, key=ObjectRef.key):
                 self.workload_services.setdefault((owner.kind, owner.namespace, owner.name), []).append(service.name)
@@ -369,6 +401,11 @@ class ViewContext:
         if self.report is None:
             return []
         return list(self.report.checks.get(f"{workload.kind}/{workload.namespace}/{workload.name}", ()))
+
+    def workload_diagnoses(self, workload: Workload) -> list[Diagnosis]:
+        if self.report is None:
+            return []
+        return list(self.report.workload_diagnoses.get(f"{workload.kind}/{workload.namespace}/{workload.name}", ()))
 
     def anomalies_for(self, refs: set[tuple[str, str, str]]) -> list[s.AnomalyOut]:
         if self.report is None:
@@ -552,6 +589,7 @@ class ViewContext:
             open_recommendations=len(self.recommendations_for(*key)),
             annotations=workload.annotations,
             created_at=workload.created_at,
+            diagnoses=len(self.workload_diagnoses(workload)),
         )
 
     def workload_detail(self, workload: Workload) -> s.WorkloadDetail:
@@ -564,6 +602,7 @@ class ViewContext:
         return s.WorkloadDetail(
             **self.workload_summary(workload).model_dump(),
             pods=[self.pod_out(p) for p in pods],
+            diagnosis=[diagnosis_out(d) for d in self.workload_diagnoses(workload)],
             recommendations=[recommendation_out(r) for r in self.recommendations_for(*key)],
             anomalies=self.anomalies_for(refs),
             events=self.events_for(refs),
@@ -574,6 +613,30 @@ class ViewContext:
 
 
 _DONE = frozenset({"Succeeded", "Failed"})
+
+
+def _same_objects(before: dict[Any, Any], after: dict[Any, Any]) -> bool:
+    """Same keys, and every value the very same (frozen) object: nothing in it changed."""
+    return before is after or (
+        len(before) == len(after) and all(before.get(key, _MISSING) is value for key, value in after.items())
+    )
+
+
+_MISSING = object()
+
+
+def _replica_set_owners(snapshot: ClusterSnapshot) -> dict[tuple[str, str, str], object]:
+    return {key: workload.owner for key, workload in snapshot.workloads.items() if key[0] == "ReplicaSet"}
+
+
+def _same_joins(before: ClusterSnapshot, after: ClusterSnapshot) -> bool:
+    """Whether the pod owner and Service selection joins of `before` hold for `after`."""
+    return (
+        _same_objects(before.pods, after.pods)
+        and _same_objects(before.services, after.services)
+        and _same_objects(before.endpoints, after.endpoints)
+        and _replica_set_owners(before) == _replica_set_owners(after)
+    )
 
 
 def _sum_usage(usages: list[Usage]) -> Usage | None:

@@ -19,9 +19,21 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar, cast
 
 from k8s_optimizer.domain.changes import Change
-from k8s_optimizer.domain.objects import HPA, Endpoints, Namespace, ObjectRef, Workload
+from k8s_optimizer.domain.objects import (
+    HPA,
+    Endpoints,
+    Event,
+    Namespace,
+    Node,
+    ObjectRef,
+    Pod,
+    PodDisruptionBudget,
+    Service,
+    Workload,
+)
 from k8s_optimizer.domain.snapshot import ClusterSnapshot, NetworkSettings
 from k8s_optimizer.domain.usage import ContainerUsage, NodeUsage
 from k8s_optimizer.k8s.errors import ClusterError
@@ -52,6 +64,7 @@ _CACHE_KINDS = (
 _WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")
 
 Connector = Callable[[Settings], Awaitable[KubeConnection]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +145,7 @@ class ClusterModel:
     # -- lifecycle -----------------------------------------------------------------------------------
     async def start(self) -> None:
         """Start connecting, listing and watching in the background; returns at once."""
+        self._connect_error = "connecting"
         for namespace in self.settings.namespaces:
             self.apply("Namespace", "added", ("", namespace), Namespace(name=namespace))
         self._tasks.append(asyncio.create_task(self._run(), name="cluster-model"))
@@ -143,6 +157,10 @@ class ClusterModel:
                 self._connection = await self._connector(self.settings)
             except ClusterError as error:
                 self._connect_error = error.message
+                await asyncio.sleep(backoff.next_delay())
+            except Exception as error:  # an auth plugin or loader bug: report it and keep trying
+                self._connect_error = f"{type(error).__name__}: {error}"
+                logger.exception("connecting to the cluster failed")
                 await asyncio.sleep(backoff.next_delay())
         self._connect_error = None
         self._informers = build_informers(self._connection, self, self.settings.namespaces)
@@ -279,9 +297,15 @@ class ClusterModel:
             checks["history"] = self.collector.history_health
         return checks
 
+    def stopped_tasks(self) -> list[str]:
+        """Background loops that ended (they never should while running): empty when all is well."""
+        return sorted(task.get_name() for task in self._tasks if task.done() and task.get_name() != "cluster-model")
+
     def _watch_health(self) -> ComponentHealth:
         if self._connect_error is not None:
             return ComponentHealth.degraded(f"not connected: {self._connect_error}")
+        if stopped := self.stopped_tasks():
+            return ComponentHealth.degraded(f"stopped: {', '.join(stopped)}")
         failing = [f"{informer.name}: {informer.last_error}" for informer in self._informers if not informer.healthy]
         if failing:
             return ComponentHealth.degraded("; ".join(sorted(failing)))
@@ -295,23 +319,26 @@ class ClusterModel:
             self._snapshot = self._build_snapshot()
         return self._snapshot
 
+    def _copy(self, kind: str, _: type[T]) -> dict[ObjectKey, T]:
+        """A shallow copy of one cache; the informer put only `kind`'s domain type in it."""
+        return cast(dict[ObjectKey, T], dict(self._caches[kind]))
+
     def _build_snapshot(self) -> ClusterSnapshot:
-        caches = self._caches
         workloads: dict[tuple[str, str, str], Workload] = {}
         for kind in _WORKLOAD_KINDS:
-            for (namespace, name), workload in caches[kind].items():
-                workloads[(kind, namespace, name)] = workload  # type: ignore[assignment]
+            for (namespace, name), workload in self._copy(kind, Workload).items():
+                workloads[(kind, namespace, name)] = workload
         return ClusterSnapshot(
             taken_at=datetime.now(UTC),
-            namespaces={name: ns for (_, name), ns in caches["Namespace"].items()},  # type: ignore[misc]
-            nodes={name: node for (_, name), node in caches["Node"].items()},  # type: ignore[misc]
-            pods=dict(caches["Pod"]),  # type: ignore[arg-type]
-            services=dict(caches["Service"]),  # type: ignore[arg-type]
-            endpoints=dict(caches["Endpoints"]),  # type: ignore[arg-type]
+            namespaces={name: ns for (_, name), ns in self._copy("Namespace", Namespace).items()},
+            nodes={name: node for (_, name), node in self._copy("Node", Node).items()},
+            pods=self._copy("Pod", Pod),
+            services=self._copy("Service", Service),
+            endpoints=self._copy("Endpoints", Endpoints),
             workloads=workloads,
-            hpas=dict(caches["HorizontalPodAutoscaler"]),  # type: ignore[arg-type]
-            pdbs=dict(caches["PodDisruptionBudget"]),  # type: ignore[arg-type]
-            events=dict(caches["Event"]),  # type: ignore[arg-type]
+            hpas=self._copy("HorizontalPodAutoscaler", HPA),
+            pdbs=self._copy("PodDisruptionBudget", PodDisruptionBudget),
+            events=self._copy("Event", Event),
             container_usage=dict(self.container_usage),
             node_usage=dict(self.node_usage),
             network=self._network,

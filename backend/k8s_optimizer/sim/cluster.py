@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 SCENARIOS = ("demo", "scale", "broken")
 MAX_STEP_SECONDS = 15.0
 SETTLE_SECONDS = 30.0
+CALM_SECONDS = 3600.0  # no traffic bursts (so no OOM kills) in the first hour after start: a calm first look
+RESYNC_SECONDS = 600.0  # every controller re-checks all its objects this often, as informers resync
 _MAX_ROUNDS = 50  # reconcile rounds per tick; a chain Deployment → RS → Pod → bind → start needs ~6
 _IDLE_REAL_SECONDS = 1.0
 
@@ -94,7 +96,9 @@ class EmbeddedCluster:
         self._task: asyncio.Task[None] | None = None
         self._next_sample = 0.0
         self._next_hpa = 0.0
+        self._next_resync = 0.0
         self._started = False
+        self._stopping = False
         self.startup_seconds = 0.0
         self.ticks = 0
 
@@ -105,7 +109,12 @@ class EmbeddedCluster:
         self._build()
         now = self.clock.now_seconds()
         self._next_sample = _align(now, SAMPLE_SECONDS)
-        self._next_hpa = now + SYNC_SECONDS
+        # HPA syncs fall mid-way between metric samples and never on the last instant of the settling
+        # period, so a freshly started cluster has no pod still ContainerCreating from a last-moment rescale
+        self._next_hpa = now + SYNC_SECONDS / 2
+        self._next_resync = now + RESYNC_SECONDS
+        self.load.origin_seconds = now
+        self.load.calm_until_seconds = now + SETTLE_SECONDS + CALM_SECONDS
         self.tick()
         self.load.sample(self._next_sample)
         self._next_sample += SAMPLE_SECONDS
@@ -117,6 +126,9 @@ class EmbeddedCluster:
         log.info("embedded cluster %s ready in %.2fs: %s", self.scenario, self.startup_seconds, self.status()["counts"])
 
     async def stop(self) -> None:
+        self._stopping = True
+        if self._wake is not None:
+            self._wake.set()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -124,10 +136,7 @@ class EmbeddedCluster:
             self._task = None
 
     def _build(self) -> None:
-        if self.scenario == "scale":
-            nodes = scale.scale_nodes(self.pod_target)
-        else:
-            nodes = common.demo_nodes()
+        nodes = scale.scale_nodes(self.pod_target) if self.scenario == "scale" else common.demo_nodes()
         common.create_nodes(self.store, nodes)
         control_plane = nodes[0]
         common.create_system(self.store, control_plane.name, control_plane.ip)
@@ -166,6 +175,9 @@ class EmbeddedCluster:
         self._periodic(now)
 
     def _periodic(self, now: float) -> None:
+        if now >= self._next_resync:
+            self._next_resync = now + RESYNC_SECONDS
+            self._resync()
         if now >= self._next_sample:
             sampled_at = _align(now, SAMPLE_SECONDS)
             self.load.sample(sampled_at)
@@ -178,11 +190,29 @@ class EmbeddedCluster:
         self.disruption.run(now)
         self.recorder.expire(now)
 
+    def _resync(self) -> None:
+        """Mark every owner dirty, so a missed change can never leave an object unreconciled for long."""
+        for controller, rt in (
+            (self.deployments, r.DEPLOYMENTS),
+            (self.replicasets, r.REPLICASETS),
+            (self.statefulsets, r.STATEFULSETS),
+            (self.daemonsets, r.DAEMONSETS),
+            (self.endpoints, r.SERVICES),
+        ):
+            controller.dirty.update(self.store.sorted_keys(rt))
+
     def tick_controllers_only(self, now: float) -> None:
         """After an HPA rescale: let the workload controllers react at the same instant."""
         for _ in range(_MAX_ROUNDS):
             progressed = False
-            for controller in (self.deployments, self.replicasets, self.statefulsets, self.scheduler, self.kubelet, self.endpoints):  # noqa: E501
+            for controller in (
+                self.deployments,
+                self.replicasets,
+                self.statefulsets,
+                self.scheduler,
+                self.kubelet,
+                self.endpoints,
+            ):
                 progressed |= controller.run(now)
             if not progressed:
                 break
@@ -196,15 +226,16 @@ class EmbeddedCluster:
 
     async def _run(self) -> None:
         assert self._wake is not None
-        while True:
+        while not self._stopping:  # a flag as well as cancel(): never hang stop() on a swallowed cancellation
             self._wake.clear()
             try:
                 self.tick()
-            except Exception:  # noqa: BLE001 - one failing reconcile must not stop the cluster
+            except Exception:
                 log.exception("embedded cluster: reconcile failed")
             delay = self.clock.real_seconds(max(self.next_due() - self.clock.now_seconds(), 0.0))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=min(max(delay, 0.005), _IDLE_REAL_SECONDS))
+                async with asyncio.timeout(min(max(delay, 0.005), _IDLE_REAL_SECONDS)):
+                    await self._wake.wait()
 
     async def advance(self, seconds: float) -> None:
         """Jump simulated time forward, stepping ≤15 s and stopping at every due time on the way."""
@@ -223,6 +254,10 @@ class EmbeddedCluster:
                 await asyncio.sleep(0)  # let the API server answer requests during long pre-runs
         self.tick()
 
+    def _busiest_workloads(self) -> dict[str, float]:
+        """Current requests/s of the 25 busiest workloads (the scale scenario has thousands)."""
+        return _top_rps(self.load.workload_rps, 25)
+
     # -- control -------------------------------------------------------------------------------------------
     def set_load(self, namespace: str, name: str, *, enabled: bool, rps: float | None = None) -> None:
         self.load.set_load(namespace, name, enabled=enabled, rps=rps)
@@ -230,7 +265,11 @@ class EmbeddedCluster:
             self._wake.set()
 
     def status(self) -> dict[str, Any]:
-        counts = {rt.plural if not rt.group else f"{rt.plural}.{rt.group}": self.store.count(rt) for rt in r.ALL if rt.group != "metrics.k8s.io"}  # noqa: E501
+        counts = {
+            rt.plural if not rt.group else f"{rt.plural}.{rt.group}": self.store.count(rt)
+            for rt in r.ALL
+            if rt.group != "metrics.k8s.io"
+        }
         running = sum(1 for p in self.kubelet.pods.values() if any(c.state == "running" for c in p.containers))
         return {
             "scenario": self.scenario,
@@ -243,10 +282,13 @@ class EmbeddedCluster:
             "runningPods": running,
             "oomKills": self.load.oom_kills,
             "metricsSampledAt": self.metrics.summary()["sampledAt"],
-            "load": {
-                f"{ns}/{name}": round(rps, 3) for (ns, name), rps in sorted(self.load.workload_rps.items()) if rps
-            },
+            "load": self._busiest_workloads(),
         }
+
+
+def _top_rps(workload_rps: dict[tuple[str, str], float], limit: int) -> dict[str, float]:
+    busiest = sorted(((rps, key) for key, rps in workload_rps.items() if rps > 0), reverse=True)[:limit]
+    return {f"{ns}/{name}": round(rps, 3) for rps, (ns, name) in sorted(busiest, key=lambda item: item[1])}
 
 
 def _align(seconds: float, period: float) -> float:

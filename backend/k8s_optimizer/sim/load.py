@@ -33,18 +33,18 @@ from __future__ import annotations
 import math
 import zlib
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from k8s_optimizer.domain.quantities import MIB, parse_cpu_millicores, parse_memory_bytes
 from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.controllers.base import Key, controller_of, is_pod_ready, key_of
+from k8s_optimizer.sim.controllers.base import Key, controller_of, key_of
 from k8s_optimizer.sim.controllers.kubelet import Kubelet
 from k8s_optimizer.sim.controllers.workloads import HASH_LABEL
 from k8s_optimizer.sim.store import Obj, ObjectStore, WatchEvent
 
 PREFIX = "sim.k8s-optimizer.io/"
 SAMPLE_SECONDS = 15.0  # metrics-server --metric-resolution
+BURST_SLOT_SECONDS = 600.0  # a burst lasts one 10-minute slot
 SIDECAR_CPU_MILLICORES = 2.0
 SIDECAR_MEMORY_BYTES = 8 * MIB
 
@@ -99,9 +99,21 @@ def model_from_annotations(annotations: dict[str, str]) -> Model:
     return Model(**values)  # type: ignore[arg-type]
 
 
+_MASK64 = 2**64 - 1
+
+
 def unit_hash(*parts: object) -> float:
-    """A deterministic number in [0, 1) from the parts (crc32: fast, stable across processes)."""
-    return zlib.crc32("\x1f".join(str(p) for p in parts).encode()) / 2**32
+    """A deterministic number in [0, 1) from the parts: crc32 (fast, stable across processes, unlike hash())
+    then the splitmix64 finaliser, because crc32 alone maps neighbouring inputs to correlated values."""
+    return mix01(zlib.crc32("\x1f".join(str(p) for p in parts).encode()), 0)
+
+
+def mix01(base: int, step: int) -> float:
+    """splitmix64 of (base, step) in [0, 1): the per-sample noise without building strings (10,000 pods)."""
+    x = (base * 0x100000001B3 + step + 0x9E3779B97F4A7C15) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return (x ^ (x >> 31)) / 2**64
 
 
 @dataclass(slots=True)
@@ -120,6 +132,7 @@ class PodEntry:
     node: str
     containers: list[ContainerShape]
     labels: dict[str, str] = field(default_factory=dict)
+    noise_bases: tuple[int, ...] = ()  # per container: crc32 of (seed, pod, container, purpose), computed once
 
 
 def workload_of(pod: Obj) -> Key:
@@ -167,6 +180,10 @@ class LoadModel:
         self.sample_seconds: float | None = None
         self.workload_rps: dict[Key, float] = {}
         self.oom_kills = 0
+        # no bursts before this time: a freshly started demo shows a calm cluster first (all pods Running)
+        self.calm_until_seconds = 0.0
+        # burst slots count from here (the cluster's start), so a seed gives the same bursts on every run
+        self.origin_seconds = 0.0
         store.add_listener(self._on_event)
 
     def _on_event(self, event: WatchEvent) -> None:
@@ -181,12 +198,18 @@ class LoadModel:
         if key in self.pods or not pod.get("spec", {}).get("nodeName"):
             return
         workload = workload_of(pod)
+        containers = [_shape(c) for c in pod["spec"].get("containers") or ()]
         self.pods[key] = PodEntry(
             key=key,
             workload=workload,
             node=pod["spec"]["nodeName"],
-            containers=[_shape(c) for c in pod["spec"].get("containers") or ()],
+            containers=containers,
             labels=dict(pod["metadata"].get("labels") or {}),
+            noise_bases=tuple(
+                zlib.crc32(f"{self.seed}/{key[0]}/{key[1]}/{shape.name}/{purpose}".encode())
+                for shape in containers
+                for purpose in ("cpu", "mem")
+            ),
         )
         self.models[workload] = model_from_annotations(pod["metadata"].get("annotations") or {})
 
@@ -213,8 +236,11 @@ class LoadModel:
             return 0.0
         day_fraction = (now_seconds % 86400.0) / 86400.0
         diurnal = 1.0 + model.diurnal_amplitude * math.sin(2 * math.pi * day_fraction - math.pi / 2)
-        slot = int(now_seconds // 600)
-        burst = model.burst_factor if unit_hash(self.seed, *workload, "burst", slot) < model.burst_probability else 1.0
+        slot = int((now_seconds - self.origin_seconds) // BURST_SLOT_SECONDS)
+        bursting = now_seconds >= self.calm_until_seconds and (
+            unit_hash(self.seed, *workload, "burst", slot) < model.burst_probability
+        )
+        burst = model.burst_factor if bursting else 1.0
         step = int(now_seconds // SAMPLE_SECONDS)
         noise = 1.0 + model.noise * (2 * unit_hash(self.seed, *workload, "rps", step) - 1)
         return max(model.rps * diurnal * burst * noise, 0.0)
@@ -243,7 +269,9 @@ class LoadModel:
             share = rps.get(workload, 0.0) / ready[workload] if ready[workload] else 0.0
             for entry in entries:
                 is_ready, running = states[entry.key]
-                readings[entry.key] = self._pod_reading(entry, model, share if is_ready else 0.0, running, now_seconds, kills)  # noqa: E501
+                readings[entry.key] = self._pod_reading(
+                    entry, model, share if is_ready else 0.0, running, now_seconds, kills
+                )
         self.readings = readings
         self.sample_seconds = now_seconds
         for key, container in kills:
@@ -251,7 +279,9 @@ class LoadModel:
                 self.oom_kills += 1
                 self.readings.get(key, {}).pop(container, None)
 
-    def _workload_rps(self, by_workload: dict[Key, list[PodEntry]], ready: dict[Key, int], now: float) -> dict[Key, float]:  # noqa: E501
+    def _workload_rps(
+        self, by_workload: dict[Key, list[PodEntry]], ready: dict[Key, int], now: float
+    ) -> dict[Key, float]:
         rps = {workload: self.traffic(workload, self.effective_model(workload), now) for workload in by_workload}
         for workload in by_workload:
             model = self.effective_model(workload)
@@ -275,7 +305,7 @@ class LoadModel:
         for index, shape in enumerate(entry.containers):
             if shape.name not in running:
                 continue
-            noise = 1.0 + model.noise * (2 * unit_hash(self.seed, *entry.key, shape.name, step) - 1)
+            noise = 1.0 + model.noise * (2 * mix01(entry.noise_bases[2 * index], step) - 1)
             if index == 0:
                 cpu, memory = self._main_usage(shape, model, share_rps, now - started.get(shape.name, now))
             else:
@@ -283,14 +313,16 @@ class LoadModel:
             cpu *= noise
             if shape.cpu_limit_millicores is not None:
                 cpu = min(cpu, float(shape.cpu_limit_millicores))  # CFS throttling
-            memory *= 1.0 + 0.02 * (2 * unit_hash(self.seed, *entry.key, shape.name, "mem", step) - 1)
+            memory *= 1.0 + 0.02 * (2 * mix01(entry.noise_bases[2 * index + 1], step) - 1)
             if shape.memory_limit_bytes is not None and memory > shape.memory_limit_bytes:
                 kills.append((entry.key, shape.name))
             result[shape.name] = Reading(int(max(cpu, 0.0) * 1_000_000), int(memory))
         return result
 
     @staticmethod
-    def _main_usage(shape: ContainerShape, model: Model, share_rps: float, uptime_seconds: float) -> tuple[float, float]:  # noqa: E501
+    def _main_usage(
+        shape: ContainerShape, model: Model, share_rps: float, uptime_seconds: float
+    ) -> tuple[float, float]:
         cpu_base = model.cpu_baseline_millicores
         if cpu_base is None:
             cpu_base = shape.cpu_request_millicores * 0.1 if shape.cpu_request_millicores else 5.0
@@ -307,10 +339,3 @@ class LoadModel:
         if runtime is None:
             return {}
         return {c.name: c.started_at for c in runtime.containers if c.started_at is not None}
-
-    def pod_ready(self, key: Key) -> bool:
-        pod = self.store.get(r.PODS, *key)
-        return pod is not None and is_pod_ready(pod)
-
-
-ReadingSource = Callable[[], dict[Key, dict[str, Reading]]]

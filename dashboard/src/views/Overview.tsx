@@ -4,7 +4,7 @@
 import type { JSX } from "preact";
 
 import { Badge, Empty, ErrorBox, Link, Loading, Section, UsageBar, priorityTone } from "../components/common";
-import { bytes, cpu, savings, usd } from "../format";
+import { bytes, cpu, label, savings, usd } from "../format";
 import { useFetch, useLive, useThrottled } from "../hooks";
 import type { NodeOut, Overview as OverviewData } from "../types";
 
@@ -108,6 +108,19 @@ export function Overview(): JSX.Element {
         <Stat label="Potential savings / month" value={usd(data?.potential_savings_monthly_usd)} testid="stat-savings" tone="good" />
         <Stat label="Open recommendations" value={String(live.recommendations.length)} testid="stat-recommendations" />
       </div>
+      {data && Object.keys(data.scores).length > 0 && (
+        <div class="scores" data-testid="scores" aria-label="Cluster scores">
+          {Object.entries(data.scores).map(([name, score]) => (
+            <div class="score" key={name}>
+              <span class="muted">{label(name)}</span>
+              <div class="bar" role="img" aria-label={`${label(name)} ${score.toFixed(0)} of 100`}>
+                <div class="bar-used" style={{ width: `${Math.max(0, Math.min(100, score))}%` }} />
+              </div>
+              <strong>{score.toFixed(0)}</strong>
+            </div>
+          ))}
+        </div>
+      )}
       <Section title="Network planes">
         <Planes overview={data} />
       </Section>

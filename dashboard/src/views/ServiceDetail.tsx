@@ -420,6 +420,21 @@ export function ServiceDetail(props: { route: Route }): JSX.Element {
           </ul>
         )}
       </Section>
+      <Section title={`Anomalies (${d.anomalies.length})`} testid="service-anomalies">
+        {d.anomalies.length === 0 ? (
+          <Empty>No anomaly in this service's usage.</Empty>
+        ) : (
+          <ul class="list">
+            {d.anomalies.map((a) => (
+              <li key={a.id}>
+                <Badge tone={a.severity === "critical" || a.severity === "high" ? "bad" : "warn"}>{a.kind}</Badge>
+                <span>{a.message}</span>
+                <span class="right muted">{new Date(a.timestamp).toLocaleTimeString()}</span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </Section>
       <Section title="Events">
         {d.events.length === 0 ? (
           <Empty>No recent events.</Empty>

@@ -39,7 +39,11 @@ async def test_named_target_port_is_resolved_per_pod() -> None:
         address = subsets[0]["addresses"][0]
         assert address["targetRef"]["kind"] == "Pod"
         assert address["nodeName"].startswith("k8s-optimizer-worker")
-        slices = [s for s in cluster.store.list_objects(r.ENDPOINTSLICES, "default") if s["metadata"]["labels"]["kubernetes.io/service-name"] == "web"]  # noqa: E501
+        slices = [
+            s
+            for s in cluster.store.list_objects(r.ENDPOINTSLICES, "default")
+            if s["metadata"]["labels"]["kubernetes.io/service-name"] == "web"
+        ]
         assert sorted(s["ports"][0]["port"] for s in slices) == [8080, 9090]
         assert all(s["endpoints"][0]["conditions"]["ready"] for s in slices)
 
@@ -59,7 +63,7 @@ async def test_broken_services_get_no_or_not_ready_addresses() -> None:
 
 async def test_echo_demo_endpoints_follow_its_pods() -> None:
     async with running_cluster("demo") as cluster:
-        pods = pods_of(cluster, "k8s-optimizer", "echo-demo")
+        pods = [p for p in pods_of(cluster, "k8s-optimizer", "echo-demo") if is_pod_ready(p)]
         subsets = cluster.store.require(r.ENDPOINTS, "k8s-optimizer", "echo-demo")["subsets"]
         assert subsets[0]["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
         assert sorted(a["ip"] for a in subsets[0]["addresses"]) == sorted(p["status"]["podIP"] for p in pods)

@@ -16,7 +16,10 @@ STEADY = {
 
 
 def _hpa(name: str) -> dict[str, object]:
-    metric = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}  # noqa: E501
+    metric = {
+        "type": "Resource",
+        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}},
+    }
     return {
         "metadata": {"name": name, "namespace": "default"},
         "spec": {
@@ -34,8 +37,14 @@ def _replicas(cluster: object, name: str) -> int:
 
 async def test_hpa_scales_up_then_down_after_stabilisation() -> None:
     async with running_cluster("demo") as cluster:
-        container = {"name": "app", "image": "busybox:1.36.1", "resources": {"requests": {"cpu": "100m", "memory": "32Mi"}}}  # noqa: E501
-        cluster.store.create(r.DEPLOYMENTS, deployment("default", "cpu-app", replicas=1, container=container, annotations=STEADY))  # noqa: E501
+        container = {
+            "name": "app",
+            "image": "busybox:1.36.1",
+            "resources": {"requests": {"cpu": "100m", "memory": "32Mi"}},
+        }
+        cluster.store.create(
+            r.DEPLOYMENTS, deployment("default", "cpu-app", replicas=1, container=container, annotations=STEADY)
+        )
         cluster.store.create(r.HPAS, _hpa("cpu-app"))
         await cluster.advance(120)
         # 40 rps × 5 m = 200 m on one pod = 200 % of a 100 m request; ratio 4 -> ceil(4 × 1) = 4 (= max(2×1, 4))
@@ -44,13 +53,18 @@ async def test_hpa_scales_up_then_down_after_stabilisation() -> None:
         assert messages == ["New size: 4; reason: cpu resource utilization (percentage of request) above target"]
         status = cluster.store.require(r.HPAS, "default", "cpu-app")["status"]
         assert status["currentMetrics"] == [
-            {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 50, "averageValue": "50m"}}}  # noqa: E501
+            {
+                "type": "Resource",
+                "resource": {"name": "cpu", "current": {"averageUtilization": 50, "averageValue": "50m"}},
+            }
         ]
         assert (status["currentReplicas"], status["desiredReplicas"]) == (4, 4)
         cluster.set_load("default", "cpu-app", enabled=False)
         await cluster.advance(240)
         assert _replicas(cluster, "cpu-app") == 4  # the highest recommendation of the last 300 s is still 4
-        conditions = {c["type"]: c["reason"] for c in cluster.store.require(r.HPAS, "default", "cpu-app")["status"]["conditions"]}  # noqa: E501
+        conditions = {
+            c["type"]: c["reason"] for c in cluster.store.require(r.HPAS, "default", "cpu-app")["status"]["conditions"]
+        }
         assert conditions == {
             "AbleToScale": "ScaleDownStabilized",
             "ScalingActive": "ValidMetricFound",
@@ -75,3 +89,28 @@ async def test_hpa_without_cpu_requests_reports_unknown() -> None:
         )
         assert events_for(cluster, "no-requests", "FailedComputeMetricsReplicas")[0]["type"] == "Warning"
         assert cluster.store.require(r.DEPLOYMENTS, "broken", "no-requests")["spec"]["replicas"] == 2
+
+
+async def test_hpa_on_memory_average_value() -> None:
+    async with running_cluster("demo") as cluster:
+        container = {
+            "name": "app",
+            "image": "busybox:1.36.1",
+            "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
+        }
+        annotations = {PREFIX + "memory-baseline-mib": "100", PREFIX + "noise": "0"}
+        cluster.store.create(
+            r.DEPLOYMENTS, deployment("default", "mem-app", replicas=1, container=container, annotations=annotations)
+        )
+        hpa = _hpa("mem-app")
+        target = {"type": "AverageValue", "averageValue": "40Mi"}
+        hpa["spec"]["metrics"] = [{"type": "Resource", "resource": {"name": "memory", "target": target}}]  # type: ignore[index]
+        cluster.store.create(r.HPAS, hpa)
+        await cluster.advance(180)
+        # ~100 MiB per pod against 40 MiB: ratio 2.5 whatever the replica count (memory doesn't spread), so
+        # 1 -> ceil(2.5) = 3 -> ceil(7.5) = 8, capped at max(2×3, 4) = 6 -> 15, capped by maxReplicas 10
+        messages = [e["message"] for e in events_for(cluster, "mem-app", "SuccessfulRescale")]
+        assert messages[:2] == [f"New size: {n}; reason: memory resource above target" for n in (3, 6)]
+        assert _replicas(cluster, "mem-app") == 10
+        status = cluster.store.require(r.HPAS, "default", "mem-app")["status"]
+        assert status["currentMetrics"][0]["resource"]["name"] == "memory"

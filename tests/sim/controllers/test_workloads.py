@@ -41,13 +41,20 @@ async def test_scale_up_gives_running_pods_and_endpoints() -> None:
         await cluster.advance(10)
         pods = pods_of(cluster, "default", "web")
         assert len(pods) == 6
-        assert all(p["status"]["phase"] == "Running" and is_pod_ready(p) for p in pods), [(p["metadata"]["creationTimestamp"], p["status"]) for p in pods if not is_pod_ready(p)]
+        assert all(p["status"]["phase"] == "Running" and is_pod_ready(p) for p in pods), [
+            (p["metadata"]["creationTimestamp"], p["status"]) for p in pods if not is_pod_ready(p)
+        ]
         endpoints = cluster.store.require(r.ENDPOINTS, "default", "web")
         addresses = endpoints["subsets"][0]["addresses"]
         assert sorted(a["ip"] for a in addresses) == sorted(p["status"]["podIP"] for p in pods)
         assert endpoints["subsets"][0]["ports"] == [{"port": 8080, "protocol": "TCP"}]
         status = cluster.store.require(r.DEPLOYMENTS, "default", "web")["status"]
-        assert (status["replicas"], status["readyReplicas"], status["availableReplicas"], status["updatedReplicas"]) == (6, 6, 6, 6)  # noqa: E501
+        assert (
+            status["replicas"],
+            status["readyReplicas"],
+            status["availableReplicas"],
+            status["updatedReplicas"],
+        ) == (6, 6, 6, 6)
         assert [c["reason"] for c in status["conditions"]] == ["MinimumReplicasAvailable", "NewReplicaSetAvailable"]
         rs_name = next(iter(cluster.deployments.owned.children.values()))
         messages = [e["message"] for e in events_for(cluster, "web", "ScalingReplicaSet")]

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from k8s_optimizer.analysis import network
 from k8s_optimizer.api import schemas as s
-from k8s_optimizer.api.deps import ContextDep
+from k8s_optimizer.api.deps import ContextDep, ListingDep
 from k8s_optimizer.api.errors import ApiError
-from k8s_optimizer.api.params import (
-    CursorQuery,
-    LimitQuery,
-    NamePath,
-    NamespacePath,
-    NamespaceQuery,
-    labels_match,
-    page,
-    parse_label_selector,
-)
+from k8s_optimizer.api.listing import ServiceQuery
+from k8s_optimizer.api.params import CursorQuery, LimitQuery, NamePath, NamespacePath, NamespaceQuery
 from k8s_optimizer.api.views import ViewContext
 from k8s_optimizer.domain.objects import Service
 
@@ -40,20 +31,6 @@ ServiceSort = Literal[
 ]
 
 
-def _sort_key(field: str) -> Callable[[s.ServiceSummary], tuple[float, str, str]]:
-    """Usage sorts: by the value, then namespace and name so equal values keep a stable order."""
-
-    def key(summary: s.ServiceSummary) -> tuple[float, str, str]:
-        value = {
-            "cpu": summary.resources.cpu_usage_millicores or 0.0,
-            "memory": float(summary.resources.memory_usage_bytes or 0),
-            "recommendations": float(summary.open_recommendations),
-        }[field]
-        return value, summary.namespace, summary.name
-
-    return key
-
-
 def _service(context: ViewContext, namespace: str, name: str) -> Service:
     service = context.snapshot.services.get((namespace, name))
     if service is None:
@@ -61,39 +38,25 @@ def _service(context: ViewContext, namespace: str, name: str) -> Service:
     return service
 
 
-@router.get("")
+@router.get("", response_model=s.Page[s.ServiceSummary])
 async def list_services(
-    context: ContextDep,
+    request: Request,
+    listing: ListingDep,
     namespace: NamespaceQuery = None,
     label_selector: Annotated[str | None, Query(max_length=1024, description="a=b,c!=d,e,!f")] = None,
     q: Annotated[str | None, Query(max_length=253, description="substring of namespace/name")] = None,
     sort: ServiceSort = "namespace",
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
-) -> s.Page[s.ServiceSummary]:
-    """Every Service with endpoints, backing workloads, HPA, usage vs request, score and open findings."""
-    requirements = parse_label_selector(label_selector) if label_selector else []
-    needle = (q or "").lower()
-    selected = [
-        service
-        for (ns, name), service in sorted(context.snapshot.services.items())
-        if (namespace is None or ns == namespace)
-        and labels_match(service.labels, requirements)
-        and needle in f"{ns}/{name}".lower()
-    ]
-    field, descending = sort.lstrip("-"), sort.startswith("-")
-    if field in ("name", "namespace"):
-        # Sorting by identity needs no usage: page first, summarise only the page (cheap at 2,000 services).
-        selected.sort(
-            key=lambda v: (v.name, v.namespace) if field == "name" else (v.namespace, v.name), reverse=descending
-        )
-        chunk, next_cursor, total = page(selected, limit, cursor)
-        items = [context.service_summary(service) for service in chunk]
-        return s.Page[s.ServiceSummary](items=items, next_cursor=next_cursor, total=total)
-    summaries = [context.service_summary(service) for service in selected]
-    summaries.sort(key=_sort_key(field), reverse=descending)
-    page_items, next_cursor, total = page(summaries, limit, cursor)
-    return s.Page[s.ServiceSummary](items=page_items, next_cursor=next_cursor, total=total)
+) -> Response:
+    """Every Service with endpoints, backing workloads, HPA, usage vs request, score and open findings.
+
+    Served from the view's pre-serialised listing: the body is the cached JSON of this exact page.
+    """
+    query = ServiceQuery(namespace, label_selector, q, sort, limit, cursor)
+    body = listing.page(query)
+    listing.remember_raw(request.scope["query_string"], query)  # validated: api/fastpath.py may reuse it
+    return Response(body, media_type="application/json")
 
 
 @router.get("/{namespace}/{name}")

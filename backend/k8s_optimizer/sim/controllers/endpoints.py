@@ -165,7 +165,9 @@ class EndpointsController:
             if ready:
                 subset["addresses"] = [_address(p) for p in sorted(ready, key=lambda p: p["status"]["podIP"])]
             if not_ready:
-                subset["notReadyAddresses"] = [_address(p) for p in sorted(not_ready, key=lambda p: p["status"]["podIP"])]  # noqa: E501
+                subset["notReadyAddresses"] = [
+                    _address(p) for p in sorted(not_ready, key=lambda p: p["status"]["podIP"])
+                ]
             subsets.append(subset)
         namespace, name = key_of(service)
         labels = dict(service["metadata"].get("labels") or {})
@@ -217,7 +219,10 @@ class EndpointsController:
                     "name": slice_name,
                     "namespace": namespace,
                     "generateName": f"{name}-",
-                    "labels": {"kubernetes.io/service-name": name, "endpointslice.kubernetes.io/managed-by": MANAGED_BY},
+                    "labels": {
+                        "kubernetes.io/service-name": name,
+                        "endpointslice.kubernetes.io/managed-by": MANAGED_BY,
+                    },
                     "ownerReferences": [_service_owner(service)],
                 },
                 "addressType": "IPv4",

@@ -22,7 +22,7 @@ from k8s_optimizer.sim.store import ApiError, Obj, ObjectStore, ResourceType, Wa
 LEASE_RENEW_SECONDS = 10.0
 NODE_STATUS_SECONDS = 300.0
 PDB_SYNC_SECONDS = 15.0
-_DEPENDENT_TYPES = (r.REPLICASETS, r.PODS, r.ENDPOINTSLICES, r.CONTROLLER_REVISIONS) if hasattr(r, "CONTROLLER_REVISIONS") else (r.REPLICASETS, r.PODS, r.ENDPOINTSLICES)  # noqa: E501
+_DEPENDENT_TYPES = (r.REPLICASETS, r.PODS, r.ENDPOINTSLICES, r.LEASES)  # what our controllers give owners
 
 
 class GarbageCollector:
@@ -50,7 +50,9 @@ class GarbageCollector:
             uid = self._gone.pop()
             for rt, key in sorted(self._dependents.pop(uid, set()), key=lambda item: (item[0].key, item[1])):
                 current = self.store.get(rt, *key)
-                if current is None or not any(ref.get("uid") == uid for ref in current["metadata"].get("ownerReferences") or ()):  # noqa: E501
+                if current is None or not any(
+                    ref.get("uid") == uid for ref in current["metadata"].get("ownerReferences") or ()
+                ):
                     continue
                 try:
                     self.store.delete(rt, *key)
@@ -100,9 +102,7 @@ class NodeLifecycle:
             "metadata": {
                 "name": name,
                 "namespace": "kube-node-lease",
-                "ownerReferences": [
-                    {"apiVersion": "v1", "kind": "Node", "name": name, "uid": node["metadata"]["uid"]}
-                ],
+                "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": name, "uid": node["metadata"]["uid"]}],
             },
             "spec": {"holderIdentity": name, "leaseDurationSeconds": 40, "renewTime": now_text},
         }
@@ -168,7 +168,11 @@ class DisruptionController:
                 if allowed
                 else {"type": "DisruptionAllowed", "status": "False", "reason": "InsufficientPods", "message": ""}
             )
-            set_condition(status.setdefault("conditions", []), {**new, "observedGeneration": status["observedGeneration"]}, now_text)  # noqa: E501
+            set_condition(
+                status.setdefault("conditions", []),
+                {**new, "observedGeneration": status["observedGeneration"]},
+                now_text,
+            )
 
         before = pdb["metadata"]["resourceVersion"]
         after = self.store.mutate(r.PDBS, namespace, pdb["metadata"]["name"], change)

@@ -58,9 +58,10 @@ class HpaController:
         if target is None or rt is None:
             return self._no_target(hpa, ref)
         state = self.states.setdefault((namespace, name), HpaState())
-        pods = self._pods(target)
+        spec = spec_from_k8s(hpa["spec"])
+        pods = {resource: self._pods(target, resource) for resource in {m.resource for m in spec.metrics}}
         current = int(target["spec"].get("replicas", 1))
-        decision = state.step(spec_from_k8s(hpa["spec"]), now_seconds=now, current_replicas=current, pods=pods)
+        decision = state.step(spec, now_seconds=now, current_replicas=current, pods=pods)
         if decision.rescale:
             self._rescale(rt, target, decision.desired_replicas)
             message = f"New size: {decision.desired_replicas}; reason: {decision.reason}"
@@ -69,28 +70,31 @@ class HpaController:
             self._record_errors(hpa, decision)
         return self._write_status(hpa, decision, now) or decision.rescale
 
-    def _pods(self, target: Obj) -> list[PodReading]:
+    def _pods(self, target: Obj, resource: str) -> list[PodReading]:
         selector = target["spec"].get("selector")
         namespace = target["metadata"]["namespace"]
         readings: list[PodReading] = []
         for pod in self.store.list_objects(r.PODS, namespace):
             if not selector_matches(selector, pod["metadata"].get("labels") or {}):
                 continue
-            readings.append(self._reading(pod))
+            readings.append(self._reading(pod, resource))
         return readings
 
-    def _reading(self, pod: Obj) -> PodReading:
+    def _reading(self, pod: Obj, resource: str) -> PodReading:
+        """A pod as the controller sees it, quantities in milli-units (Quantity.MilliValue())."""
         key = key_of(pod)
         status = pod.get("status", {})
         ready = condition(status.get("conditions") or [], "Ready")
         metrics = self.load.readings.get(key)
         usage = None
-        if metrics:
+        if metrics and resource == "cpu":
             usage = math.ceil(sum(reading.cpu_nanocores for reading in metrics.values()) / 1_000_000)
+        elif metrics and resource == "memory":
+            usage = sum(reading.memory_bytes for reading in metrics.values()) * 1000
         requests: dict[str, int | None] = {}
         for container in pod["spec"].get("containers") or ():
-            cpu = ((container.get("resources") or {}).get("requests") or {}).get("cpu")
-            requests[container["name"]] = parse_cpu_millicores(cpu) if cpu is not None else None
+            request = ((container.get("resources") or {}).get("requests") or {}).get(resource)
+            requests[container["name"]] = _milli(resource, request) if request is not None else None
         return PodReading(
             name=key[1],
             requests_milli=requests,
@@ -123,7 +127,11 @@ class HpaController:
 
         def change(obj: Obj) -> None:
             conditions = obj.setdefault("status", {}).setdefault("conditions", [])
-            set_condition(conditions, {"type": "AbleToScale", "status": "False", "reason": "FailedGetScale", "message": message}, now_text)  # noqa: E501
+            set_condition(
+                conditions,
+                {"type": "AbleToScale", "status": "False", "reason": "FailedGetScale", "message": message},
+                now_text,
+            )
 
         before = hpa["metadata"]["resourceVersion"]
         after = self.store.mutate(r.HPAS, *key_of(hpa), change)
@@ -142,7 +150,11 @@ class HpaController:
                 status["lastScaleTime"] = now_text
             conditions = status.setdefault("conditions", [])
             for item in decision.conditions:
-                set_condition(conditions, {"type": item.type, "status": item.status, "reason": item.reason, "message": item.message}, now_text)  # noqa: E501
+                set_condition(
+                    conditions,
+                    {"type": item.type, "status": item.status, "reason": item.reason, "message": item.message},
+                    now_text,
+                )
             order = ["AbleToScale", "ScalingActive", "ScalingLimited"]
             conditions.sort(key=lambda c: order.index(c["type"]) if c["type"] in order else 9)
 
@@ -171,11 +183,14 @@ def _metric_statuses(results: Sequence[MetricResult]) -> list[Obj]:
     return statuses
 
 
+def _milli(resource: str, quantity: str) -> int:
+    if resource == "cpu":
+        return parse_cpu_millicores(quantity)
+    return parse_memory_bytes(quantity) * 1000
+
+
 def _milli_quantity(resource: str, milli: int) -> str:
     if resource == "cpu":
         return format_cpu(milli)
     whole = milli // 1000
     return str(whole) if milli % 1000 == 0 else f"{milli}m"
-
-
-__all__ = ["HpaController", "parse_memory_bytes"]

@@ -4,8 +4,9 @@ A bound pod goes Pending (ContainerCreating) → Running one simulated second la
 node's pod CIDR; it turns Ready after its readiness probe's initialDelaySeconds. Containers die when the
 load model says their memory exceeded the limit (OOMKilled, exit 137) or when a `sim.k8s-optimizer.io/
 exit-after-seconds` annotation says the process exits (Error, exit 1); each death bumps restartCount,
-records lastState.terminated and restarts after the kubelet's crash back-off (10 s doubling to 300 s,
-reset after 10 minutes of clean running) during which the container waits in CrashLoopBackOff.
+records lastState.terminated and restarts with the kubelet's crash back-off: the first crash after a
+clean run restarts at once, the next ones wait 10 s doubling to 300 s in CrashLoopBackOff (reset after
+10 minutes of clean running).
 
 Work is driven by a wake-up heap keyed by pod, so 10,000 idle pods cost nothing per step.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import ipaddress
+import math
 import zlib
 from dataclasses import dataclass, field
 
@@ -41,7 +43,8 @@ class ContainerRuntime:
     waiting_message: str = ""
     started_at: float | None = None
     restart_count: int = 0
-    backoff_exponent: int = 0
+    backoff_exponent: int = 0  # 0: the next crash restarts at once (no back-off entry yet, as in the kubelet)
+    backoff_until: float = 0.0
     last_terminated: Obj | None = None
 
 
@@ -79,7 +82,7 @@ class Kubelet:
         self._wakeups: list[tuple[float, int, Key, int]] = []  # (due, seq, pod, generation)
         self._seq = 0
         self._new: set[Key] = set()
-        self._node_cidrs: dict[str, ipaddress.IPv4Network] = {}
+        self._node_cidrs: dict[str, ipaddress.IPv4Network | ipaddress.IPv6Network] = {}
         self._used_ips: dict[str, set[str]] = {}
         store.add_listener(self._on_event)
 
@@ -200,7 +203,11 @@ class Kubelet:
         self._write(runtime)
 
     def _start_container(self, runtime: PodRuntime, container: ContainerRuntime, now: float) -> None:
-        if container.waiting_reason == "CrashLoopBackOff" and container.waiting_message and now < self._backoff_until(container):  # noqa: E501
+        if (
+            container.waiting_reason == "CrashLoopBackOff"
+            and container.waiting_message
+            and now < self._backoff_until(container)
+        ):
             return
         first = container.waiting_reason == "ContainerCreating"
         container.state = "running"
@@ -209,19 +216,25 @@ class Kubelet:
         seed = f"{runtime.uid}/{container.name}/{container.restart_count}".encode()
         container.container_id = "containerd://" + f"{zlib.crc32(seed):08x}" * 8
         if first:
-            runtime.events.append(("Normal", "Pulled", f'Container image "{container.image}" already present on machine'))  # noqa: E501
+            runtime.events.append(
+                ("Normal", "Pulled", f'Container image "{container.image}" already present on machine')
+            )
         runtime.events.append(("Normal", "Created", f"Created container: {container.name}"))
         runtime.events.append(("Normal", "Started", f"Started container {container.name}"))
 
-    def _backoff_until(self, container: ContainerRuntime) -> float:
-        finished = parse_time((container.last_terminated or {}).get("finishedAt")) or 0.0
-        return finished + _backoff_seconds(container.backoff_exponent)
+    @staticmethod
+    def _backoff_until(container: ContainerRuntime) -> float:
+        return container.backoff_until
 
     def _maybe_exit(self, runtime: PodRuntime, now: float) -> None:
         if runtime.exit_after_seconds is None or not runtime.containers:
             return
         main = runtime.containers[0]
-        if main.state == "running" and main.started_at is not None and now >= main.started_at + runtime.exit_after_seconds:  # noqa: E501
+        if (
+            main.state == "running"
+            and main.started_at is not None
+            and now >= main.started_at + runtime.exit_after_seconds
+        ):
             self._terminate(runtime, main, now, "Error", 1)
 
     def _update_readiness(self, runtime: PodRuntime, now: float) -> None:
@@ -244,13 +257,7 @@ class Kubelet:
 
     def _schedule_next(self, runtime: PodRuntime, now: float) -> None:
         runtime.generation += 1
-        due: list[float] = []
-        for container in runtime.containers:
-            if container.state == "waiting" and container.waiting_reason == "CrashLoopBackOff":
-                due.append(self._backoff_until(container))
-            elif container.state == "running" and container.started_at is not None:
-                if not runtime.ready and container.probe_delay_seconds and not runtime.readiness_fails:
-                    due.append(container.started_at + container.probe_delay_seconds)
+        due = [self._container_due(runtime, container) for container in runtime.containers]
         main = runtime.containers[0] if runtime.containers else None
         if runtime.exit_after_seconds is not None and main and main.state == "running" and main.started_at is not None:
             due.append(main.started_at + runtime.exit_after_seconds)
@@ -259,6 +266,15 @@ class Kubelet:
         future = [t for t in due if t > now]
         if future:
             self._wake(runtime, min(future))
+
+    def _container_due(self, runtime: PodRuntime, container: ContainerRuntime) -> float:
+        """When this container next needs the kubelet: end of back-off, or its readiness delay (-inf: never)."""
+        if container.state == "waiting" and container.waiting_reason == "CrashLoopBackOff":
+            return self._backoff_until(container)
+        waiting_for_probe = not runtime.ready and container.probe_delay_seconds and not runtime.readiness_fails
+        if container.state == "running" and container.started_at is not None and waiting_for_probe:
+            return container.started_at + float(container.probe_delay_seconds or 0.0)
+        return -math.inf
 
     def _terminate(self, runtime: PodRuntime, container: ContainerRuntime, now: float, reason: str, code: int) -> None:
         ran = now - (container.started_at or now)
@@ -274,9 +290,16 @@ class Kubelet:
         backoff = _backoff_seconds(container.backoff_exponent)
         container.backoff_exponent += 1
         pod_name = f"{runtime.key[1]}_{runtime.key[0]}({runtime.uid})"
+        if backoff == 0:  # the first crash after a clean run: restarted at once, no CrashLoopBackOff
+            container.waiting_reason = "Restarting"
+            self._start_container(runtime, container, now)
+            return
+        container.backoff_until = now + backoff
         container.state = "waiting"
         container.waiting_reason = "CrashLoopBackOff"
-        container.waiting_message = f"back-off {int(backoff)}s restarting failed container={container.name} pod={pod_name}"
+        container.waiting_message = (
+            f"back-off {int(backoff)}s restarting failed container={container.name} pod={pod_name}"
+        )
         container.started_at = None
         message = f"Back-off restarting failed container {container.name} in pod {pod_name}"
         runtime.events.append(("Warning", "BackOff", message))
@@ -387,4 +410,7 @@ class Kubelet:
 
 
 def _backoff_seconds(exponent: int) -> float:
-    return float(min(BACKOFF_INITIAL_SECONDS * 2**exponent, BACKOFF_MAX_SECONDS))
+    """0 for the first crash, then 10 s doubling up to 300 s (the kubelet's crash back-off)."""
+    if exponent == 0:
+        return 0.0
+    return float(min(BACKOFF_INITIAL_SECONDS * 2 ** (exponent - 1), BACKOFF_MAX_SECONDS))

@@ -210,7 +210,9 @@ class DaemonSetController(_SetController):
         eligible = [
             name
             for name, info in sorted(self.scheduler.nodes.items())
-            if all(t.get("effect") not in ("NoSchedule", "NoExecute") or _tolerates(template_spec, t) for t in info.taints)  # noqa: E501
+            if all(
+                t.get("effect") not in ("NoSchedule", "NoExecute") or _tolerates(template_spec, t) for t in info.taints
+            )
         ]
         wrote = False
         revision = template_hash(owner["spec"]["template"])
@@ -233,7 +235,9 @@ class DaemonSetController(_SetController):
         spec["affinity"] = {
             "nodeAffinity": {
                 "requiredDuringSchedulingIgnoredDuringExecution": {
-                    "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]  # noqa: E501
+                    "nodeSelectorTerms": [
+                        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}
+                    ]
                 }
             }
         }

@@ -153,7 +153,9 @@ class ReplicaSetController:
         try:
             self.store.create(r.PODS, pod)
         except ApiError as error:
-            self.recorder.record(rs, "Warning", "FailedCreate", f"Error creating: {error.message}", "replicaset-controller")  # noqa: E501
+            self.recorder.record(
+                rs, "Warning", "FailedCreate", f"Error creating: {error.message}", "replicaset-controller"
+            )
             return
         self.recorder.record(rs, "Normal", "SuccessfulCreate", f"Created pod: {name}", "replicaset-controller")
 
@@ -271,7 +273,9 @@ class DeploymentController:
         template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = wanted_hash
         selector = copy.deepcopy(deployment["spec"]["selector"])
         selector.setdefault("matchLabels", {})[HASH_LABEL] = wanted_hash
-        revision = 1 + max((int(rs["metadata"].get("annotations", {}).get(REVISION_ANNOTATION, 0)) for rs in old), default=0)  # noqa: E501
+        revision = 1 + max(
+            (int(rs["metadata"].get("annotations", {}).get(REVISION_ANNOTATION, 0)) for rs in old), default=0
+        )
         replicas = int(deployment["spec"].get("replicas", 1))
         surge = resolve_int_or_percent(_rolling(deployment).get("maxSurge"), replicas, round_up=True)
         rs: Obj = {
@@ -365,7 +369,11 @@ class DeploymentController:
 
     def _cleanup(self, deployment: Obj, old: list[Obj]) -> bool:
         limit = int(deployment["spec"].get("revisionHistoryLimit", 10))
-        idle = [rs for rs in old if not int(rs["spec"].get("replicas", 0)) and not int(rs.get("status", {}).get("replicas", 0))]  # noqa: E501
+        idle = [
+            rs
+            for rs in old
+            if not int(rs["spec"].get("replicas", 0)) and not int(rs.get("status", {}).get("replicas", 0))
+        ]
         wrote = False
         for rs in idle[: max(len(idle) - limit, 0)]:
             try:
@@ -378,7 +386,10 @@ class DeploymentController:
     def _write_status(self, deployment: Obj, new: Obj | None, old: list[Obj]) -> bool:
         fresh_new = self.store.get(r.REPLICASETS, *key_of(new)) if new is not None else None
         sets = [rs for rs in (fresh_new, *[self.store.get(r.REPLICASETS, *key_of(o)) for o in old]) if rs is not None]
-        counts = {field: sum(int(rs.get("status", {}).get(field, 0)) for rs in sets) for field in ("replicas", "readyReplicas", "availableReplicas")}  # noqa: E501
+        counts = {
+            field: sum(int(rs.get("status", {}).get(field, 0)) for rs in sets)
+            for field in ("replicas", "readyReplicas", "availableReplicas")
+        }
         wanted = int(deployment["spec"].get("replicas", 1))
         updated = int((fresh_new or {}).get("status", {}).get("replicas", 0))
         unavailable_allowed = resolve_int_or_percent(_rolling(deployment).get("maxUnavailable"), wanted, round_up=False)
@@ -398,7 +409,9 @@ class DeploymentController:
                 if not status[zero]:
                     del status[zero]
             conditions = status.setdefault("conditions", [])
-            _deployment_conditions(conditions, counts["availableReplicas"] >= wanted - unavailable_allowed, complete, name, now_text)  # noqa: E501
+            _deployment_conditions(
+                conditions, counts["availableReplicas"] >= wanted - unavailable_allowed, complete, name, now_text
+            )
 
         before = deployment["metadata"]["resourceVersion"]
         after = self.store.mutate(r.DEPLOYMENTS, *key_of(deployment), change)
@@ -412,13 +425,33 @@ def _rolling(deployment: Obj) -> Obj:
 
 def _deployment_conditions(conditions: list[Obj], available: bool, complete: bool, rs_name: str, now: str) -> None:
     if available:
-        avail = {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability."}  # noqa: E501
+        avail = {
+            "type": "Available",
+            "status": "True",
+            "reason": "MinimumReplicasAvailable",
+            "message": "Deployment has minimum availability.",
+        }
     else:
-        avail = {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable", "message": "Deployment does not have minimum availability."}  # noqa: E501
+        avail = {
+            "type": "Available",
+            "status": "False",
+            "reason": "MinimumReplicasUnavailable",
+            "message": "Deployment does not have minimum availability.",
+        }
     if complete:
-        progress = {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable", "message": f'ReplicaSet "{rs_name}" has successfully progressed.'}  # noqa: E501
+        progress = {
+            "type": "Progressing",
+            "status": "True",
+            "reason": "NewReplicaSetAvailable",
+            "message": f'ReplicaSet "{rs_name}" has successfully progressed.',
+        }
     else:
-        progress = {"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated", "message": f'ReplicaSet "{rs_name}" is progressing.'}  # noqa: E501
+        progress = {
+            "type": "Progressing",
+            "status": "True",
+            "reason": "ReplicaSetUpdated",
+            "message": f'ReplicaSet "{rs_name}" is progressing.',
+        }
     for new in (avail, progress):
         existing = next((c for c in conditions if c["type"] == new["type"]), None)
         if existing is None or existing.get("reason") != new["reason"] or existing.get("status") != new["status"]:

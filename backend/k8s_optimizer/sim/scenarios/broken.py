@@ -2,14 +2,17 @@
 
 Each fault has a fixed name (docs/sim.md lists them; the optimizer's diagnosis tests assert them):
 
-| object | fault | what the cluster shows |
-|---|---|---|
-| Service `orphan-svc` | selector `app=does-not-exist` matches no pod | Endpoints without subsets |
-| Service `web-misport` → Deployment `web-misport` | named targetPort `metrics` matches no container port | Endpoints without subsets (pods Ready) |
-| Service/Deployment `never-ready` | the readiness probe always fails | every address under notReadyAddresses, Unhealthy events |
-| Deployment `crashloop` | the container exits with code 1 five seconds after each start | CrashLoopBackOff, restartCount grows, BackOff events |
-| HPA `no-requests` → Deployment `no-requests` | target pods have no CPU request | `<unknown>/50%`, ScalingActive=False FailedGetResourceMetric |
-| Pod `too-big` | requests 64 CPUs, more than any node has | Pending, PodScheduled=False Unschedulable, FailedScheduling |
+- Service `orphan-svc`: selector `app=does-not-exist` matches no pod → Endpoints without subsets.
+- Service `web-misport` (Deployment `web-misport`, 2 Ready pods): named targetPort `metrics` matches no
+  container port → Endpoints without subsets.
+- Service + Deployment `never-ready` (2 pods): the readiness probe always fails → every address under
+  notReadyAddresses, Unhealthy events.
+- Deployment `crashloop` (1 pod): the container exits with code 1 five seconds after each start →
+  CrashLoopBackOff, restartCount grows, BackOff events.
+- HPA `no-requests` → Deployment `no-requests` (2 pods without CPU requests) → `<unknown>/50%`,
+  currentMetrics `[{"type": ""}]`, ScalingActive=False FailedGetResourceMetric, Warning events.
+- Pod `too-big`: requests 64 CPUs, more than any node has → Pending, PodScheduled=False Unschedulable,
+  FailedScheduling.
 """
 
 from __future__ import annotations
@@ -79,7 +82,9 @@ def create(store: ObjectStore) -> None:
     store.create(r.SERVICES, _service("never-ready", {"app": "never-ready"}, "http"))
     store.create(
         r.DEPLOYMENTS,
-        _deployment("crashloop", replicas=1, container=_container("app", requests=small), annotations={EXIT_AFTER: "5"}),
+        _deployment(
+            "crashloop", replicas=1, container=_container("app", requests=small), annotations={EXIT_AFTER: "5"}
+        ),
     )
     store.create(r.DEPLOYMENTS, _deployment("no-requests", replicas=2, container=_container("web")))
     store.create(

@@ -192,7 +192,10 @@ def _coredns() -> tuple[Obj, Obj]:
         "dnsPolicy": "Default",
     }
     deployment = _deployment("kube-system", "coredns", labels, 2, pod_spec)
-    deployment["metadata"]["annotations"] = {"sim.k8s-optimizer.io/rps": "20", "sim.k8s-optimizer.io/cpu-per-request-millicores": "0.2"}  # noqa: E501
+    deployment["metadata"]["annotations"] = {
+        "sim.k8s-optimizer.io/rps": "20",
+        "sim.k8s-optimizer.io/cpu-per-request-millicores": "0.2",
+    }
     deployment["spec"]["template"]["metadata"]["annotations"] = dict(deployment["metadata"]["annotations"])
     service = {
         "metadata": {
@@ -223,13 +226,20 @@ def _metrics_server() -> tuple[Obj, Obj]:
         "200Mi",
         args=["--cert-dir=/tmp", "--secure-port=10250", "--kubelet-insecure-tls", "--metric-resolution=15s"],
         ports=[{"name": "https", "containerPort": 10250, "protocol": "TCP"}],
-        readinessProbe={"httpGet": {"path": "/readyz", "port": "https", "scheme": "HTTPS"}, "initialDelaySeconds": 20},  # noqa: E501
+        readinessProbe={"httpGet": {"path": "/readyz", "port": "https", "scheme": "HTTPS"}, "initialDelaySeconds": 20},
     )
-    pod_spec = {"containers": [container], "priorityClassName": "system-cluster-critical", "serviceAccountName": "metrics-server"}  # noqa: E501
+    pod_spec = {
+        "containers": [container],
+        "priorityClassName": "system-cluster-critical",
+        "serviceAccountName": "metrics-server",
+    }
     deployment = _deployment("kube-system", "metrics-server", labels, 1, pod_spec)
     service = {
         "metadata": {"name": "metrics-server", "namespace": "kube-system", "labels": dict(labels)},
-        "spec": {"selector": dict(labels), "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": "https"}]},  # noqa: E501
+        "spec": {
+            "selector": dict(labels),
+            "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": "https"}],
+        },
     }
     return deployment, service
 
@@ -259,7 +269,13 @@ def _static_pods(control_plane: str) -> list[Obj]:
     rows = [
         ("etcd", "registry.k8s.io/etcd:3.5.15-0", "100m", "100Mi", "etcd"),
         ("kube-apiserver", f"registry.k8s.io/kube-apiserver:{KUBE_VERSION}", "250m", "0", "kube-apiserver"),
-        ("kube-controller-manager", f"registry.k8s.io/kube-controller-manager:{KUBE_VERSION}", "200m", "0", "kube-controller-manager"),  # noqa: E501
+        (
+            "kube-controller-manager",
+            f"registry.k8s.io/kube-controller-manager:{KUBE_VERSION}",
+            "200m",
+            "0",
+            "kube-controller-manager",
+        ),
         ("kube-scheduler", f"registry.k8s.io/kube-scheduler:{KUBE_VERSION}", "100m", "0", "kube-scheduler"),
     ]
     pods = []
@@ -271,7 +287,10 @@ def _static_pods(control_plane: str) -> list[Obj]:
                     "name": f"{name}-{control_plane}",
                     "namespace": "kube-system",
                     "labels": {"component": component, "tier": "control-plane"},
-                    "annotations": {"kubernetes.io/config.source": "file", "sim.k8s-optimizer.io/cpu-baseline-millicores": str(int(cpu[:-1]) // 2)},  # noqa: E501
+                    "annotations": {
+                        "kubernetes.io/config.source": "file",
+                        "sim.k8s-optimizer.io/cpu-baseline-millicores": str(int(cpu[:-1]) // 2),
+                    },
                 },
                 "spec": {
                     "nodeName": control_plane,
@@ -303,8 +322,14 @@ def create_system(store: ObjectStore, control_plane: str, control_plane_ip: str)
     store.create(
         r.ENDPOINTS,
         {
-            "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},  # noqa: E501
-            "subsets": [{"addresses": [{"ip": control_plane_ip}], "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]}],  # noqa: E501
+            "metadata": {
+                "name": "kubernetes",
+                "namespace": "default",
+                "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"},
+            },
+            "subsets": [
+                {"addresses": [{"ip": control_plane_ip}], "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]}
+            ],
         },
     )
     for sa in ("coredns", "metrics-server", "kube-proxy", "kindnet"):
@@ -314,5 +339,17 @@ def create_system(store: ObjectStore, control_plane: str, control_plane_ip: str)
     for deployment, service in (_coredns(), _metrics_server()):
         store.create(r.DEPLOYMENTS, deployment)
         store.create(r.SERVICES, service)
-    store.create(r.DAEMONSETS, _daemonset("kube-proxy", f"registry.k8s.io/kube-proxy:{KUBE_VERSION}", "0", "0", {"k8s-app": "kube-proxy"}))  # noqa: E501
-    store.create(r.DAEMONSETS, _daemonset("kindnet-cni", "docker.io/kindest/kindnetd:v20240813-c6f155d6", "100m", "50Mi", {"app": "kindnet", "k8s-app": "kindnet"}))  # noqa: E501
+    store.create(
+        r.DAEMONSETS,
+        _daemonset("kube-proxy", f"registry.k8s.io/kube-proxy:{KUBE_VERSION}", "0", "0", {"k8s-app": "kube-proxy"}),
+    )
+    store.create(
+        r.DAEMONSETS,
+        _daemonset(
+            "kindnet-cni",
+            "docker.io/kindest/kindnetd:v20240813-c6f155d6",
+            "100m",
+            "50Mi",
+            {"app": "kindnet", "k8s-app": "kindnet"},
+        ),
+    )

@@ -157,16 +157,30 @@ def builtin_objects() -> list[Obj]:
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "echo-demo"},
             "minReplicas": 2,
             "maxReplicas": 10,
-            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}],  # noqa: E501
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}},
+                }
+            ],
         },
     }
     load_gen = _workload("load-gen", "busybox:1.36.1", 1, _resources("10m", "16Mi", "100m", "32Mi"))
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "load-gen", "namespace": NAMESPACE, "labels": {"app": "load-gen"}}, "spec": load_gen["spec"]["template"]["spec"]}  # noqa: E501
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "load-gen", "namespace": NAMESPACE, "labels": {"app": "load-gen"}},
+        "spec": load_gen["spec"]["template"]["spec"],
+    }
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
-        _workload("optimizer-backend", "k8s-optimizer-backend:0.1.0", 2, _resources("100m", "256Mi", "1", "512Mi"), 8080),  # noqa: E501
+        _workload(
+            "optimizer-backend", "k8s-optimizer-backend:0.1.0", 2, _resources("100m", "256Mi", "1", "512Mi"), 8080
+        ),
         _service("optimizer-backend", 8080, "http", 30081),
-        _workload("optimizer-dashboard", "k8s-optimizer-dashboard:0.1.0", 2, _resources("20m", "32Mi", "200m", "128Mi"), 8080),  # noqa: E501
+        _workload(
+            "optimizer-dashboard", "k8s-optimizer-dashboard:0.1.0", 2, _resources("20m", "32Mi", "200m", "128Mi"), 8080
+        ),
         _service("optimizer-dashboard", 80, "http", 30080),
         _workload("echo-demo", "ealen/echo-server:0.9.2", 3, _resources("50m", "64Mi", "200m", "128Mi"), 8080),
         _service("echo-demo", 80, "http"),

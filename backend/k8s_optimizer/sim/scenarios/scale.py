@@ -93,7 +93,10 @@ class _Builder:
                     "name": f"{name}-{pod_hash}",
                     "namespace": namespace,
                     "labels": {"app": name, HASH_LABEL: pod_hash},
-                    "annotations": {REVISION_ANNOTATION: "1", "deployment.kubernetes.io/desired-replicas": str(replicas)},  # noqa: E501
+                    "annotations": {
+                        REVISION_ANNOTATION: "1",
+                        "deployment.kubernetes.io/desired-replicas": str(replicas),
+                    },
                     "ownerReferences": [owner_reference(deployment)],
                 },
                 "spec": {
