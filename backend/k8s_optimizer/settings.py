@@ -9,12 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class PriceBook(BaseModel):
     """Prices used for cost and savings; OpenCost's defaults."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
 
     cpu_core_hour_usd: float = Field(0.031611, ge=0)
     """Price of one vCPU for one hour."""

@@ -12,7 +12,7 @@ PROBLEM = "application/problem+json"
 
 
 def test_health_is_healthy_and_ready(client: TestClient) -> None:
-    assert client.get("/health").json() == {"status": "healthy", "checks": None}
+    assert client.get("/health").json() == {"status": "healthy"}
     assert client.get("/ready").json() == {"ready": True, "reason": None}
 
 

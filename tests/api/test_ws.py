@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
+from k8s_optimizer.api import ws as ws_module
 from k8s_optimizer.api.views import ViewContext
 from k8s_optimizer.api.ws import changes_to_messages
 from k8s_optimizer.domain.changes import Change
@@ -258,3 +259,24 @@ def test_pod_change_touches_its_service_through_the_index_and_encodes_once() -> 
     ]
     for message in messages:
         assert json.loads(message.text) == message.payload
+
+
+def test_clients_asking_for_the_same_snapshot_share_one_build(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds: list[tuple[Any, ...]] = []
+    real = ws_module._snapshot_text
+
+    def counting(*args: Any) -> str:
+        builds.append(args[1:])
+        return real(*args)
+
+    monkeypatch.setattr(ws_module, "_snapshot_text", counting)
+    texts = []
+    for _ in range(3):
+        with backend.client.websocket_connect("/ws") as ws:
+            ws.send_json({"op": "subscribe", "topics": ["services", "workloads"], "namespace": "shop"})
+            texts.append(receive(ws, "snapshot"))
+    assert texts[0] == texts[1] == texts[2]
+    assert [w["name"] for w in texts[0]["data"]["workloads"]] == ["web"]
+    assert builds == [(texts[0]["seq"], "subscribe", ("services", "workloads"), "shop")]

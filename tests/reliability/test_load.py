@@ -18,6 +18,8 @@ import sys
 import time
 from typing import Any
 
+import pytest
+
 from tests.dashboard_servers import BackendServer
 from tests.reliability.stack import NAMESPACE, REPO, rss_bytes
 from tests.simcluster import SimCluster
@@ -26,6 +28,8 @@ WS_CLIENTS = 200
 REQUESTS_PER_SECOND = 200
 LOAD_SECONDS = 60
 RSS_GROWTH_BOUND_BYTES = 64 * 1024 * 1024
+
+pytestmark = pytest.mark.slow
 
 
 def _replicas(sim: SimCluster, deployment: str) -> int:

@@ -14,6 +14,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.dashboard_servers import BackendServer
 from tests.reliability.stack import NAMESPACE, get_json, wait_until
 from tests.simcluster import SimCluster
@@ -27,6 +29,8 @@ KEYS = {
     "workload_samples": ("workload_id", "part", "ts"),
     "node_samples": ("node_id", "ts"),
 }
+
+pytestmark = pytest.mark.slow
 
 
 def _read_keys(database: Path) -> dict[str, set[tuple[object, ...]]]:

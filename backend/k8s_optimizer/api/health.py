@@ -17,7 +17,7 @@ def _state(conn: HTTPConnection) -> ApiState | None:
     return state if isinstance(state, ApiState) else None
 
 
-@router.get("/health")
+@router.get("/health", response_model_exclude_none=True)  # the exact body curl users see: {"status":"healthy"}
 async def health(request: HTTPConnection) -> Health:
     """Always 200 while the process serves; `degraded` lists the components that are not ok."""
     state = _state(request)

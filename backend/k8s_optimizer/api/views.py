@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from k8s_optimizer.api import schemas as s
+from k8s_optimizer.api.joins import carry_over
 from k8s_optimizer.domain.objects import (
     HPA,
     ContainerSpec,
@@ -295,17 +296,13 @@ class ViewContext:
     def build(
         cls, snapshot: ClusterSnapshot, report: AnalysisReport | None, previous: ViewContext | None = None
     ) -> ViewContext:
-        """Index `snapshot`; the pod/service joins are reused from `previous` when their inputs are unchanged.
+        """Index `snapshot`; the pod/service joins carry over from `previous` when they can (api/joins.py).
 
-        A Deployment scale or a metrics tick changes no pod, Service, Endpoints or ReplicaSet owner, so
-        the joins (the bulk of a build at 10,000 pods) carry over; anything else rebuilds them.
+        A metrics tick or a Deployment scale changes no Service, Endpoints or ReplicaSet owner and at most
+        a few pods, so only those pods are re-resolved instead of indexing all 10,000 again.
         """
         context = cls(snapshot=snapshot, report=report, host_ports=dict(snapshot.network.host_port_mappings))
-        if previous is not None and _same_joins(previous.snapshot, snapshot):
-            context.pod_owner, context.workload_pods = previous.pod_owner, previous.workload_pods
-            context.service_pods, context.workload_services = previous.service_pods, previous.workload_services
-            context.pod_services = previous.pod_services
-        else:
+        if previous is None or not carry_over(previous, context):
             context._index_pods()
             context._index_services()
         for hpa in snapshot.hpas.values():
@@ -613,30 +610,6 @@ class ViewContext:
 
 
 _DONE = frozenset({"Succeeded", "Failed"})
-
-
-def _same_objects(before: dict[Any, Any], after: dict[Any, Any]) -> bool:
-    """Same keys, and every value the very same (frozen) object: nothing in it changed."""
-    return before is after or (
-        len(before) == len(after) and all(before.get(key, _MISSING) is value for key, value in after.items())
-    )
-
-
-_MISSING = object()
-
-
-def _replica_set_owners(snapshot: ClusterSnapshot) -> dict[tuple[str, str, str], object]:
-    return {key: workload.owner for key, workload in snapshot.workloads.items() if key[0] == "ReplicaSet"}
-
-
-def _same_joins(before: ClusterSnapshot, after: ClusterSnapshot) -> bool:
-    """Whether the pod owner and Service selection joins of `before` hold for `after`."""
-    return (
-        _same_objects(before.pods, after.pods)
-        and _same_objects(before.services, after.services)
-        and _same_objects(before.endpoints, after.endpoints)
-        and _replica_set_owners(before) == _replica_set_owners(after)
-    )
 
 
 def _sum_usage(usages: list[Usage]) -> Usage | None:

@@ -352,6 +352,10 @@ class Hub:
         self.clients: set[WsClient] = set()
         self._pending: list[Change] = []
         self._wake = asyncio.Event()
+        # Snapshot texts of the current view, shared by every client asking for the same one (1,000
+        # dashboards subscribing to the same topics cost one build, not 1,000).
+        self._snapshots: dict[tuple[int, str, tuple[s.Topic, ...], str | None], asyncio.Future[str]] = {}
+        self._snapshots_for: ViewContext | None = None
 
     # -- feed side -----------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -556,11 +560,39 @@ class Hub:
         self, websocket: WebSocket, client: WsClient, topics: tuple[s.Topic, ...], reason: SnapshotReason
     ) -> None:
         seq, context = await self.state.views.fresh()
-        # Building and encoding 10,000 pods takes seconds: do it off the event loop, then send the text.
-        text = await asyncio.to_thread(_snapshot_text, context, seq, reason, topics, client.namespace)
+        text = await self._snapshot_text(context, seq, reason, topics, client.namespace)
         client.last_seq = max(client.last_seq, seq)
         client.floor_seq = max(client.floor_seq, seq)
         await websocket.send_text(text)
+
+    async def _snapshot_text(
+        self,
+        context: ViewContext,
+        seq: int,
+        reason: SnapshotReason,
+        topics: tuple[s.Topic, ...],
+        namespace: str | None,
+    ) -> str:
+        """Build (once per view and request shape) and encode a snapshot off the event loop."""
+        if self._snapshots_for is not context:
+            self._snapshots, self._snapshots_for = {}, context
+        key = (seq, reason, topics, namespace)
+        built = self._snapshots.get(key)
+        if built is None:
+            if len(self._snapshots) >= _SNAPSHOT_CACHE_ENTRIES:
+                self._snapshots.clear()  # waiters keep their futures; only new requests rebuild
+            # Building and encoding 10,000 pods takes seconds: do it in a worker thread.
+            built = asyncio.ensure_future(asyncio.to_thread(_snapshot_text, context, seq, reason, topics, namespace))
+            self._snapshots[key] = built
+        try:
+            return await asyncio.shield(built)
+        except Exception:
+            if self._snapshots.get(key) is built:
+                del self._snapshots[key]  # a failed build is not cached
+            raise
+
+
+_SNAPSHOT_CACHE_ENTRIES = 32
 
 
 def _snapshot_text(
