@@ -69,3 +69,16 @@ export function label(name: string): string {
     .replace(/\b(cpu|hpa|p\d+)\b/g, (w) => w.toUpperCase())
     .replace(/^./, (c) => c.toUpperCase());
 }
+
+/** A duration in seconds as the largest two units: 0s, 45s, 12m, 1h 05m, 2d 3h. */
+export function duration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return DASH;
+  const total = Math.round(Math.abs(seconds));
+  const sign = seconds < 0 ? "−" : "";
+  if (total < 60) return `${sign}${total}s`;
+  const minutes = Math.floor(total / 60);
+  if (minutes < 60) return `${sign}${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${sign}${hours}h ${String(minutes % 60).padStart(2, "0")}m`;
+  return `${sign}${Math.floor(hours / 24)}d ${hours % 24}h`;
+}

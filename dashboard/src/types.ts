@@ -82,6 +82,8 @@ export interface Score {
   right_sizing: number;
   overall: number;
   letter: string;
+  /** False until a usage reading exists: efficiency is then a placeholder, left out of `overall`. */
+  efficiency_measured: boolean;
 }
 
 export interface ServiceSummary {
@@ -150,11 +152,32 @@ export interface CheckOut {
 
 export interface DiagnosisOut {
   id: string;
+  /** The Service the finding is about; for a workload's own diagnosis, the workload itself. */
+  service: ObjectRef;
   severity: "danger" | "warning" | "info";
   message: string;
   evidence_command: string;
   fix: string;
   pods: string[];
+}
+
+/** One step of the HPA simulation: replicas the current and the proposed HPA settings would have run. */
+export interface TimelinePoint {
+  timestamp: string; // UTC ISO 8601
+  usage_millicores: number; // the workload's total CPU usage at that step
+  current_replicas: number;
+  proposed_replicas: number;
+}
+
+/** The recorded usage replayed through the autoscaling/v2 algorithm with one HPA setting. */
+export interface HPASimulation {
+  replica_hours: number;
+  cost_usd: number;
+  time_at_max_seconds: number;
+  time_at_min_seconds: number;
+  scale_events_per_hour: number;
+  max_utilization_percent: number;
+  time_over_target_seconds: number;
 }
 
 export interface Recommendation {
@@ -173,9 +196,21 @@ export interface Recommendation {
   patch_yaml: string;
   kubectl_command: string;
   verify_commands: string[];
-  simulation_current: Record<string, unknown> | null;
-  simulation_proposed: Record<string, unknown> | null;
+  bounds: Record<string, unknown> | null;
+  /** HPA recommendations only (null for other kinds). */
+  simulation_current: HPASimulation | null;
+  simulation_proposed: HPASimulation | null;
   applicable: boolean;
+  /** HPA recommendations: the simulated replica timeline (≤ 240 points, oldest first); [] otherwise. */
+  timeline: TimelinePoint[];
+}
+
+/** GET /api/v1/capabilities: what this backend allows. */
+export interface Capabilities {
+  apply_enabled: boolean;
+  token_required: boolean;
+  apply_disabled_reason: string | null;
+  version: string;
 }
 
 export interface Anomaly {
@@ -203,6 +238,31 @@ export interface ServiceDetail extends ServiceSummary {
   endpoint_addresses: { ip: string; ready: boolean; pod_name: string | null; node_name: string | null }[];
   hpa_detail: HPAOut | null;
   checks: CheckOut[];
+  diagnosis: DiagnosisOut[];
+  recommendations: Recommendation[];
+  anomalies: Anomaly[];
+  events: EventOut[];
+}
+
+export interface WorkloadSummary {
+  kind: string;
+  namespace: string;
+  name: string;
+  replicas: number | null;
+  ready_replicas: number;
+  available_replicas: number;
+  updated_replicas: number;
+  resources: Resources;
+  hpa: HPASummary | null;
+  services: string[];
+  open_recommendations: number;
+  /** Findings on this workload's pods that no Service fronts (crash loops, unschedulable). */
+  diagnoses: number;
+}
+
+export interface WorkloadDetail extends WorkloadSummary {
+  pods: PodOut[];
+  /** The findings counted by `diagnoses` (`service` names the workload itself). */
   diagnosis: DiagnosisOut[];
   recommendations: Recommendation[];
   anomalies: Anomaly[];
@@ -343,7 +403,7 @@ export interface SnapshotMessage {
     pods?: PodOut[] | null;
     nodes?: NodeOut[] | null;
     hpa?: HPAOut[] | null;
-    workloads?: unknown[] | null;
+    workloads?: WorkloadSummary[] | null;
     events?: unknown[] | null;
     metrics?: MetricsData | null;
     recommendations?: Recommendation[] | null;

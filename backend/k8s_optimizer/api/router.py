@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, WebSocket
 
 from k8s_optimizer.api.health import router as health_router
+from k8s_optimizer.api.routes.capabilities import router as capabilities_router
 from k8s_optimizer.api.routes.cluster import router as cluster_router
 from k8s_optimizer.api.routes.recommendations import router as recommendations_router
 from k8s_optimizer.api.routes.report import router as report_router
@@ -17,6 +18,7 @@ from k8s_optimizer.api.ws import handshake_problem
 api_router = APIRouter()
 for _router in (
     health_router,
+    capabilities_router,
     cluster_router,
     services_router,
     workloads_router,

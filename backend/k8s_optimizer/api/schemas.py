@@ -68,6 +68,19 @@ class Ready(Model):
     reason: str | None = None
 
 
+class Capabilities(Model):
+    """What this backend allows, so a client can show or hide actions without probing a mutating route."""
+
+    apply_enabled: bool
+    """POST …/dry-run, …/apply and …/rollback can succeed: the switch is on and a token is configured."""
+    token_required: bool
+    """Those routes and the WebSocket need `Authorization: Bearer` (the WebSocket also takes `?token=`)."""
+    apply_disabled_reason: str | None
+    """Why apply is off (the 403 detail the mutating routes answer); null when apply is enabled."""
+    version: str
+    """The backend's package version."""
+
+
 # ------------------------------------------------------------------------------------------ building blocks
 
 

@@ -13,7 +13,6 @@ import random
 
 from k8s_optimizer.sim import resources as r
 from k8s_optimizer.sim.controllers.base import (
-    Key,
     Recorder,
     is_pod_active,
     is_pod_ready,
@@ -22,7 +21,7 @@ from k8s_optimizer.sim.controllers.base import (
     random_suffix,
 )
 from k8s_optimizer.sim.controllers.scheduler import Scheduler, _tolerates
-from k8s_optimizer.sim.controllers.workloads import OwnedIndex, template_hash
+from k8s_optimizer.sim.controllers.workloads import DirtyOwners, template_hash
 from k8s_optimizer.sim.store import ApiError, Obj, ObjectStore, WatchEvent
 
 REVISION_LABEL = "controller-revision-hash"
@@ -36,25 +35,14 @@ class _SetController:
     def __init__(self, store: ObjectStore, recorder: Recorder) -> None:
         self.store = store
         self.recorder = recorder
-        self.pods = OwnedIndex()
-        self._uid_to_key: dict[str, Key] = {}
-        self.dirty: set[Key] = set()
+        self.tracking = DirtyOwners(self.resource, r.PODS)
+        self.pods = self.tracking.children
+        self.dirty = self.tracking.dirty
         store.add_listener(self._on_event)
 
     def _on_event(self, event: WatchEvent) -> None:
-        if event.resource == self.resource:
-            key = key_of(event.object)
-            if event.type == "DELETED":
-                self._uid_to_key.pop(event.object["metadata"]["uid"], None)
-                self.dirty.discard(key)
-            else:
-                self._uid_to_key[event.object["metadata"]["uid"]] = key
-                self.dirty.add(key)
-        elif event.resource == r.PODS:
-            owner = self.pods.observe(event)
-            if owner is not None and owner in self._uid_to_key:
-                self.dirty.add(self._uid_to_key[owner])
-        elif event.resource == r.NODES:
+        self.tracking.observe(event)
+        if event.resource == r.NODES:
             self._on_node_change()
 
     def _on_node_change(self) -> None:
@@ -201,7 +189,7 @@ class DaemonSetController(_SetController):
         self.rng = rng
 
     def _on_node_change(self) -> None:
-        self.dirty.update(self._uid_to_key.values())
+        self.dirty.update(self.tracking.keys_by_uid.values())
 
     def sync(self, owner: Obj) -> bool:
         pods = self.owned_pods(owner)

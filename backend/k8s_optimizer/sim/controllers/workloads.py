@@ -30,7 +30,7 @@ from k8s_optimizer.sim.controllers.base import (
     safe_encode,
     set_condition,
 )
-from k8s_optimizer.sim.store import ApiError, Obj, ObjectStore, WatchEvent
+from k8s_optimizer.sim.store import ApiError, Obj, ObjectStore, ResourceType, WatchEvent
 
 HASH_LABEL = "pod-template-hash"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
@@ -77,29 +77,40 @@ class OwnedIndex:
         return str(owner["uid"])
 
 
+class DirtyOwners:
+    """Owners of one type that need a sync: the owner itself changed, or an object it controls did."""
+
+    def __init__(self, owner_type: ResourceType, child_type: ResourceType) -> None:
+        self.owner_type = owner_type
+        self.child_type = child_type
+        self.children = OwnedIndex()
+        self.keys_by_uid: dict[str, Key] = {}
+        self.dirty: set[Key] = set()
+
+    def observe(self, event: WatchEvent) -> None:
+        if event.resource == self.owner_type:
+            key, uid = key_of(event.object), event.object["metadata"]["uid"]
+            if event.type == "DELETED":
+                self.keys_by_uid.pop(uid, None)
+                self.dirty.discard(key)
+            else:
+                self.keys_by_uid[uid] = key
+                self.dirty.add(key)
+        elif event.resource == self.child_type:
+            owner = self.children.observe(event)
+            if owner is not None and owner in self.keys_by_uid:
+                self.dirty.add(self.keys_by_uid[owner])
+
+
 class ReplicaSetController:
     def __init__(self, store: ObjectStore, recorder: Recorder, rng: random.Random) -> None:
         self.store = store
         self.recorder = recorder
         self.rng = rng
-        self.pods = OwnedIndex()
-        self._uid_to_key: dict[str, Key] = {}
-        self.dirty: set[Key] = set()
-        store.add_listener(self._on_event)
-
-    def _on_event(self, event: WatchEvent) -> None:
-        if event.resource == r.REPLICASETS:
-            key = key_of(event.object)
-            if event.type == "DELETED":
-                self._uid_to_key.pop(event.object["metadata"]["uid"], None)
-                self.dirty.discard(key)
-            else:
-                self._uid_to_key[event.object["metadata"]["uid"]] = key
-                self.dirty.add(key)
-        elif event.resource == r.PODS:
-            owner = self.pods.observe(event)
-            if owner is not None and owner in self._uid_to_key:
-                self.dirty.add(self._uid_to_key[owner])
+        self.tracking = DirtyOwners(r.REPLICASETS, r.PODS)
+        self.pods = self.tracking.children
+        self.dirty = self.tracking.dirty
+        store.add_listener(self.tracking.observe)
 
     def active_pods(self, rs: Obj) -> list[Obj]:
         pods = (self.store.get(r.PODS, *key) for key in self.pods.children.get(rs["metadata"]["uid"], ()))
@@ -211,24 +222,10 @@ class DeploymentController:
         self.store = store
         self.recorder = recorder
         self.replicasets = replicasets
-        self.owned = OwnedIndex()
-        self._uid_to_key: dict[str, Key] = {}
-        self.dirty: set[Key] = set()
-        store.add_listener(self._on_event)
-
-    def _on_event(self, event: WatchEvent) -> None:
-        if event.resource == r.DEPLOYMENTS:
-            key = key_of(event.object)
-            if event.type == "DELETED":
-                self._uid_to_key.pop(event.object["metadata"]["uid"], None)
-                self.dirty.discard(key)
-            else:
-                self._uid_to_key[event.object["metadata"]["uid"]] = key
-                self.dirty.add(key)
-        elif event.resource == r.REPLICASETS:
-            owner = self.owned.observe(event)
-            if owner is not None and owner in self._uid_to_key:
-                self.dirty.add(self._uid_to_key[owner])
+        self.tracking = DirtyOwners(r.DEPLOYMENTS, r.REPLICASETS)
+        self.owned = self.tracking.children
+        self.dirty = self.tracking.dirty
+        store.add_listener(self.tracking.observe)
 
     def run(self, now_seconds: float) -> bool:
         work = sorted(self.dirty)
