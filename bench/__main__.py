@@ -68,7 +68,9 @@ def _ws(api: str, sim_url: str, size: dict[str, Any]) -> dict[str, Any]:
 
 def measure(size: dict[str, Any], workdir: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"pods": size["pods"], "services": size["services"]}
-    sim, sim_url, kubeconfig = start_sim(workdir, pods=size["pods"], services=size["services"])
+    sim, sim_url, kubeconfig, results["sim_start_seconds"] = start_sim(
+        workdir, pods=size["pods"], services=size["services"]
+    )
     backend: Child | None = None
     try:
         logger.info("sim ready; starting the backend")

@@ -51,8 +51,10 @@ class Child:
         raise RuntimeError("no VmRSS in /proc status")
 
 
-def start_sim(workdir: Path, *, pods: int, services: int, speed: float = 1.0) -> tuple[Child, str, Path]:
+def start_sim(workdir: Path, *, pods: int, services: int, speed: float = 1.0) -> tuple[Child, str, Path, float]:
+    """Start the `scale` scenario; returns the child, its URL, its kubeconfig and the seconds to `ready`."""
     kubeconfig = workdir / "kubeconfig.yaml"
+    started = time.monotonic()
     process = subprocess.Popen(
         [str(EXECUTABLE), "sim", "--scenario", "scale", "--pods", str(pods), "--services", str(services),
          "--port", "0", "--kubeconfig-out", str(kubeconfig), "--speed", str(speed)],
@@ -63,7 +65,7 @@ def start_sim(workdir: Path, *, pods: int, services: int, speed: float = 1.0) ->
     if not line.startswith("ready "):
         process.kill()
         raise RuntimeError(f"sim did not start: {line!r}; see {workdir / 'sim.log'}")
-    return Child("sim", process), line.split(" ", 1)[1], kubeconfig
+    return Child("sim", process), line.split(" ", 1)[1], kubeconfig, time.monotonic() - started
 
 
 def start_backend(workdir: Path, kubeconfig: Path, *, port: int, extra_env: dict[str, str] | None = None) -> Child:

@@ -82,3 +82,10 @@ export function duration(seconds: number | null | undefined): string {
   if (hours < 48) return `${sign}${hours}h ${String(minutes % 60).padStart(2, "0")}m`;
   return `${sign}${Math.floor(hours / 24)}d ${hours % 24}h`;
 }
+
+/** A score badge's tooltip: the parts of the grade, and a note while efficiency is only a placeholder. */
+export function scoreTitle(score: { overall: number; efficiency: number; reliability: number; right_sizing: number; efficiency_measured?: boolean }): string {
+  const parts = `overall ${score.overall.toFixed(0)} · reliability ${score.reliability.toFixed(0)} · right-sizing ${score.right_sizing.toFixed(0)}`;
+  if (score.efficiency_measured === false) return `${parts} · efficiency not measured yet (no usage reading; left out of overall)`;
+  return `${parts} · efficiency ${score.efficiency.toFixed(0)}`;
+}

@@ -13,10 +13,17 @@ export function podsOf(service: ServiceSummary, pods: Iterable<PodOut>): PodOut[
   return result;
 }
 
-/** The first service whose backing workloads include `target` (recommendations link to it). */
+/** Whether a recommendation's target is behind this service: one of its workloads, or the HPA scaling them. */
+function fronts(service: ServiceSummary, target: ObjectRef): boolean {
+  if (service.namespace !== target.namespace) return false;
+  if (target.kind === "HorizontalPodAutoscaler") return service.hpa?.name === target.name;
+  return service.workloads.some((w) => w.kind === target.kind && w.name === target.name);
+}
+
+/** The first service whose backing workloads (or their HPA) include `target` (recommendations link to it). */
 export function serviceFor(target: ObjectRef, services: Iterable<ServiceSummary>): ServiceSummary | null {
   for (const service of services) {
-    if (service.namespace === target.namespace && service.workloads.some((w) => w.kind === target.kind && w.name === target.name)) return service;
+    if (fronts(service, target)) return service;
   }
   return null;
 }

@@ -65,8 +65,9 @@ export interface SummaryRow {
   verdict: "better" | "worse" | "same" | "neutral";
 }
 
-function verdictOf(better: Better, current: number, proposed: number): SummaryRow["verdict"] {
-  if (Math.abs(current - proposed) < 1e-9) return "same";
+/** Judged on what is shown: two values that print the same ("6m" and "6m") are the same to the reader. */
+function verdictOf(better: Better, current: number, proposed: number, shown: [string, string]): SummaryRow["verdict"] {
+  if (shown[0] === shown[1]) return "same";
   if (better === null) return "neutral";
   return proposed < current ? "better" : "worse";
 }
@@ -74,13 +75,10 @@ function verdictOf(better: Better, current: number, proposed: number): SummaryRo
 /** The summary numbers of both simulations side by side; [] when either is missing (not an HPA rec). */
 export function summaryRows(current: HPASimulation | null | undefined, proposed: HPASimulation | null | undefined): SummaryRow[] {
   if (!current || !proposed) return [];
-  return SUMMARY.map(({ key, label, format, better }) => ({
-    key,
-    label,
-    current: format(current[key]),
-    proposed: format(proposed[key]),
-    verdict: verdictOf(better, current[key], proposed[key]),
-  }));
+  return SUMMARY.map(({ key, label, format, better }) => {
+    const shown: [string, string] = [format(current[key]), format(proposed[key])];
+    return { key, label, current: shown[0], proposed: shown[1], verdict: verdictOf(better, current[key], proposed[key], shown) };
+  });
 }
 
 /** The HPA settings a recommendation changes, as "min 2 → 3 · max 10 · target 50% → 70%". */

@@ -189,3 +189,20 @@ async def test_history_failure_degrades_history_health_but_keeps_live_usage() ->
     assert collector.history_health.reason == "history store failed: disk full"
     assert collector.health.status == "ok"
     assert list(model.snapshot().container_usage) == [("shop", "web-abc", "web")]
+
+
+async def test_last_scrape_seconds_is_set_by_a_scrape_and_kept_through_a_failed_one() -> None:
+    server, history = MetricsServer(), FakeHistory()
+    collector = MetricsCollector(server, populated_model(), history)
+    before = collector.last_scrape_seconds
+    server.responses = [
+        (pod_metrics("2026-11-26T10:00:00Z"), node_metrics("2026-11-26T10:00:00Z")),
+        ClusterNotFoundError("404 from GET /apis/metrics.k8s.io/v1beta1/pods: not found", status=404),
+    ]
+    await collector.collect_once()
+    first = collector.last_scrape_seconds
+    assert before is None
+    assert first is not None
+    assert 0.0 < first < 5.0
+    assert await collector.collect_once() is None
+    assert collector.last_scrape_seconds == first

@@ -60,3 +60,16 @@ async def test_close_ends_a_waiting_iteration() -> None:
     subscription.close()
     assert await asyncio.wait_for(consumer, 1.0) is None
     assert (subscription.closed, subscription.overflowed, log.subscriber_count) == (True, False, 0)
+
+
+def test_replace_object_swaps_a_payload_in_the_ring_and_ignores_evicted_seqs() -> None:
+    log = ChangeLog(size=3)
+    publish(log, 5)
+    assert log.replace_object(4, "light")
+    assert not log.replace_object(2, "gone")
+    assert not log.replace_object(6, "future")
+    assert [(c.seq, c.name, c.object) for c in log.since(2) or []] == [
+        (3, "p2", None),
+        (4, "p3", "light"),
+        (5, "p4", None),
+    ]

@@ -111,6 +111,18 @@ def test_update_usage_publishes_a_metrics_tick_with_pod_totals() -> None:
     assert subject.snapshot().container_usage == usage
 
 
+def test_an_older_metrics_tick_keeps_its_seq_but_drops_its_totals_from_the_ring() -> None:
+    subject = model()
+    t1 = datetime(2026, 11, 26, 10, 0, 15, tzinfo=UTC)
+    first = {("shop", "p", "a"): ContainerUsage(ContainerKey("shop", "p", "a"), T0, 15.0, 100.0, 1000)}
+    second = {("shop", "p", "a"): ContainerUsage(ContainerKey("shop", "p", "a"), t1, 15.0, 40.0, 2000)}
+    subject.update_usage(first, {})
+    subject.update_usage(second, {})
+    older, newest = subject.changes_since(0) or []
+    assert (older.seq, older.kind, older.object) == (1, "MetricsTick", MetricsTick(T0, (), ()))
+    assert (newest.seq, newest.object) == (2, MetricsTick(t1, (PodUsageTotal("shop", "p", 40.0, 2000),), ()))
+
+
 def test_health_before_start_names_the_reason() -> None:
     health = model().health()
     assert health["watches"].status == "degraded"

@@ -41,6 +41,7 @@ ROLLUP_RETENTION_SECONDS = 14 * 86400.0  # rollups, replica changes and terminat
 CHECKPOINT_INTERVAL_SECONDS = 300.0  # sample time between histogram checkpoints
 PRUNE_INTERVAL_SECONDS = 600.0  # sample time between retention passes
 CHECKPOINT_BATCH = 2500  # aggregates written per maintenance pass (~50 ms)
+CHECKPOINT_STEP = 500  # aggregates per step of a pass: what a scrape may have to wait behind
 # Catching up after a gap happens a few buckets per pass, so scrapes are not held up for long.
 ROLLUP_BUCKETS_PER_PASS = 4
 
@@ -274,21 +275,39 @@ class HistoryEngine:
     # ------------------------------------------------------------------ maintenance (sample time)
     def maintain(self) -> None:
         """Roll up closed buckets; prune and checkpoint when their interval has passed in sample time."""
-        now = self.newest_seconds
-        if now is None:
+        for _ in self.maintenance_steps():
+            pass
+
+    def maintenance_steps(self) -> Iterator[str]:
+        """`maintain()` as a series of steps, each one short transaction (a bucket, a prune, a checkpoint slice).
+
+        The store runs one step at a time and lets a waiting scrape go first, so a scrape never waits
+        behind a whole pass (at 10,000 containers a pass after a gap measured 250-500 ms).
+        """
+        if self.newest_seconds is None:
             return
-        self.roll_up(max_buckets=ROLLUP_BUCKETS_PER_PASS)
+        for _ in range(ROLLUP_BUCKETS_PER_PASS):
+            if self.roll_up(max_buckets=1) == 0:
+                break
+            yield "rollup"
+        now = self.newest_seconds
         if self._last_prune_seconds is None or now - self._last_prune_seconds >= self.retention.prune_interval_seconds:
             self.prune()
+            yield "prune"
         last_checkpoint = self._last_checkpoint_seconds
         due = last_checkpoint is None or now - last_checkpoint >= self.retention.checkpoint_interval_seconds
         if due and not self._checkpoint_queue:
             self._checkpoint_queue = sorted(self._dirty)
             self._last_checkpoint_seconds = now
-        if self._checkpoint_queue:  # a slice per pass, so a scrape never waits behind 10,000 of them
-            batch = self._checkpoint_queue[: self.retention.checkpoint_batch]
-            del self._checkpoint_queue[: self.retention.checkpoint_batch]
+        # A slice per pass, so a scrape never waits behind 10,000 of them; written in smaller steps.
+        budget = self.retention.checkpoint_batch
+        while self._checkpoint_queue and budget > 0:
+            size = min(budget, CHECKPOINT_STEP)
+            batch = self._checkpoint_queue[:size]
+            del self._checkpoint_queue[:size]
+            budget -= size
             self._write_checkpoints(batch)
+            yield "checkpoint"
 
     def roll_up(self, max_buckets: int | None = None) -> int:
         """Roll up the 5-minute buckets that closed since the last call (at most `max_buckets`); returns how many."""

@@ -42,7 +42,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -66,7 +67,8 @@ class HistoryStore:
         self._executor = executor
         self._reader = HistoryReader(engine)
         self._series = SeriesReader(engine)
-        self._maintenance: Future[None] | None = None
+        self._lock = threading.Lock()  # `_closed` and the maintenance chain, shared with the writer thread
+        self._maintaining = False
         self._closed = False
 
     @classmethod
@@ -89,9 +91,10 @@ class HistoryStore:
         return cls(engine, executor)
 
     async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True  # no maintenance step is queued after this
         try:
             await self._run(self._engine.close)  # after any queued maintenance: the final checkpoint
         finally:
@@ -115,11 +118,32 @@ class HistoryStore:
         return await self._run(self._engine.record_replicas, workload, timestamp, replicas, desired)
 
     def _schedule_maintenance(self) -> None:
-        """Queue one maintenance pass behind the writes (never more than one waiting)."""
-        if self._closed or (self._maintenance is not None and not self._maintenance.done()):
-            return
-        self._maintenance = self._executor.submit(self._engine.maintain)
-        self._maintenance.add_done_callback(_log_failure)
+        """Start one maintenance pass behind the writes (never more than one at a time).
+
+        The pass runs a step per executor task and queues its next step only when the current one
+        ends, so a scrape submitted meanwhile runs before the rest of the pass: it waits for one short
+        step at most, not for the whole pass.
+        """
+        with self._lock:
+            if self._closed or self._maintaining:
+                return
+            self._maintaining = True
+            self._submit_step(self._engine.maintenance_steps())
+
+    def _submit_step(self, steps: Iterator[str]) -> None:
+        """Queue the pass's next step (caller holds the lock)."""
+        future = self._executor.submit(next, steps, None)
+        future.add_done_callback(lambda done: self._after_step(done, steps))
+
+    def _after_step(self, done: Future[str | None], steps: Iterator[str]) -> None:
+        with self._lock:
+            failed = not done.cancelled() and done.exception() is not None
+            if failed:
+                logger.error("history maintenance failed", exc_info=done.exception())
+            if failed or done.cancelled() or done.result() is None or self._closed:
+                self._maintaining = False
+                return
+            self._submit_step(steps)
 
     async def maintain(self) -> None:
         """Run rollups, retention and checkpoints now (they also run by themselves after scrapes)."""
@@ -165,8 +189,3 @@ class HistoryStore:
             )
 
         return await self._run(read)
-
-
-def _log_failure(future: Future[None]) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        logger.error("history maintenance failed", exc_info=future.exception())

@@ -8,6 +8,7 @@ never 0. A malformed quantity becomes None rather than failing the whole watch.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -131,8 +132,19 @@ def _meta(obj: Json) -> Json:
     return obj.get("metadata") or _EMPTY
 
 
+def _shared(value: object) -> str:
+    """A string many objects repeat (namespace, node, label, image): one copy for all of them.
+
+    At 10,000 pods the decoded JSON gives every pod its own copy of each; interned, the caches hold
+    one. Interned strings are freed like any other once nothing refers to them.
+    """
+    return sys.intern(str(value))
+
+
 def _labels(value: object) -> dict[str, str]:
-    return dict(value) if isinstance(value, Mapping) else {}
+    if not isinstance(value, Mapping):
+        return {}
+    return {_shared(key): _shared(text) for key, text in value.items()}
 
 
 def _int_or_str(value: object) -> int | str | None:
@@ -150,9 +162,9 @@ def owner_of(meta: Json) -> OwnerRef | None:
         return None
     chosen = next((owner for owner in owners if owner.get("controller")), owners[0])
     return OwnerRef(
-        kind=str(chosen.get("kind", "")),
-        name=str(chosen.get("name", "")),
-        uid=str(chosen.get("uid", "")),
+        kind=_shared(chosen.get("kind", "")),
+        name=_shared(chosen.get("name", "")),
+        uid=_shared(chosen.get("uid", "")),
         controller=bool(chosen.get("controller", False)),
     )
 
@@ -246,13 +258,13 @@ def translate_container(obj: Json) -> ContainerSpec:
         ContainerPort(
             container_port=int(port.get("containerPort", 0)),
             name=port.get("name"),
-            protocol=str(port.get("protocol") or "TCP"),
+            protocol=_shared(port.get("protocol") or "TCP"),
         )
         for port in obj.get("ports") or []
     )
     return ContainerSpec(
-        name=str(obj.get("name", "")),
-        image=str(obj.get("image", "")),
+        name=_shared(obj.get("name", "")),
+        image=_shared(obj.get("image", "")),
         cpu_request_millicores=_cpu(requests.get("cpu")),
         cpu_limit_millicores=_cpu(limits.get("cpu")),
         memory_request_bytes=_memory(requests.get("memory")),
@@ -276,7 +288,7 @@ def translate_container_status(obj: Json) -> ContainerStatus:
     last_state = obj.get("lastState") or _EMPTY
     last_terminated = last_state.get("terminated") or _EMPTY
     return ContainerStatus(
-        name=str(obj.get("name", "")),
+        name=_shared(obj.get("name", "")),
         ready=bool(obj.get("ready", False)),
         restart_count=int(obj.get("restartCount", 0)),
         state=state,
@@ -296,16 +308,17 @@ def translate_pod(obj: Json) -> Pod:
     unschedulable = None
     if scheduled is not None and scheduled.get("status") == "False":
         unschedulable = str(scheduled.get("message") or scheduled.get("reason") or "Unschedulable")
+    node_name, host_ip = spec.get("nodeName"), status.get("hostIP")
     return Pod(
-        namespace=str(meta.get("namespace", "")),
-        name=str(meta.get("name", "")),
+        namespace=_shared(meta.get("namespace", "")),
+        name=_shared(meta.get("name", "")),
         uid=str(meta.get("uid", "")),
         labels=_labels(meta.get("labels")),
         owner=owner_of(meta),
-        node_name=spec.get("nodeName") or None,
+        node_name=_shared(node_name) if node_name else None,
         pod_ip=status.get("podIP") or None,
-        host_ip=status.get("hostIP") or None,
-        phase=str(status.get("phase") or "Unknown"),
+        host_ip=_shared(host_ip) if host_ip else None,
+        phase=_shared(status.get("phase") or "Unknown"),
         ready=ready_condition is not None and ready_condition.get("status") == "True",
         containers=tuple(translate_container(c) for c in spec.get("containers") or []),
         container_statuses=tuple(translate_container_status(s) for s in status.get("containerStatuses") or []),
@@ -581,14 +594,14 @@ def translate_pod_metrics(obj: Json) -> tuple[ContainerUsage, ...]:
     if timestamp is None:
         return ()
     window_seconds = parse_duration_seconds(obj.get("window")) or 0.0
-    namespace, pod = str(meta.get("namespace", "")), str(meta.get("name", ""))
+    namespace, pod = _shared(meta.get("namespace", "")), _shared(meta.get("name", ""))
     readings: list[ContainerUsage] = []
     for container in obj.get("containers") or []:
         usage = container.get("usage") or _EMPTY
         cpu, memory = _usage_values(usage)
         if cpu is None or memory is None:
             continue
-        key = ContainerKey(namespace=namespace, pod=pod, container=str(container.get("name", "")))
+        key = ContainerKey(namespace=namespace, pod=pod, container=_shared(container.get("name", "")))
         readings.append(ContainerUsage(key, timestamp, window_seconds, cpu, memory))
     return tuple(readings)
 

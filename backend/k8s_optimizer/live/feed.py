@@ -10,6 +10,7 @@ or gets a snapshot when the ring no longer reaches back that far.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import deque
 from collections.abc import Callable
 
@@ -87,6 +88,14 @@ class ChangeLog:
         for subscription in tuple(self._subscriptions):
             subscription.offer(change)
         return change
+
+    def replace_object(self, seq: int, obj: object | None) -> bool:
+        """Swap the payload of a change still in the ring (a superseded one, to free its memory)."""
+        if not self._ring or not self._ring[0].seq <= seq <= self._ring[-1].seq:
+            return False
+        index = seq - self._ring[0].seq
+        self._ring[index] = dataclasses.replace(self._ring[index], object=obj)
+        return True
 
     def subscribe(self, maxsize: int) -> ChangeSubscription:
         subscription = ChangeSubscription(maxsize, self._subscriptions.discard)

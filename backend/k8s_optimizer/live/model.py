@@ -37,12 +37,19 @@ from k8s_optimizer.domain.objects import (
 from k8s_optimizer.domain.snapshot import ClusterSnapshot, NetworkSettings
 from k8s_optimizer.domain.usage import ContainerUsage, NodeUsage
 from k8s_optimizer.k8s.errors import ClusterError
+from k8s_optimizer.k8s.gc_control import freeze_long_lived
 from k8s_optimizer.k8s.informer import Backoff, EventType, Informer, ObjectKey
 from k8s_optimizer.k8s.kube import KubeConnection, build_informers, connect
 from k8s_optimizer.live.collector import MetricsCollector
 from k8s_optimizer.live.feed import ChangeLog, ChangeSubscription
 from k8s_optimizer.live.health import ComponentHealth
 from k8s_optimizer.live.recorder import HistoryRecorder
+from k8s_optimizer.live.usage import (
+    MetricsTick as MetricsTick,
+    PodUsageTotal as PodUsageTotal,
+    superseded_tick,
+    usage_tick,
+)
 from k8s_optimizer.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -84,21 +91,6 @@ class HPAReplicas:
     desired_replicas: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class PodUsageTotal:
-    namespace: str
-    pod: str
-    cpu_millicores: float
-    memory_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class MetricsTick:
-    timestamp: datetime | None  # the newest sample timestamp of the scrape (the API's clock)
-    pods: tuple[PodUsageTotal, ...]
-    nodes: tuple[NodeUsage, ...]
-
-
 def _address_set(endpoints: Endpoints | None) -> frozenset[tuple[str, bool, str | None, str | None]]:
     if endpoints is None:
         return frozenset()
@@ -138,6 +130,8 @@ class ClusterModel:
         self.collector: MetricsCollector | None = None
         self.container_usage: dict[tuple[str, str, str], ContainerUsage] = {}
         self.node_usage: dict[str, NodeUsage] = {}
+        self._last_tick_seq: int | None = None
+        self._last_tick_timestamp: datetime | None = None
         self._network = NetworkSettings(
             service_cidr=settings.service_cidr, host_port_mappings=dict(settings.host_port_mappings)
         )
@@ -200,7 +194,9 @@ class ClusterModel:
 
     # -- InformerSink --------------------------------------------------------------------------------
     def informer_synced(self, informer: Informer) -> None:
-        if self._informers and all(each.synced for each in self._informers):
+        if self._informers and all(each.synced for each in self._informers) and not self._synced.is_set():
+            # Once, before /ready: later collections skip the caches (k8s/gc_control.py says why).
+            freeze_long_lived()
             self._synced.set()
 
     def apply(self, kind: str, event_type: EventType, key: ObjectKey, obj: object | None) -> None:
@@ -254,22 +250,24 @@ class ClusterModel:
         )
 
     # -- metrics (called by the collector) -----------------------------------------------------------
-    def update_usage(self, containers: dict[tuple[str, str, str], ContainerUsage], nodes: dict[str, NodeUsage]) -> None:
-        """Replace the latest readings and publish a MetricsTick."""
+    def update_usage(
+        self,
+        containers: dict[tuple[str, str, str], ContainerUsage],
+        nodes: dict[str, NodeUsage],
+        tick: MetricsTick | None = None,
+    ) -> None:
+        """Replace the latest readings and publish a MetricsTick (`tick`: already built off the loop)."""
         self.container_usage = containers
         self.node_usage = nodes
         self._snapshot = None
-        totals: dict[tuple[str, str], tuple[float, int]] = {}
-        for usage in containers.values():
-            cpu, memory = totals.get((usage.key.namespace, usage.key.pod), (0.0, 0))
-            totals[(usage.key.namespace, usage.key.pod)] = (cpu + usage.cpu_millicores, memory + usage.memory_bytes)
-        timestamps = [u.timestamp for u in containers.values()] + [n.timestamp for n in nodes.values()]
-        tick = MetricsTick(
-            timestamp=max(timestamps) if timestamps else None,
-            pods=tuple(PodUsageTotal(ns, pod, cpu, memory) for (ns, pod), (cpu, memory) in sorted(totals.items())),
-            nodes=tuple(nodes[name] for name in sorted(nodes)),
-        )
-        self._log.publish("modified", "MetricsTick", "", "", tick, derived=True)
+        tick = tick or usage_tick(containers, nodes)
+        published = self._log.publish("modified", "MetricsTick", "", "", tick, derived=True)
+        # Each tick is the whole picture (10,000 pod totals, ~1.3 MB); kept in the ring, a day of
+        # 15-second ticks would hold gigabytes. Older ticks stay in the ring (seqs are contiguous)
+        # but without their totals: a client catching up needs only the newest one.
+        if self._last_tick_seq is not None:
+            self._log.replace_object(self._last_tick_seq, superseded_tick(self._last_tick_timestamp))
+        self._last_tick_seq, self._last_tick_timestamp = published.seq, tick.timestamp
 
     # -- readers -------------------------------------------------------------------------------------
     @property

@@ -1,5 +1,6 @@
 // A uPlot time-series chart: uPlot draws thousands of points on a canvas and updates by setData, so a
-// live chart never rebuilds the DOM. Request and limit are drawn as flat dashed lines.
+// live chart never rebuilds the DOM. Request and limit are drawn as flat dashed lines. A line can sit on a
+// second scale (drawn against a right-hand axis) and be stepped (replica counts change in steps).
 
 import type { JSX } from "preact";
 import { useEffect, useRef } from "preact/hooks";
@@ -11,6 +12,17 @@ export interface Line {
   values: (number | null)[];
   color: string;
   dash?: number[];
+  /** Another uPlot scale than the left axis's `y` (needs `rightAxis` with the same scale). */
+  scale?: string;
+  /** Draw as steps (each value holds until the next point): replica counts. */
+  step?: boolean;
+  /** This line's legend value format (default: the chart's `format`). */
+  format?: (value: number) => string;
+}
+
+export interface RightAxis {
+  scale: string;
+  format: (value: number) => string;
 }
 
 export interface ChartProps {
@@ -20,6 +32,48 @@ export interface ChartProps {
   format: (value: number) => string;
   height?: number;
   testid?: string;
+  rightAxis?: RightAxis;
+  /** Fixed range of the left axis (default: auto). */
+  yRange?: [number, number];
+  /** Left-axis ticks at whole numbers only (replicas). */
+  integerY?: boolean;
+}
+
+const INTEGER_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500];
+
+function lineSeries(line: Line, format: (value: number) => string): uPlot.Series {
+  const stepped = line.step ? uPlot.paths.stepped?.({ align: 1 }) : undefined;
+  const legend = line.format ?? format;
+  return {
+    label: line.label,
+    stroke: line.color,
+    width: line.dash ? 1.5 : 2,
+    dash: line.dash,
+    spanGaps: true,
+    ...(line.scale ? { scale: line.scale } : {}),
+    ...(stepped ? { paths: stepped } : {}),
+    ...(line.dash || line.step ? { points: { show: false } } : {}),
+    value: (_u: uPlot, v: number | null) => (v === null ? "—" : legend(v)),
+  };
+}
+
+function chartAxes(props: ChartProps, axis: string, grid: string): uPlot.Axis[] {
+  const left: uPlot.Axis = { stroke: axis, grid: { stroke: grid }, size: 70, values: (_u, ticks) => ticks.map((t) => props.format(t)) };
+  if (props.integerY) left.incrs = INTEGER_STEPS;
+  const axes: uPlot.Axis[] = [{ stroke: axis, grid: { stroke: grid } }, left];
+  const right = props.rightAxis;
+  if (right) axes.push({ scale: right.scale, side: 1, stroke: axis, grid: { show: false }, size: 70, values: (_u, ticks) => ticks.map((t) => right.format(t)) });
+  return axes;
+}
+
+function chartScales(props: ChartProps): uPlot.Scales {
+  const scales: uPlot.Scales = { x: { time: true } };
+  if (props.yRange) {
+    const range = props.yRange;
+    scales.y = { range: () => range };
+  }
+  if (props.rightAxis) scales[props.rightAxis.scale] = { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] };
+  return scales;
 }
 
 function cssVar(name: string, fallback: string): string {
@@ -30,7 +84,7 @@ function cssVar(name: string, fallback: string): string {
 export function Chart(props: ChartProps): JSX.Element {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const shape = props.lines.map((line) => line.label).join("|");
+  const shape = [...props.lines.map((line) => line.label), props.yRange?.join("-") ?? "", props.rightAxis?.scale ?? ""].join("|");
 
   useEffect(() => {
     const element = host.current;
@@ -42,23 +96,9 @@ export function Chart(props: ChartProps): JSX.Element {
       height: props.height ?? 180,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
-      axes: [
-        { stroke: axis, grid: { stroke: grid } },
-        { stroke: axis, grid: { stroke: grid }, size: 70, values: (_u, ticks) => ticks.map((t) => props.format(t)) },
-      ],
-      series: [
-        {},
-        ...props.lines.map((line) => ({
-          label: line.label,
-          stroke: line.color,
-          width: line.dash ? 1.5 : 2,
-          dash: line.dash,
-          spanGaps: true,
-          ...(line.dash ? { points: { show: false } } : {}),
-          value: (_u: uPlot, v: number | null) => (v === null ? "—" : props.format(v)),
-        })),
-      ],
+      scales: chartScales(props),
+      axes: chartAxes(props, axis, grid),
+      series: [{}, ...props.lines.map((line) => lineSeries(line, props.format))],
     };
     const data = [props.times, ...props.lines.map((line) => line.values)] as uPlot.AlignedData;
     plot.current = new uPlot(options, data, element);

@@ -1,10 +1,12 @@
 // The connection indicator: live, reconnecting (with the time the data went stale), or connecting. When the
-// socket keeps failing it offers the token form: a backend with apply enabled refuses token-less sockets.
+// socket fails and the backend's capabilities say it needs a token (a backend with apply enabled refuses
+// token-less sockets), it offers the token form; without capabilities, after a few failed attempts.
 
 import type { JSX } from "preact";
 import { useContext, useState } from "preact/hooks";
 
 import { getToken } from "../api";
+import { shouldOfferToken, useCapabilities } from "../capabilities";
 import { clock } from "../format";
 import { ConnectionContext } from "../hooks";
 import { TokenForm } from "./Token";
@@ -12,13 +14,14 @@ import { TokenForm } from "./Token";
 export function ConnectionIndicator(): JSX.Element {
   const state = useContext(ConnectionContext);
   const [askToken, setAskToken] = useState(false);
+  const capabilities = useCapabilities();
   const text =
     state.status === "live"
       ? "Live"
       : state.status === "reconnecting"
         ? `Reconnecting · stale since ${clock(state.staleSinceMs)}`
         : "Connecting…";
-  const offerToken = state.status !== "live" && state.attempt >= 3 && !getToken();
+  const offerToken = shouldOfferToken(state, capabilities.data, getToken() !== null);
   return (
     <div class="conn-wrap">
       <div class={`conn conn-${state.status}`} data-testid="connection-state" data-state={state.status} role="status" aria-live="polite">

@@ -3,6 +3,7 @@
 
 import type { JSX } from "preact";
 
+import { WorkloadFindings } from "../components/WorkloadFindings";
 import { Badge, Empty, ErrorBox, Link, Loading, Section, UsageBar, priorityTone } from "../components/common";
 import { bytes, cpu, label, savings, usd } from "../format";
 import { useFetch, useLive, useThrottled } from "../hooks";
@@ -105,7 +106,12 @@ export function Overview(): JSX.Element {
         <Stat label="Services" value={String(live.synced ? live.services.size : (data?.counts.services ?? "—"))} testid="stat-services" />
         <Stat label="Pods" value={String(live.synced ? live.pods.size : (data?.counts.pods ?? "—"))} testid="stat-pods" />
         <Stat label="Monthly cost" value={usd(data?.cost_monthly_usd)} testid="stat-cost" />
-        <Stat label="Potential savings / month" value={usd(data?.potential_savings_monthly_usd)} testid="stat-savings" tone="good" />
+        {(data?.potential_savings_monthly_usd ?? 0) < 0 ? (
+          // Reliability fixes (more replicas, more memory) can outweigh the savings: say it is a cost.
+          <Stat label="Net cost of the recommendations / month" value={`+${usd(-(data?.potential_savings_monthly_usd ?? 0))}`} testid="stat-savings" tone="warn" />
+        ) : (
+          <Stat label="Potential savings / month" value={usd(data?.potential_savings_monthly_usd)} testid="stat-savings" tone="good" />
+        )}
         <Stat label="Open recommendations" value={String(live.recommendations.length)} testid="stat-recommendations" />
       </div>
       {data && Object.keys(data.scores).length > 0 && (
@@ -135,6 +141,7 @@ export function Overview(): JSX.Element {
           </div>
         )}
       </Section>
+      <WorkloadFindings revision={revision} />
       <div class="two-col">
         <Section title="Top recommendations" actions={<Link href="/recommendations">All →</Link>}>
           {topRecommendations.length === 0 ? (

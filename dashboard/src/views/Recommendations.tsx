@@ -7,6 +7,8 @@ import type { JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 
 import { ApiError, api, getToken, setToken } from "../api";
+import { type ApplyAvailability, type ApplyMode, applyAvailability, useCapabilities } from "../capabilities";
+import { HpaTimeline } from "../components/HpaTimeline";
 import { TokenForm } from "../components/Token";
 import { Badge, CodeBlock, CopyButton, DiffBlock, Empty, ErrorBox, Link, Loading, Section, priorityTone } from "../components/common";
 import { field, label, savings, usd, value } from "../format";
@@ -61,29 +63,13 @@ function CurrentProposed(props: { rec: Recommendation }): JSX.Element | null {
 
 type ApplyState = { kind: "idle" } | { kind: "busy" } | { kind: "error"; message: string } | { kind: "done"; message: string };
 type Action = "dry-run" | "apply";
-export type ApplyMode = "unknown" | "enabled" | "disabled";
 
-/**
- * Whether this backend allows apply: a token-less POST is refused with 403 when apply is disabled and 401
- * when it is enabled (the check runs before the recommendation is looked up, so the probe changes nothing).
- */
-function useApplyMode(): [ApplyMode, (mode: ApplyMode) => void] {
-  const [mode, setMode] = useState<ApplyMode>("unknown");
-  useEffect(() => {
-    api
-      .post("/api/v1/recommendations/probe/dry-run", null)
-      .then(() => setMode("enabled"))
-      .catch((error: unknown) => setMode(error instanceof ApiError && error.status === 403 ? "disabled" : "enabled"));
-  }, []);
-  return [mode, setMode];
-}
-
-function Actions(props: { rec: Recommendation; mode: ApplyMode; onDisabled: () => void; onChanged: () => void }): JSX.Element | null {
+function Actions(props: { rec: Recommendation; apply: ApplyAvailability; onDisabled: (reason: string) => void; onChanged: () => void }): JSX.Element | null {
   const [dryRun, setDryRun] = useState<DryRunResult | null>(null);
   const [state, setState] = useState<ApplyState>({ kind: "idle" });
   const [needsToken, setNeedsToken] = useState<Action | null>(null);
   if (!props.rec.applicable) return null;
-  const disabled = props.mode !== "enabled" || state.kind === "busy";
+  const disabled = props.apply.mode !== "enabled" || state.kind === "busy";
   const run = async (action: Action, token: string) => {
     setState({ kind: "busy" });
     const path = `/api/v1/recommendations/${encodeURIComponent(props.rec.id)}/${action}`;
@@ -99,7 +85,7 @@ function Actions(props: { rec: Recommendation; mode: ApplyMode; onDisabled: () =
     } catch (error) {
       const status = error instanceof ApiError ? error.status : 0;
       if (status === 401) setToken(null);
-      if (status === 403) props.onDisabled();
+      if (status === 403) props.onDisabled((error as Error).message);
       setState({ kind: "error", message: (error as Error).message });
     }
   };
@@ -116,7 +102,11 @@ function Actions(props: { rec: Recommendation; mode: ApplyMode; onDisabled: () =
       <button type="button" class="btn btn-primary" disabled={disabled} onClick={() => start("apply")} data-testid="rec-apply">
         Apply
       </button>
-      {props.mode === "disabled" && <span class="muted">Read-only backend: apply is disabled (OPTIMIZER_APPLY_ENABLED). Copy the command instead.</span>}
+      {props.apply.reason && (
+        <span class="muted" data-testid="apply-disabled-reason">
+          {props.apply.reason}
+        </span>
+      )}
       {needsToken && (
         <TokenForm
           purpose={`to ${needsToken}`}
@@ -146,7 +136,7 @@ function Actions(props: { rec: Recommendation; mode: ApplyMode; onDisabled: () =
   );
 }
 
-function RecommendationCard(props: { rec: Recommendation; service: ServiceSummary | null; mode: ApplyMode; onDisabled: () => void; onChanged: () => void }): JSX.Element {
+function RecommendationCard(props: { rec: Recommendation; service: ServiceSummary | null; apply: ApplyAvailability; onDisabled: (reason: string) => void; onChanged: () => void }): JSX.Element {
   const { rec, service } = props;
   const effect = savings(rec.savings_monthly_usd);
   const [open, setOpen] = useState(false);
@@ -173,6 +163,7 @@ function RecommendationCard(props: { rec: Recommendation; service: ServiceSummar
       </header>
       <p class="rationale">{rec.rationale}</p>
       <CurrentProposed rec={rec} />
+      {rec.kind === "hpa" && <HpaTimeline rec={rec} />}
       <div class="code-row">
         <CodeBlock code={rec.patch_yaml} label="YAML patch" testid="rec-yaml" />
         <CodeBlock code={rec.kubectl_command} label="kubectl command" testid="rec-kubectl" />
@@ -181,7 +172,7 @@ function RecommendationCard(props: { rec: Recommendation; service: ServiceSummar
         {open ? "Hide" : "Show"} verification commands
       </button>
       {open && rec.verify_commands.length > 0 && <CodeBlock code={rec.verify_commands.join("\n")} label="Verify" />}
-      <Actions rec={rec} mode={props.mode} onDisabled={props.onDisabled} onChanged={props.onChanged} />
+      <Actions rec={rec} apply={props.apply} onDisabled={props.onDisabled} onChanged={props.onChanged} />
     </article>
   );
 }
@@ -252,7 +243,10 @@ export function Recommendations(): JSX.Element {
   const params = new URLSearchParams(search);
   const sort = params.get("sort") === "priority" ? "priority" : "savings";
   const namespace = params.get("ns") ?? "";
-  const [mode, setMode] = useApplyMode();
+  const capabilities = useCapabilities();
+  // A 403 from an action means the backend turned apply off since we asked: trust it until it says otherwise.
+  const [refused, setRefused] = useState<string | null>(null);
+  const apply: ApplyAvailability = refused ? { mode: "disabled", reason: `Read-only backend: ${refused}. Copy the command instead.` } : applyAvailability(capabilities.data, capabilities.error);
   const [hasToken, setHasToken] = useState(getToken() !== null);
   const [revision, setRevision] = useState(0);
   const namespaces = [...new Set(live.recommendations.map((r) => r.target.namespace))].sort();
@@ -308,10 +302,10 @@ export function Recommendations(): JSX.Element {
         <Empty>No open recommendations. Recommendations appear once enough usage history has been recorded.</Empty>
       ) : (
         items.map((rec) => (
-          <RecommendationCard key={rec.id} rec={rec} service={serviceFor(rec.target, live.services.values())} mode={mode} onDisabled={() => setMode("disabled")} onChanged={() => setRevision((n) => n + 1)} />
+          <RecommendationCard key={rec.id} rec={rec} service={serviceFor(rec.target, live.services.values())} apply={apply} onDisabled={setRefused} onChanged={() => setRevision((n) => n + 1)} />
         ))
       )}
-      <ChangeHistory revision={revision} mode={mode} onChanged={() => setRevision((n) => n + 1)} />
+      <ChangeHistory revision={revision} mode={apply.mode} onChanged={() => setRevision((n) => n + 1)} />
     </div>
   );
 }

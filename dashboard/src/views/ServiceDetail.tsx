@@ -7,13 +7,14 @@ import { Fragment, type JSX } from "preact";
 import { useState } from "preact/hooks";
 
 import { Chart, type Line } from "../components/Chart";
+import { HpaTimeline } from "../components/HpaTimeline";
 import { Badge, CodeBlock, Empty, ErrorBox, Link, Loading, Section, gradeTone, priorityTone } from "../components/common";
-import { bytes, cpu, field, label, pct, savings } from "../format";
+import { bytes, cpu, pct, savings, scoreTitle } from "../format";
 import { useFetch, useLive, useThrottled } from "../hooks";
 import type { Route } from "../router";
 import { keyOf } from "../store";
 import { branchesByNode, fallbackPath, splitTarget } from "../model";
-import type { PathBranch, PathEndpoint, PathHop, PodOut, Recommendation, RequestPath, ServiceDetail as Detail, ServicePath, TimeSeries } from "../types";
+import type { PathBranch, PathEndpoint, PathHop, PodOut, RequestPath, ServiceDetail as Detail, ServicePath, TimeSeries } from "../types";
 
 const PATH_LABEL: Record<string, string> = {
   "cluster-ip": "In-cluster (ClusterIP)",
@@ -179,7 +180,7 @@ function MetricChart(props: { target: string; metric: "cpu" | "memory" | "replic
   if (!fetched.data) return <div class="chart chart-empty">Loading {props.title}…</div>;
   if (times.length < 2) return <div class="chart chart-empty">{props.title}: collecting samples ({times.length} so far)</div>;
   const format = props.metric === "cpu" ? cpu : props.metric === "memory" ? bytes : (v: number) => v.toFixed(0);
-  return <Chart title={props.title} times={times} lines={lines} format={format} testid={`chart-${props.metric}`} />;
+  return <Chart title={props.title} times={times} lines={lines} format={format} integerY={props.metric === "replicas"} testid={`chart-${props.metric}`} />;
 }
 
 function PodsSection(props: { pods: PodOut[]; workload: string | null; revision: unknown }): JSX.Element {
@@ -240,34 +241,6 @@ function PodsSection(props: { pods: PodOut[]; workload: string | null; revision:
   );
 }
 
-function SimulationTable(props: { rec: Recommendation }): JSX.Element | null {
-  const current = props.rec.simulation_current;
-  const proposed = props.rec.simulation_proposed;
-  if (!current || !proposed) return null;
-  const keys = Object.keys(current).filter((k) => typeof current[k] === "number");
-  return (
-    <table class="table compact" data-testid="hpa-simulation">
-      <caption>Simulated over the recorded load: current vs proposed HPA</caption>
-      <thead>
-        <tr>
-          <th scope="col">Replayed metric</th>
-          <th scope="col">Current</th>
-          <th scope="col">Proposed</th>
-        </tr>
-      </thead>
-      <tbody>
-        {keys.map((k) => (
-          <tr key={k}>
-            <td>{label(k)}</td>
-            <td>{field(k, current[k])}</td>
-            <td>{field(k, proposed[k])}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
 /** Current vs desired replicas as the WebSocket reported them since this page was opened (a step line). */
 function LiveHpaChart(props: { hpaKey: string }): JSX.Element {
   const live = useLive();
@@ -275,16 +248,19 @@ function LiveHpaChart(props: { hpaKey: string }): JSX.Element {
   if (points.length < 2) return <div class="chart chart-empty">HPA current vs desired: recording live ({points.length} sample so far)</div>;
   const times = points.map((p) => p.tMs / 1000);
   const lines: Line[] = [
-    { label: "current", values: points.map((p) => p.current), color: "#3b82f6" },
-    { label: "desired", values: points.map((p) => p.desired), color: "#f59e0b", dash: [6, 4] },
+    { label: "current", values: points.map((p) => p.current), color: "#3b82f6", step: true },
+    { label: "desired", values: points.map((p) => p.desired), color: "#f59e0b", dash: [6, 4], step: true },
   ];
-  return <Chart title="HPA current vs desired replicas (live, since this page opened)" times={times} lines={lines} format={(v) => v.toFixed(0)} testid="chart-hpa-live" />;
+  return <Chart title="HPA current vs desired replicas (live, since this page opened)" times={times} lines={lines} format={(v) => v.toFixed(0)} integerY testid="chart-hpa-live" />;
 }
 
 function HpaSection(props: { detail: Detail; revision: unknown }): JSX.Element | null {
   const hpa = props.detail.hpa_detail;
   const workload = props.detail.workloads[0];
-  const hpaRec = props.detail.recommendations.find((r) => r.kind === "hpa");
+  const live = useLive();
+  const fetched = props.detail.recommendations.find((r) => r.kind === "hpa");
+  // The WebSocket pushes every new analysis: prefer its copy so the simulation follows new history.
+  const hpaRec = (fetched && live.recommendations.find((r) => r.id === fetched.id)) ?? fetched;
   if (!hpa && !hpaRec) return null;
   return (
     <Section title="Autoscaling" testid="hpa">
@@ -310,7 +286,7 @@ function HpaSection(props: { detail: Detail; revision: unknown }): JSX.Element |
       )}
       {hpa && <LiveHpaChart hpaKey={keyOf(hpa.namespace, hpa.name)} />}
       {workload && <MetricChart target={`${workload.kind}/${workload.namespace}/${workload.name}`} metric="replicas" title="Replicas over time (last hour, from history)" revision={props.revision} />}
-      {hpaRec && <SimulationTable rec={hpaRec} />}
+      {hpaRec && <HpaTimeline rec={hpaRec} showSettings />}
     </Section>
   );
 }
@@ -351,7 +327,7 @@ function Header(props: { detail: Detail }): JSX.Element {
           <Link href="/services">Services</Link> / {d.namespace}
         </div>
         <h1>
-          {d.name} <Badge tone="info">{d.type}</Badge> {d.score && <Badge tone={gradeTone(d.score.letter)} title={`overall ${d.score.overall.toFixed(0)}`}>{d.score.letter}</Badge>}
+          {d.name} <Badge tone="info">{d.type}</Badge> {d.score && <Badge tone={gradeTone(d.score.letter)} title={scoreTitle(d.score)}>{d.score.letter}</Badge>}
         </h1>
         <div class="kv kv-inline">
           <span>ClusterIP</span>

@@ -4,7 +4,7 @@
 import { Component, type JSX } from "preact";
 
 import { Badge, Empty, Link, Loading, gradeTone } from "../components/common";
-import { pct } from "../format";
+import { pct, scoreTitle } from "../format";
 import { useLive } from "../hooks";
 import { servicePath, setQuery, useLocation } from "../router";
 import type { ServiceSummary } from "../types";
@@ -111,7 +111,7 @@ function RowCells(props: { service: ServiceSummary }): JSX.Element {
       <td title={s.hpa ? "HPA min / current / max" : "ready / desired"}>{replicas(s)}</td>
       <td class={utilTone(cpuPct)}>{pct(cpuPct)}</td>
       <td class={utilTone(memPct)}>{pct(memPct)}</td>
-      <td>{s.score ? <Badge tone={gradeTone(s.score.letter)}>{s.score.letter}</Badge> : "—"}</td>
+      <td>{s.score ? <Badge tone={gradeTone(s.score.letter)} title={scoreTitle(s.score)}>{s.score.letter}{s.score.efficiency_measured === false ? "*" : ""}</Badge> : "—"}</td>
       <td>{s.open_recommendations > 0 ? <Badge tone="warn">{s.open_recommendations}</Badge> : "0"}</td>
     </tr>
   );
