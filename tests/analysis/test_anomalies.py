@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import pytest
+
+from k8s_optimizer.analysis import anomalies
 from k8s_optimizer.analysis.anomalies import hpa_anomalies, pod_event_anomalies, series_anomalies
 from k8s_optimizer.domain.objects import ContainerStatus, HPACondition, ObjectRef
 from k8s_optimizer.domain.usage import UsagePoint
@@ -76,3 +79,15 @@ def test_hpa_pinned_at_max():
     limited = hpa(web, maximum=5, conditions=(HPACondition("ScalingLimited", "True", "TooManyReplicas", "x"),))
     assert len(list(hpa_anomalies(limited, 1000.0))) == 1
     assert list(hpa_anomalies(hpa(web, maximum=5, current_replicas=3, desired_replicas=3), 1000.0)) == []
+
+
+@pytest.mark.parametrize(
+    ("series", "value", "shown"),
+    [
+        ("Deployment/ns/web/app/memory_bytes", 29313024.0, "28.0 MiB"),
+        ("Deployment/ns/web/app/cpu_millicores", 212.4, "212m"),
+        ("replicas", 3.0, "3.0"),
+    ],
+)
+def test_messages_show_values_in_their_unit(series: str, value: float, shown: str) -> None:
+    assert anomalies._shown(series, value) == shown

@@ -33,6 +33,15 @@ SPIKE_FLOOR_FRACTION = 0.05  # previous value must be ≥ 5 % of the series' mea
 MAX_PER_KIND = 10  # keep the strongest few per series and kind; the UI lists, it does not scroll forever
 
 
+def _shown(series: str, value: float) -> str:
+    """A value in its series' unit, as people read it: '212m' CPU, '345.2 MiB' memory."""
+    if series.endswith("memory_bytes"):
+        return f"{value / 2**20:.1f} MiB"
+    if series.endswith("cpu_millicores"):
+        return f"{value:.0f}m"
+    return f"{value:.1f}"
+
+
 @dataclass(frozen=True, slots=True)
 class Anomaly:
     kind: str  # zscore, spike, drop, drift, oscillation, oom_killed, restart_burst, crash_loop, hpa_pinned_at_max
@@ -63,7 +72,7 @@ def _zscores(
             if abs(z) > threshold:
                 yield Anomaly(
                     "zscore", series, target, point.timestamp_seconds, point.value, low, high, severity,
-                    f"{point.value:.1f} is {z:+.1f}σ from the mean {average:.1f}",
+                    f"{_shown(series, point.value)} is {z:+.1f}σ from the mean {_shown(series, average)}",
                 )  # fmt: skip
                 break
 
@@ -91,12 +100,12 @@ def _jumps(
             yield Anomaly(
                 "spike", series, target, when, value, 0.0, previous * SPIKE_RATIO,
                 "medium" if ratio > 2 * SPIKE_RATIO else "low",
-                f"{value:.1f} is {ratio:.1f}× the previous {previous:.1f}",
+                f"{_shown(series, value)} is {ratio:.1f}× the previous {_shown(series, previous)}",
             )  # fmt: skip
         else:
             yield Anomaly(
                 "drop", series, target, when, value, previous * DROP_RATIO, None,
-                "low", f"{value:.1f} fell to {ratio:.2f}× the previous {previous:.1f}",
+                "low", f"{_shown(series, value)} fell to {ratio:.2f}× the previous {_shown(series, previous)}",
             )  # fmt: skip
 
 
@@ -114,7 +123,7 @@ def _drift(
             "drift", series, target, points[half].timestamp_seconds, second,
             first * (1 - DRIFT_FRACTION), first * (1 + DRIFT_FRACTION),
             "medium" if abs(change) > 2 * DRIFT_FRACTION else "low",
-            f"mean moved {change * 100:+.0f} % between halves ({first:.1f} → {second:.1f})",
+            f"mean moved {change * 100:+.0f} % between halves ({_shown(series, first)} → {_shown(series, second)})",
         )  # fmt: skip
 
 
@@ -132,7 +141,7 @@ def _oscillation(
         yield Anomaly(
             "oscillation", series, target, points[-1].timestamp_seconds, sigma,
             None, OSCILLATION_CV * average, "medium",
-            f"{share * 100:.0f} % of steps change direction with σ {sigma:.1f} = {sigma / average:.2f}·mean",
+            f"{share * 100:.0f} % of steps change direction, σ {_shown(series, sigma)} = {sigma / average:.2f}·mean",
         )  # fmt: skip
 
 
