@@ -83,6 +83,18 @@ def test_patch_yaml_round_trips_any_tree(tree):
     assert yaml.safe_load(patch_yaml(tree)) == tree
 
 
+def test_patch_yaml_quotes_a_trailing_newline():
+    # Found by the property above: a plain `a: A` followed by a newline loads back without it.
+    assert patch_yaml({"a": "A\n"}) == 'a: "A\\n"\n'
+    assert yaml.safe_load(patch_yaml({"a": "A\n"})) == {"a": "A\n"}
+
+
+def test_patch_yaml_quotes_reserved_keys():
+    # Found by the property above: YAML 1.1 reads a plain `on:` key as the boolean True.
+    assert patch_yaml({"on": None, "spec": {"off": 1}}) == '"on": null\nspec:\n  "off": 1\n'
+    assert yaml.safe_load(patch_yaml({"on": None, "spec": {"off": 1}})) == {"on": None, "spec": {"off": 1}}
+
+
 def test_ids_are_stable_and_proposal_sensitive():
     first = recommendation_id(WEB, "app", "resources", ResourceValues(245, None, None, None))
     assert first == recommendation_id(WEB, "app", "resources", ResourceValues(245, None, None, None))

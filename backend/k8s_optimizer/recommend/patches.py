@@ -105,13 +105,15 @@ _RESERVED = frozenset(("null", "true", "false", "yes", "no", "on", "off"))
 
 def _needs_quotes(text: str) -> bool:
     """Plain only for the boring shape quantities and names have ('245m', 'app'); everything else quoted."""
-    return _PLAIN.match(text) is None or text.lower() in _RESERVED
+    # fullmatch, not match: `$` also matches before a trailing newline, and "A\n" printed plain loads as "A".
+    return _PLAIN.fullmatch(text) is None or text.lower() in _RESERVED
 
 
 def _emit(value: object, indent: int, lines: list[str]) -> None:
     pad = "  " * indent
     if isinstance(value, dict):
-        for key, item in value.items():
+        for raw_key, item in value.items():
+            key = _scalar(str(raw_key))  # a key is a scalar too: plain `on:` would load back as True
             if isinstance(item, dict) and item:
                 lines.append(f"{pad}{key}:")
                 _emit(item, indent + 1, lines)
