@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import pytest
 
 from k8s_optimizer.analysis.histogram import ContainerAggregate
 from k8s_optimizer.domain.objects import ObjectRef
-from k8s_optimizer.domain.usage import UsagePoint
+from k8s_optimizer.domain.usage import NodeUsage, ScrapedContainer, UsagePoint
 from k8s_optimizer.history.engine import HistoryEngine, Retention
 from k8s_optimizer.history.schema import DATABASE_FILE, SchemaError
 from k8s_optimizer.history.store import HistoryStore
@@ -282,3 +282,53 @@ async def test_a_database_from_another_schema_version_is_refused(tmp_path: Path)
         connection.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(SchemaError, match="has schema 99, this version needs 2: move the file away"):
         await HistoryStore.open(tmp_path)
+
+
+def test_a_maintenance_pass_is_a_series_of_short_steps(tmp_path: Path) -> None:
+    engine = HistoryEngine.open(
+        tmp_path, Retention(checkpoint_interval_seconds=0, checkpoint_batch=3, checkpoint_step=2)
+    )
+    pods = [scraped(f"web-{index}", T0, 10.0, 64 * MIB) for index in range(5)]
+    engine.record_scrape(pods, [])
+    steps = engine.maintenance_steps()
+    assert next(steps) == "prune"
+    assert next(steps) == "checkpoint"
+    assert _rows(tmp_path, "SELECT COUNT(*) FROM histograms") == [(2,)]
+    engine.record_scrape([scraped("web-0", T0 + 15, 20.0, 64 * MIB)], [])  # a scrape between two steps
+    assert list(steps) == ["checkpoint"]  # the pass's budget (3) ends it; the rest waits for the next pass
+    assert _rows(tmp_path, "SELECT COUNT(*) FROM histograms") == [(3,)]
+    engine.maintain()
+    assert _rows(tmp_path, "SELECT COUNT(*) FROM histograms") == [(5,)]
+    engine.close()
+
+
+async def test_a_scrape_queued_during_maintenance_runs_before_the_rest_of_the_pass(tmp_path: Path) -> None:
+    store = await HistoryStore.open(tmp_path, retention=Retention(checkpoint_interval_seconds=0, checkpoint_step=1))
+    order: list[str] = []
+    engine = store._engine
+    steps, record = engine.maintenance_steps, engine.record_scrape
+
+    def traced_steps() -> Iterator[str]:
+        for step in steps():
+            order.append(step)
+            time.sleep(0.01)  # each step takes a while, so the next scrape arrives mid-pass
+            yield step
+
+    def traced_record(containers: Sequence[ScrapedContainer], nodes: Sequence[NodeUsage]) -> int:
+        order.append("scrape")
+        return record(containers, nodes)
+
+    engine.maintenance_steps = traced_steps  # type: ignore[method-assign]
+    engine.record_scrape = traced_record  # type: ignore[method-assign]
+    await store.record_scrape([scraped(f"web-{index}", T0, 10.0, 64 * MIB) for index in range(6)], [])
+    await asyncio.sleep(0.015)
+    await store.record_scrape([scraped("web-0", T0 + 15, 20.0, 64 * MIB)], [])
+    for _ in range(200):
+        if order.count("checkpoint") >= 6:
+            break
+        await asyncio.sleep(0.01)
+    await store.close()
+    second = order.index("scrape", 1)
+    assert order[0] == "scrape"
+    assert "checkpoint" in order[second:], f"the scrape waited for the whole pass: {order}"
+    assert order.count("checkpoint") >= 6

@@ -53,6 +53,7 @@ class Retention:
     checkpoint_interval_seconds: float = CHECKPOINT_INTERVAL_SECONDS
     prune_interval_seconds: float = PRUNE_INTERVAL_SECONDS
     checkpoint_batch: int = CHECKPOINT_BATCH
+    checkpoint_step: int = CHECKPOINT_STEP
 
 
 @dataclass(slots=True)
@@ -302,7 +303,7 @@ class HistoryEngine:
         # A slice per pass, so a scrape never waits behind 10,000 of them; written in smaller steps.
         budget = self.retention.checkpoint_batch
         while self._checkpoint_queue and budget > 0:
-            size = min(budget, CHECKPOINT_STEP)
+            size = min(budget, self.retention.checkpoint_step)
             batch = self._checkpoint_queue[:size]
             del self._checkpoint_queue[:size]
             budget -= size
