@@ -375,10 +375,14 @@ class Hub:
                 client.offer(Control("resync"))
 
     async def run_flusher(self) -> None:
+        last_flush = float("-inf")
         while True:
             await self._wake.wait()
-            await asyncio.sleep(self.flush_seconds)
+            # Leading edge: a change after a quiet spell goes out at once (the batching delay was a fixed
+            # 50 ms of every delta's latency); a burst is still batched, at most one flush per flush_seconds.
+            await asyncio.sleep(max(0.0, self.flush_seconds - (time.monotonic() - last_flush)))
             self._wake.clear()
+            last_flush = time.monotonic()
             try:
                 await self.flush()
             except Exception:
