@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from k8s_optimizer.api.listing import ServiceQuery
 from k8s_optimizer.api.state import ViewCache, snapshot_now_seconds
+from k8s_optimizer.api.views import ViewContext
+from k8s_optimizer.domain.snapshot import ClusterSnapshot
+from k8s_optimizer.recommend.model import AnalysisReport
 from tests.api.fakes import NOW, FakeLive, build_report, build_snapshot, web_pod
 
 
@@ -65,3 +72,27 @@ async def test_large_cluster_serves_the_previous_listing_while_rebuilding() -> N
     rebuilt = await cache._listing_build
     assert await cache.listing() is rebuilt
     assert rebuilt.summaries(ServiceQuery(namespace="shop", sort="name")).items[1].endpoints.ready == 2100
+
+
+async def test_concurrent_callers_share_one_threaded_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """50 WebSocket subscribes arriving together used to start 50 builds of the same 10,000-pod view."""
+    live = FakeLive(build_snapshot(replicas=2100))
+    cache = ViewCache(live, min_rebuild_seconds=0.0)
+    previous_of_each_build: list[ViewContext | None] = []
+    real = ViewContext.build
+
+    def counting(
+        snapshot: ClusterSnapshot, report: AnalysisReport | None, previous: ViewContext | None = None
+    ) -> ViewContext:
+        previous_of_each_build.append(previous)
+        return real(snapshot, report, previous)
+
+    monkeypatch.setattr(ViewContext, "build", counting)
+    results = await asyncio.gather(*(cache.fresh() for _ in range(5)))
+    assert previous_of_each_build == [None]
+    assert all(result == results[0] for result in results)
+    live.put_pod(web_pod(9999))
+    seq, context = await cache.fresh()
+    assert seq == live.seq
+    assert previous_of_each_build == [None, results[0][1]]  # a new seq is a new build, from the last view
+    assert len(context.service_pods[("shop", "web")]) == 2101

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import time
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +14,7 @@ from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from k8s_optimizer.api import ws as ws_module
+from k8s_optimizer.api.state import ApiState
 from k8s_optimizer.api.views import ViewContext
 from k8s_optimizer.api.ws import changes_to_messages
 from k8s_optimizer.domain.changes import Change
@@ -280,3 +282,31 @@ def test_clients_asking_for_the_same_snapshot_share_one_build(
     assert texts[0] == texts[1] == texts[2]
     assert [w["name"] for w in texts[0]["data"]["workloads"]] == ["web"]
     assert builds == [(texts[0]["seq"], "subscribe", ("services", "workloads"), "shop")]
+
+
+async def test_a_change_after_a_quiet_spell_is_flushed_at_once_and_a_burst_is_batched() -> None:
+    """The batching delay was a fixed 50 ms of every delta's latency; now only bursts wait for it."""
+    hub = ws_module.Hub(cast(ApiState, None), flush_seconds=30.0)
+    flushed: list[list[int]] = []
+
+    async def record() -> None:
+        flushed.append([change.seq for change in hub._pending])
+        hub._pending = []
+
+    hub.flush = record  # type: ignore[method-assign]
+    flusher = asyncio.create_task(hub.run_flusher())
+    try:
+        hub._pending.append(Change(1, "modified", "Deployment", "shop", "web", None))
+        hub._wake.set()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert flushed == [[1]]  # at once, not 30 s later
+        hub._pending += [
+            Change(2, "modified", "Pod", "shop", "a", None),
+            Change(3, "modified", "Pod", "shop", "b", None),
+        ]
+        hub._wake.set()
+        await asyncio.sleep(0.05)
+        assert flushed == [[1]]  # a second batch right behind the first waits out flush_seconds
+    finally:
+        flusher.cancel()
