@@ -47,7 +47,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _sim(args: argparse.Namespace) -> int:
-    from k8s_optimizer.sim.main import run_sim
+    from k8s_sim.main import run_sim
 
     return run_sim(args)
 

@@ -55,7 +55,7 @@ from k8s_optimizer.recommend.model import (
     ResourceValues,
     ServiceScore,
 )
-from k8s_optimizer.sim.patch import strategic_merge_patch
+from k8s_sim.patch import strategic_merge_patch
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 MIB = 2**20

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from k8s_optimizer.api.patching import comparable, diff_paths, inverse_patch
-from k8s_optimizer.sim.patch import strategic_merge_patch
+from k8s_sim.patch import strategic_merge_patch
 
 CURRENT = {
     "metadata": {"name": "web", "managedFields": [{}], "resourceVersion": "9"},

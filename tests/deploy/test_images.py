@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from k8s_optimizer.sim.scenarios import manifests
+from k8s_sim.scenarios import manifests
 from tests.deploy.manifests import REPO
 
 # (Dockerfile, build context) as `make images` and docker-compose.yml build them.

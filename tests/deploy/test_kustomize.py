@@ -13,7 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from k8s_optimizer.sim.scenarios.manifests import load_kustomization
+from k8s_sim.scenarios.manifests import load_kustomization
 from tests.deploy.manifests import DEPLOY, KUBERNETES_VERSION, KUSTOMIZATIONS, NAMESPACE, name_of, render
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from k8s_optimizer.sim.resources import NAMESPACES
-from k8s_optimizer.sim.store import Obj, ObjectStore
+from k8s_sim.resources import NAMESPACES
+from k8s_sim.store import Obj, ObjectStore
 
 
 def namespace(name: str) -> Obj:

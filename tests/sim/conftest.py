@@ -15,11 +15,11 @@ import pytest
 from aiohttp import web
 from kubernetes_asyncio import client
 
-from k8s_optimizer.sim.clock import SimClock
-from k8s_optimizer.sim.faults import Faults
-from k8s_optimizer.sim.resources import ALL
-from k8s_optimizer.sim.server import build_app
-from k8s_optimizer.sim.store import Obj, ObjectStore
+from k8s_sim.clock import SimClock
+from k8s_sim.faults import Faults
+from k8s_sim.resources import ALL
+from k8s_sim.server import build_app
+from k8s_sim.store import Obj, ObjectStore
 from tests.simcluster import SimCluster
 
 

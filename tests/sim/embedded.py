@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.cluster import EmbeddedCluster
-from k8s_optimizer.sim.store import Obj
+from k8s_sim import resources as r
+from k8s_sim.cluster import EmbeddedCluster
+from k8s_sim.store import Obj
 
 
 @asynccontextmanager

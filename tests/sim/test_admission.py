@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.admission import Admission
-from k8s_optimizer.sim.clock import SimClock
-from k8s_optimizer.sim.store import ApiError, Obj, ObjectStore
+from k8s_sim import resources as r
+from k8s_sim.admission import Admission
+from k8s_sim.clock import SimClock
+from k8s_sim.store import ApiError, Obj, ObjectStore
 from tests.sim.embedded import deployment
 
 

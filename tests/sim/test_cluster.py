@@ -7,8 +7,8 @@ import time
 import pytest
 from kubernetes_asyncio import client
 
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.cluster import EmbeddedCluster
+from k8s_sim import resources as r
+from k8s_sim.cluster import EmbeddedCluster
 from tests.sim.embedded import running_cluster
 
 MODELS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from k8s_optimizer.sim.faults import Faults, FaultSpec, FaultSpecError, parse_faults
+from k8s_sim.faults import Faults, FaultSpec, FaultSpecError, parse_faults
 
 
 def test_full_spec_parses_every_knob() -> None:

@@ -9,7 +9,7 @@ import yaml
 from kubernetes import config as sync_config
 from kubernetes_asyncio import client as async_client, config as async_config
 
-from k8s_optimizer.sim.kubeconfig import CONTEXT, client_host, write_kubeconfig
+from k8s_sim.kubeconfig import CONTEXT, client_host, write_kubeconfig
 
 
 def test_written_kubeconfig_is_private_and_kind_named(tmp_path: Path) -> None:

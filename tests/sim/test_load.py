@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from k8s_optimizer.sim.cluster import EmbeddedCluster
-from k8s_optimizer.sim.load import PREFIX, Model, model_from_annotations
+from k8s_sim.cluster import EmbeddedCluster
+from k8s_sim.load import PREFIX, Model, model_from_annotations
 from tests.sim.embedded import pods_of, running_cluster
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

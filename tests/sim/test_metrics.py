@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from k8s_optimizer.sim.controllers.base import parse_time
+from k8s_sim.controllers.base import parse_time
 from tests.sim.embedded import running_cluster
 
 

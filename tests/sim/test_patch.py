@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given, strategies as st
 
-from k8s_optimizer.sim.patch import PatchError, json_merge_patch, json_patch, strategic_merge_patch
+from k8s_sim.patch import PatchError, json_merge_patch, json_patch, strategic_merge_patch
 
 POD_SPEC: dict[str, Any] = {
     "containers": [

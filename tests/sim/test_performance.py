@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from kubernetes_asyncio import client, config
 
-from k8s_optimizer.sim.resources import PODS
+from k8s_sim.resources import PODS
 from tests.sim.builders import pod, seed_namespaces
 from tests.sim.conftest import Served
 from tests.simcluster import SimCluster

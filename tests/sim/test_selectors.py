@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from k8s_optimizer.sim.selectors import (
+from k8s_sim.selectors import (
     SelectorError,
     format_selector,
     parse_field_selector,

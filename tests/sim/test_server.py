@@ -11,8 +11,8 @@ import pytest
 from kubernetes_asyncio import client, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from k8s_optimizer.sim.faults import parse_faults
-from k8s_optimizer.sim.resources import DEPLOYMENTS, NODES, PODS, REPLICASETS
+from k8s_sim.faults import parse_faults
+from k8s_sim.resources import DEPLOYMENTS, NODES, PODS, REPLICASETS
 from tests.sim.builders import deployment, pod, seed_namespaces
 from tests.sim.conftest import Served
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from k8s_optimizer.sim.tables import human_duration, table
+from k8s_sim.tables import human_duration, table
 
 NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 CREATED = "2027-01-15T07:55:00Z"  # five minutes before NOW

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.controllers.base import is_pod_ready
+from k8s_sim import resources as r
+from k8s_sim.controllers.base import is_pod_ready
 from tests.sim.embedded import deployment, pods_of, running_cluster
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.controllers.base import is_pod_ready
-from k8s_optimizer.sim.load import PREFIX
+from k8s_sim import resources as r
+from k8s_sim.controllers.base import is_pod_ready
+from k8s_sim.load import PREFIX
 from tests.sim.embedded import deployment, events_for, pods_of, running_cluster
 
 

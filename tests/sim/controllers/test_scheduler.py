@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from k8s_optimizer.sim import resources as r
+from k8s_sim import resources as r
 from tests.sim.embedded import events_for, running_cluster
 
 EXPECTED_MESSAGE = (

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import copy
 
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.cluster import EmbeddedCluster
-from k8s_optimizer.sim.controllers.base import is_pod_ready
-from k8s_optimizer.sim.store import Obj
+from k8s_sim import resources as r
+from k8s_sim.cluster import EmbeddedCluster
+from k8s_sim.controllers.base import is_pod_ready
+from k8s_sim.store import Obj
 from tests.sim.embedded import deployment, events_for, pods_of, running_cluster
 
 WEB = {

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.scenarios.broken import FAULTS, NAMESPACE
+from k8s_sim import resources as r
+from k8s_sim.scenarios.broken import FAULTS, NAMESPACE
 from tests.sim.embedded import pods_of, running_cluster
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.controllers.base import is_pod_ready, parse_time
-from k8s_optimizer.sim.scenarios.demo import builtin_objects, demo_objects
-from k8s_optimizer.sim.scenarios.manifests import ENV_VAR
+from k8s_sim import resources as r
+from k8s_sim.controllers.base import is_pod_ready, parse_time
+from k8s_sim.scenarios.demo import builtin_objects, demo_objects
+from k8s_sim.scenarios.manifests import ENV_VAR
 from tests.sim.embedded import running_cluster
 
 

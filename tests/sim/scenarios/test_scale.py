@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from k8s_optimizer.sim import resources as r
+from k8s_sim import resources as r
 from tests.sim.embedded import running_cluster
 
 

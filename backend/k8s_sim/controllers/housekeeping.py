@@ -14,10 +14,10 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.admission import selector_matches
-from k8s_optimizer.sim.controllers.base import Key, is_pod_ready, key_of, set_condition
-from k8s_optimizer.sim.store import ApiError, Obj, ObjectStore, ResourceType, WatchEvent
+from k8s_sim import resources as r
+from k8s_sim.admission import selector_matches
+from k8s_sim.controllers.base import Key, is_pod_ready, key_of, set_condition
+from k8s_sim.store import ApiError, Obj, ObjectStore, ResourceType, WatchEvent
 
 LEASE_RENEW_SECONDS = 10.0
 NODE_STATUS_SECONDS = 300.0

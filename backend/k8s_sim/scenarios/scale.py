@@ -14,12 +14,12 @@ from __future__ import annotations
 import math
 import random
 
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.controllers.base import owner_reference, random_suffix
-from k8s_optimizer.sim.controllers.workloads import HASH_LABEL, REVISION_ANNOTATION, template_hash
-from k8s_optimizer.sim.load import PREFIX
-from k8s_optimizer.sim.scenarios.common import CLUSTER_NAME, NodeSpec, create_namespaces
-from k8s_optimizer.sim.store import Obj, ObjectStore
+from k8s_sim import resources as r
+from k8s_sim.controllers.base import owner_reference, random_suffix
+from k8s_sim.controllers.workloads import HASH_LABEL, REVISION_ANNOTATION, template_hash
+from k8s_sim.load import PREFIX
+from k8s_sim.scenarios.common import CLUSTER_NAME, NodeSpec, create_namespaces
+from k8s_sim.store import Obj, ObjectStore
 
 SERVICES_PER_NAMESPACE = 40
 PODS_PER_NODE = 100

@@ -17,9 +17,9 @@ Each fault has a fixed name (docs/sim.md lists them; the optimizer's diagnosis t
 
 from __future__ import annotations
 
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.controllers.kubelet import EXIT_AFTER_ANNOTATION as EXIT_AFTER, READINESS_ANNOTATION as READINESS
-from k8s_optimizer.sim.store import Obj, ObjectStore
+from k8s_sim import resources as r
+from k8s_sim.controllers.kubelet import EXIT_AFTER_ANNOTATION as EXIT_AFTER, READINESS_ANNOTATION as READINESS
+from k8s_sim.store import Obj, ObjectStore
 
 NAMESPACE = "broken"
 FAULTS: dict[str, str] = {

@@ -36,11 +36,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
 from k8s_optimizer.domain.quantities import MIB, parse_cpu_millicores, parse_memory_bytes
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.controllers.base import Key, controller_of, key_of
-from k8s_optimizer.sim.controllers.kubelet import Kubelet
-from k8s_optimizer.sim.controllers.workloads import HASH_LABEL
-from k8s_optimizer.sim.store import Obj, ObjectStore, WatchEvent
+from k8s_sim import resources as r
+from k8s_sim.controllers.base import Key, controller_of, key_of
+from k8s_sim.controllers.kubelet import Kubelet
+from k8s_sim.controllers.workloads import HASH_LABEL
+from k8s_sim.store import Obj, ObjectStore, WatchEvent
 
 PREFIX = "sim.k8s-optimizer.io/"
 SAMPLE_SECONDS = 15.0  # metrics-server --metric-resolution

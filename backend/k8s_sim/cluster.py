@@ -24,21 +24,21 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.admission import Admission
-from k8s_optimizer.sim.clock import SimClock
-from k8s_optimizer.sim.controllers.base import Recorder
-from k8s_optimizer.sim.controllers.endpoints import EndpointsController
-from k8s_optimizer.sim.controllers.housekeeping import DisruptionController, GarbageCollector, NodeLifecycle
-from k8s_optimizer.sim.controllers.hpa import SYNC_SECONDS, HpaController
-from k8s_optimizer.sim.controllers.kubelet import Kubelet
-from k8s_optimizer.sim.controllers.scheduler import Scheduler
-from k8s_optimizer.sim.controllers.sets import DaemonSetController, StatefulSetController
-from k8s_optimizer.sim.controllers.workloads import DeploymentController, ReplicaSetController
-from k8s_optimizer.sim.load import SAMPLE_SECONDS, LoadModel
-from k8s_optimizer.sim.metrics import MetricsProvider
-from k8s_optimizer.sim.scenarios import broken, common, demo, scale
-from k8s_optimizer.sim.store import ObjectStore, WatchEvent
+from k8s_sim import resources as r
+from k8s_sim.admission import Admission
+from k8s_sim.clock import SimClock
+from k8s_sim.controllers.base import Recorder
+from k8s_sim.controllers.endpoints import EndpointsController
+from k8s_sim.controllers.housekeeping import DisruptionController, GarbageCollector, NodeLifecycle
+from k8s_sim.controllers.hpa import SYNC_SECONDS, HpaController
+from k8s_sim.controllers.kubelet import Kubelet
+from k8s_sim.controllers.scheduler import Scheduler
+from k8s_sim.controllers.sets import DaemonSetController, StatefulSetController
+from k8s_sim.controllers.workloads import DeploymentController, ReplicaSetController
+from k8s_sim.load import SAMPLE_SECONDS, LoadModel
+from k8s_sim.metrics import MetricsProvider
+from k8s_sim.scenarios import broken, common, demo, scale
+from k8s_sim.store import ObjectStore, WatchEvent
 
 log = logging.getLogger(__name__)
 SCENARIOS = ("demo", "scale", "broken")

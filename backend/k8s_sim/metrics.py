@@ -12,10 +12,10 @@ import math
 from typing import Any
 
 from k8s_optimizer.domain.quantities import MIB
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.clock import SimClock
-from k8s_optimizer.sim.load import LoadModel, Reading
-from k8s_optimizer.sim.store import Obj, ObjectStore
+from k8s_sim import resources as r
+from k8s_sim.clock import SimClock
+from k8s_sim.load import LoadModel, Reading
+from k8s_sim.store import Obj, ObjectStore
 
 WINDOW = "15s"
 NODE_SYSTEM_CPU_NANOCORES = 60_000_000  # kubelet + containerd + systemd slices

@@ -12,15 +12,15 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from k8s_optimizer.sim.clock import SimClock
-from k8s_optimizer.sim.selectors import (
+from k8s_sim.clock import SimClock
+from k8s_sim.selectors import (
     FieldSelector,
     LabelSelector,
     SelectorError,
     parse_field_selector,
     parse_label_selector,
 )
-from k8s_optimizer.sim.store import ApiError, ObjectStore, ResourceType
+from k8s_sim.store import ApiError, ObjectStore, ResourceType
 
 Obj = dict[str, Any]
 JSON = "application/json"

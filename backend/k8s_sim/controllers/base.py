@@ -13,9 +13,9 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.clock import SimClock
-from k8s_optimizer.sim.store import ApiError, Obj, ObjectStore, ResourceType
+from k8s_sim import resources as r
+from k8s_sim.clock import SimClock
+from k8s_sim.store import ApiError, Obj, ObjectStore, ResourceType
 
 Key = tuple[str, str]  # (namespace, name)
 EVENT_TTL_SECONDS = 3600.0  # kube-apiserver --event-ttl default

@@ -17,11 +17,11 @@ from collections.abc import Sequence
 
 from k8s_optimizer.analysis.hpa import Decision, HpaState, MetricResult, PodReading, spec_from_k8s
 from k8s_optimizer.domain.quantities import format_cpu, parse_cpu_millicores, parse_memory_bytes
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.admission import selector_matches
-from k8s_optimizer.sim.controllers.base import Key, Recorder, condition, key_of, parse_time, set_condition
-from k8s_optimizer.sim.load import LoadModel
-from k8s_optimizer.sim.store import Obj, ObjectStore, ResourceType, WatchEvent
+from k8s_sim import resources as r
+from k8s_sim.admission import selector_matches
+from k8s_sim.controllers.base import Key, Recorder, condition, key_of, parse_time, set_condition
+from k8s_sim.load import LoadModel
+from k8s_sim.store import Obj, ObjectStore, ResourceType, WatchEvent
 
 SYNC_SECONDS = 15.0
 _TARGETS: dict[str, ResourceType] = {

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from k8s_optimizer.sim.selectors import format_selector
+from k8s_sim.selectors import format_selector
 
 Obj = dict[str, Any]
 Column = tuple[str, str, int]  # (name, type, priority)

@@ -15,10 +15,10 @@ from typing import Any
 
 from aiohttp import web
 
-from k8s_optimizer.sim.patch import PatchError, json_merge_patch, json_patch, strategic_merge_patch
-from k8s_optimizer.sim.reads import scale_of
-from k8s_optimizer.sim.store import ApiError, ObjectStore, ResourceType
-from k8s_optimizer.sim.wire import (
+from k8s_sim.patch import PatchError, json_merge_patch, json_patch, strategic_merge_patch
+from k8s_sim.reads import scale_of
+from k8s_sim.store import ApiError, ObjectStore, ResourceType
+from k8s_sim.wire import (
     Obj,
     Target,
     bad_request,

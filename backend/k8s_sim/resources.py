@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from k8s_optimizer.sim.store import ResourceType
+from k8s_sim.store import ResourceType
 
 _READ_ONLY = ("get", "list")
 

@@ -14,9 +14,9 @@ from typing import TypeGuard
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from k8s_optimizer.sim.faults import Faults, FaultSpecError, parse_faults
-from k8s_optimizer.sim.store import ApiError
-from k8s_optimizer.sim.wire import METRICS_GROUP, Cluster, Obj, bad_request, json_response, read_json, status_response
+from k8s_sim.faults import Faults, FaultSpecError, parse_faults
+from k8s_sim.store import ApiError
+from k8s_sim.wire import METRICS_GROUP, Cluster, Obj, bad_request, json_response, read_json, status_response
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _REASONS = {429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable"}

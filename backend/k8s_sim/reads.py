@@ -13,10 +13,10 @@ import json
 
 from aiohttp import web
 
-from k8s_optimizer.sim import tables
-from k8s_optimizer.sim.selectors import FieldSelector, LabelSelector, format_selector
-from k8s_optimizer.sim.store import ApiError, ObjectStore, not_found
-from k8s_optimizer.sim.wire import (
+from k8s_sim import tables
+from k8s_sim.selectors import FieldSelector, LabelSelector, format_selector
+from k8s_sim.store import ApiError, ObjectStore, not_found
+from k8s_sim.wire import (
     Cluster,
     Obj,
     Target,

@@ -29,7 +29,7 @@ def manifests_root() -> Path:
     override = os.environ.get(ENV_VAR)
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[4] / "deploy"
+    return Path(__file__).resolve().parents[3] / "deploy"
 
 
 def load_kustomization(directory: Path) -> list[dict[str, Any]]:

@@ -13,12 +13,12 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from k8s_optimizer.sim import discovery, reads, writes
-from k8s_optimizer.sim.control import Control, Handler, background, fault_middleware
-from k8s_optimizer.sim.faults import Faults
-from k8s_optimizer.sim.store import ApiError, ResourceType
-from k8s_optimizer.sim.watch import watch
-from k8s_optimizer.sim.wire import (
+from k8s_sim import discovery, reads, writes
+from k8s_sim.control import Control, Handler, background, fault_middleware
+from k8s_sim.faults import Faults
+from k8s_sim.store import ApiError, ResourceType
+from k8s_sim.watch import watch
+from k8s_sim.wire import (
     METRICS_GROUP,
     Cluster,
     MetricsSource,

@@ -14,9 +14,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from k8s_optimizer.domain.quantities import parse_cpu_millicores, parse_memory_bytes
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.controllers.base import Key, Recorder, key_of, set_condition
-from k8s_optimizer.sim.store import Obj, ObjectStore, WatchEvent
+from k8s_sim import resources as r
+from k8s_sim.controllers.base import Key, Recorder, key_of, set_condition
+from k8s_sim.store import Obj, ObjectStore, WatchEvent
 
 RETRY_SECONDS = 30.0  # unschedulable pods are retried at least this often (the scheduler's flush interval)
 

@@ -17,8 +17,8 @@ import random
 import zlib
 from collections import defaultdict
 
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.controllers.base import (
+from k8s_sim import resources as r
+from k8s_sim.controllers.base import (
     Key,
     Recorder,
     controller_of,
@@ -30,7 +30,7 @@ from k8s_optimizer.sim.controllers.base import (
     safe_encode,
     set_condition,
 )
-from k8s_optimizer.sim.store import ApiError, Obj, ObjectStore, ResourceType, WatchEvent
+from k8s_sim.store import ApiError, Obj, ObjectStore, ResourceType, WatchEvent
 
 HASH_LABEL = "pod-template-hash"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"

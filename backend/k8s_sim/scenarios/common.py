@@ -11,9 +11,9 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.admission import DNS_SERVICE_IP, KUBERNETES_SERVICE_IP
-from k8s_optimizer.sim.store import Obj, ObjectStore
+from k8s_sim import resources as r
+from k8s_sim.admission import DNS_SERVICE_IP, KUBERNETES_SERVICE_IP
+from k8s_sim.store import Obj, ObjectStore
 
 CLUSTER_NAME = "k8s-optimizer"
 KUBE_VERSION = "v1.31.0"

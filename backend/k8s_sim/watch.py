@@ -14,12 +14,12 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
-from k8s_optimizer.sim import tables
-from k8s_optimizer.sim.clock import SimClock
-from k8s_optimizer.sim.faults import Faults
-from k8s_optimizer.sim.selectors import FieldSelector, LabelSelector
-from k8s_optimizer.sim.store import ApiError, ObjectStore, WatchEvent
-from k8s_optimizer.sim.wire import (
+from k8s_sim import tables
+from k8s_sim.clock import SimClock
+from k8s_sim.faults import Faults
+from k8s_sim.selectors import FieldSelector, LabelSelector
+from k8s_sim.store import ApiError, ObjectStore, WatchEvent
+from k8s_sim.wire import (
     JSON,
     Cluster,
     Obj,

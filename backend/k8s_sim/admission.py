@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from k8s_optimizer.domain.quantities import QuantityError, parse_quantity
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.store import ApiError, Obj, ObjectStore, ResourceType, WatchEvent
+from k8s_sim import resources as r
+from k8s_sim.store import ApiError, Obj, ObjectStore, ResourceType, WatchEvent
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")

@@ -21,9 +21,9 @@ import copy
 import logging
 from typing import Any
 
-from k8s_optimizer.sim.load import PREFIX
-from k8s_optimizer.sim.scenarios.manifests import ManifestError, load_kustomization, manifests_root
-from k8s_optimizer.sim.store import ApiError, Obj, ObjectStore
+from k8s_sim.load import PREFIX
+from k8s_sim.scenarios.manifests import ManifestError, load_kustomization, manifests_root
+from k8s_sim.store import ApiError, Obj, ObjectStore
 
 log = logging.getLogger(__name__)
 NAMESPACE = "k8s-optimizer"

@@ -19,9 +19,9 @@ import math
 import zlib
 from dataclasses import dataclass, field
 
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.controllers.base import Key, Recorder, key_of, parse_time, set_condition
-from k8s_optimizer.sim.store import Obj, ObjectStore, WatchEvent
+from k8s_sim import resources as r
+from k8s_sim.controllers.base import Key, Recorder, key_of, parse_time, set_condition
+from k8s_sim.store import Obj, ObjectStore, WatchEvent
 
 ANNOTATION_PREFIX = "sim.k8s-optimizer.io/"
 READINESS_ANNOTATION = ANNOTATION_PREFIX + "readiness"  # "fail": the readiness probe never succeeds

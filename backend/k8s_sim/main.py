@@ -16,10 +16,10 @@ import sys
 
 from aiohttp import web
 
-from k8s_optimizer.sim.cluster import EmbeddedCluster
-from k8s_optimizer.sim.faults import Faults, FaultSpecError, parse_faults
-from k8s_optimizer.sim.kubeconfig import client_host, write_kubeconfig
-from k8s_optimizer.sim.server import build_app
+from k8s_sim.cluster import EmbeddedCluster
+from k8s_sim.faults import Faults, FaultSpecError, parse_faults
+from k8s_sim.kubeconfig import client_host, write_kubeconfig
+from k8s_sim.server import build_app
 
 
 async def _serve(args: argparse.Namespace, faults: Faults) -> int:

@@ -16,10 +16,10 @@ from __future__ import annotations
 import zlib
 from collections import defaultdict
 
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.admission import selector_matches
-from k8s_optimizer.sim.controllers.base import Key, is_pod_ready, key_of, safe_encode
-from k8s_optimizer.sim.store import ApiError, Obj, ObjectStore, WatchEvent
+from k8s_sim import resources as r
+from k8s_sim.admission import selector_matches
+from k8s_sim.controllers.base import Key, is_pod_ready, key_of, safe_encode
+from k8s_sim.store import ApiError, Obj, ObjectStore, WatchEvent
 
 MANAGED_BY = "endpointslice-controller.k8s.io"
 

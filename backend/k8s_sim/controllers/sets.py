@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 import random
 
-from k8s_optimizer.sim import resources as r
-from k8s_optimizer.sim.controllers.base import (
+from k8s_sim import resources as r
+from k8s_sim.controllers.base import (
     Recorder,
     is_pod_active,
     is_pod_ready,
@@ -20,9 +20,9 @@ from k8s_optimizer.sim.controllers.base import (
     owner_reference,
     random_suffix,
 )
-from k8s_optimizer.sim.controllers.scheduler import Scheduler, _tolerates
-from k8s_optimizer.sim.controllers.workloads import DirtyOwners, template_hash
-from k8s_optimizer.sim.store import ApiError, Obj, ObjectStore, WatchEvent
+from k8s_sim.controllers.scheduler import Scheduler, _tolerates
+from k8s_sim.controllers.workloads import DirtyOwners, template_hash
+from k8s_sim.store import ApiError, Obj, ObjectStore, WatchEvent
 
 REVISION_LABEL = "controller-revision-hash"
 

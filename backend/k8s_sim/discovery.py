@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from k8s_optimizer.sim.store import ResourceType
+from k8s_sim.store import ResourceType
 
 Obj = dict[str, Any]
 
