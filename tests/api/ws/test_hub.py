@@ -209,3 +209,56 @@ async def test_a_change_after_a_quiet_spell_is_flushed_at_once_and_a_burst_is_ba
         assert flushed == [[1]]  # a second batch right behind the first waits out flush_seconds
     finally:
         flusher.cancel()
+
+
+def test_resume_against_a_restarted_backend_gets_a_fresh_snapshot_without_ghosts(make_backend: BackendFactory) -> None:
+    """Issue 14 #3: seq is per process, so a client's `since` from before a restart names unrelated changes."""
+    before = make_backend()
+    before.in_loop(before.live.put_pod, web_pod(7))
+    with before.client.websocket_connect("/ws") as ws:
+        ws.send_json({"op": "subscribe", "topics": ["pods"]})
+        snapshot = receive(ws, "snapshot")
+    seen, epoch = snapshot["seq"], snapshot["epoch"]
+    assert "web-7d4b9-7" in [p["name"] for p in snapshot["data"]["pods"]]
+    # The restarted process: its own numbering has passed the client's seq, and web-7d4b9-7 is gone.
+    after = make_backend()
+    for index in range(10, 14):
+        after.in_loop(after.live.put_pod, web_pod(index))
+    after.in_loop(after.live.delete_pod, "shop", "web-7d4b9-13")
+    assert after.live.seq > seen
+    with after.client.websocket_connect("/ws") as ws:
+        ws.send_json({"op": "subscribe", "topics": ["pods"], "since": seen, "epoch": epoch})
+        resumed = receive(ws, "snapshot")
+    assert resumed["epoch"] != epoch
+    assert (resumed["reason"], resumed["seq"]) == ("epoch-changed", after.live.seq)
+    assert [p["name"] for p in resumed["data"]["pods"]] == [
+        "web-7d4b9-0",
+        "web-7d4b9-1",
+        "web-7d4b9-10",
+        "web-7d4b9-11",
+        "web-7d4b9-12",
+    ]
+
+
+def test_a_since_without_its_epoch_gets_a_snapshot(fast_backend: Backend) -> None:
+    with fast_backend.client.websocket_connect("/ws") as ws:
+        ws.send_json({"op": "subscribe", "topics": ["pods"], "since": 0})
+        assert receive(ws, "snapshot")["reason"] == "epoch-changed"
+
+
+def test_every_message_carries_the_epoch(fast_backend: Backend) -> None:
+    epoch = fast_backend.client.app.state.api.hub.epoch  # type: ignore[attr-defined]
+    with fast_backend.client.websocket_connect("/ws") as ws:
+        ws.send_json({"op": "subscribe", "topics": ["pods", "metrics", "recommendations", "anomalies"]})
+        seen = [receive(ws, "snapshot")]
+        fast_backend.in_loop(fast_backend.live.put_pod, web_pod(5))
+        seen.append(receive(ws, "delta"))
+        fast_backend.in_loop(fast_backend.live.log.publish, "modified", "MetricsTick", "", "", None)
+        seen.append(receive(ws, "metrics"))
+        ws.send_json({"op": "ping"})
+        seen.append(receive(ws, "pong"))
+        ws.send_text("not json")
+        seen.append(receive(ws, "error"))
+        seen.append(ws.receive_json())  # a heartbeat after 0.5 s of silence
+    assert [m["type"] for m in seen] == ["snapshot", "delta", "metrics", "pong", "error", "heartbeat"]
+    assert {m["epoch"] for m in seen} == {epoch}
