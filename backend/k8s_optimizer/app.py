@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from k8s_optimizer import __version__
 from k8s_optimizer.analysis.cost import Prices
+from k8s_optimizer.api import openapi
 from k8s_optimizer.api.audit import AuditLog
 from k8s_optimizer.api.errors import install_error_handlers
 from k8s_optimizer.api.fastpath import CachedPages
@@ -265,6 +266,7 @@ def create_app(
     app.state.api = None
     install_error_handlers(app)
     app.include_router(api_router)
+    openapi.install(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
