@@ -66,7 +66,7 @@ def report_json(report: s.Report) -> bytes:
 class ReportRenderer:
     """Renders reports: small ones in a worker thread, large ones in a worker process (started on first use)."""
 
-    def __init__(self, workers: int = 2) -> None:
+    def __init__(self, workers: int = 1) -> None:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
 
