@@ -87,7 +87,8 @@ class ReportRenderer:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
         return self._pool
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        """Stop the worker process: queued renders are cancelled, a running one is waited for (in a thread)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+            pool, self._pool = self._pool, None
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
