@@ -75,9 +75,9 @@ def cached(model: ClusterModel, namespace: str) -> dict[str, Any]:
     return {
         "pods": sorted(pod.name for pod in snapshot.pods_in(namespace)),
         "deployments": {
-            name: workload.replicas
-            for (kind, ns, name), workload in snapshot.workloads.items()
-            if kind == "Deployment" and ns == namespace
+            ref.name: workload.replicas
+            for ref, workload in snapshot.workloads.items()
+            if ref.kind == "Deployment" and ref.namespace == namespace
         },
         "services": sorted(name for (ns, name) in snapshot.services if ns == namespace),
     }

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from k8s_optimizer.domain.objects import Workload
+from k8s_optimizer.domain.objects import ObjectRef, Workload
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
 from k8s_optimizer.k8s import translate as t
 from k8s_optimizer.recommend.checks import failures
@@ -45,7 +45,7 @@ def _keyed(
 
 
 def snapshot_from_kubectl(sim: SimCluster) -> ClusterSnapshot:
-    workloads: dict[tuple[str, str, str], Workload] = {}
+    workloads: dict[ObjectRef, Workload] = {}
     for resource, translate in (
         ("deployments", t.translate_deployment),
         ("replicasets", t.translate_replicaset),
@@ -54,7 +54,7 @@ def snapshot_from_kubectl(sim: SimCluster) -> ClusterSnapshot:
     ):
         for item in _items(sim, resource):
             workload = translate(item)
-            workloads[(workload.kind, workload.namespace, workload.name)] = workload
+            workloads[workload.ref()] = workload
     return ClusterSnapshot(
         taken_at=datetime.now(UTC),
         namespaces={item["metadata"]["name"]: t.translate_namespace(item) for item in _items(sim, "namespaces")},

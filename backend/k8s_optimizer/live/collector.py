@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from k8s_optimizer.analysis.network import top_owner
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
+from k8s_optimizer.domain.topology import owner_of
 from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage, ScrapedContainer, Termination
 from k8s_optimizer.k8s.errors import ClusterError, ClusterForbiddenError
 from k8s_optimizer.k8s.gc_control import GC_PAUSE
@@ -64,7 +64,7 @@ class _Prepared:
 
 
 def scraped_containers(snapshot: ClusterSnapshot, readings: Sequence[ContainerUsage]) -> list[ScrapedContainer]:
-    """Attach workload and requests (from the caches) to each reading."""
+    """Attach workload (by the topology's ownership rules) and requests (from the caches) to each reading."""
     scraped: list[ScrapedContainer] = []
     for reading in readings:
         pod = snapshot.pods.get((reading.key.namespace, reading.key.pod))
@@ -72,7 +72,7 @@ def scraped_containers(snapshot: ClusterSnapshot, readings: Sequence[ContainerUs
         scraped.append(
             ScrapedContainer(
                 usage=reading,
-                workload=top_owner(snapshot, pod),
+                workload=owner_of(pod, snapshot.workloads) if pod else None,
                 cpu_request_millicores=spec.cpu_request_millicores if spec else None,
                 memory_request_bytes=spec.memory_request_bytes if spec else None,
             )
@@ -221,7 +221,7 @@ class MetricsCollector:
         self._last_replica_timestamp = timestamp
         recorded = 0
         for hpa in snapshot.hpas.values():
-            workload = snapshot.workload(hpa.target.kind, hpa.target.namespace, hpa.target.name)
+            workload = snapshot.workloads.get(hpa.target)
             replicas = hpa.current_replicas if hpa.current_replicas is not None else None
             if replicas is None and workload is not None:
                 replicas = workload.replicas

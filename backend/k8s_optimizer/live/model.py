@@ -335,10 +335,10 @@ class ClusterModel:
         return cast(dict[ObjectKey, T], dict(self._caches[kind]))
 
     def _build_snapshot(self) -> ClusterSnapshot:
-        workloads: dict[tuple[str, str, str], Workload] = {}
+        workloads: dict[ObjectRef, Workload] = {}
         for kind in _WORKLOAD_KINDS:
             for (namespace, name), workload in self._copy(kind, Workload).items():
-                workloads[(kind, namespace, name)] = workload
+                workloads[ObjectRef(kind, namespace, name)] = workload
         return ClusterSnapshot(
             taken_at=datetime.now(UTC),
             namespaces={name: ns for (_, name), ns in self._copy("Namespace", Namespace).items()},

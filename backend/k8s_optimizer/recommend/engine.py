@@ -17,6 +17,7 @@ from k8s_optimizer.analysis.percentiles import series_mean
 from k8s_optimizer.domain.history import WorkloadHistory
 from k8s_optimizer.domain.objects import ObjectRef, Workload
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
+from k8s_optimizer.domain.topology import Topology
 from k8s_optimizer.recommend import patches
 from k8s_optimizer.recommend.checks import check_workload
 from k8s_optimizer.recommend.diagnose import diagnose_service, diagnose_workloads
@@ -35,7 +36,6 @@ from k8s_optimizer.recommend.policy import Policy
 from k8s_optimizer.recommend.probes import probe_recommendations
 from k8s_optimizer.recommend.scores import service_score
 from k8s_optimizer.recommend.strategies import ContainerInputs, strategy_for
-from k8s_optimizer.recommend.topology import Topology, workload_ref_of_pod
 
 __all__ = ["analyze", "patch_for"]
 
@@ -185,7 +185,7 @@ def _anomalies(
                 yield from series_anomalies(f"{prefix}/cpu_millicores", ref, container.cpu_millicores)
                 yield from series_anomalies(f"{prefix}/memory_bytes", ref, container.memory_bytes)
     for pod in sorted(topology.snapshot.pods.values(), key=lambda pod: (pod.namespace, pod.name)):
-        owner = workload_ref_of_pod(pod, topology.snapshot) or pod.ref()
+        owner = topology.owner(pod) or pod.ref()
         yield from pod_event_anomalies(pod, owner, now_seconds, policy.restart_threshold)
     for hpa in topology.snapshot.hpas.values():
         yield from hpa_anomalies(hpa, now_seconds)
@@ -198,7 +198,7 @@ def _cost_report(
     pod_costs = {(pod.namespace, pod.name): pod_cost(pod, usage, prices) for pod in snapshot.pods.values()}
     services = {
         f"{service.namespace}/{service.name}": total(
-            pod_costs[(pod.namespace, pod.name)] for pod in topology.pods_of_service(service)
+            pod_costs[(pod.namespace, pod.name)] for pod in topology.live_selected_pods(service)
         )
         for service in snapshot.services.values()
     }
@@ -236,7 +236,7 @@ def _recommendations(
     recommendations: list[Recommendation] = []
     for result in results:
         workload = result.workload
-        replicas = len(topology.pods_of(workload.ref())) or workload.replicas or 1
+        replicas = len(topology.live_pods_of(workload.ref())) or workload.replicas or 1
         for rec in result.containers:
             if _worth_recommending(rec):
                 recommendations.append(_resources_recommendation(workload, rec, replicas, prices))
@@ -263,7 +263,7 @@ def _scores(
     scores = {}
     for service in sorted(topology.snapshot.services.values(), key=lambda s: (s.namespace, s.name)):
         key = f"{service.namespace}/{service.name}"
-        members = [by_ref[w.ref()] for w in topology.workloads_of_service(service) if w.ref() in by_ref]
+        members = [by_ref[w.ref()] for w in topology.workloads_selected_by(service) if w.ref() in by_ref]
         checks = [check for member in members for check in member.checks]
         containers = [rec for member in members for rec in member.containers]
         scores[key] = service_score(
