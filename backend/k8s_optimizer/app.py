@@ -2,7 +2,8 @@
 
 `create_app(settings)` has no side effects until the lifespan starts: the Kubernetes client, the
 history store and the background tasks are created inside the lifespan (kubernetes_asyncio's
-ApiClient needs a running loop) and closed when it ends. Tests may inject any of the collaborators
+ApiClient needs a running loop) and closed when it ends. The application owns the process: it tunes
+the interpreter (k8s_optimizer/interpreter.py) once the live model's caches have synced. Tests may inject any of the collaborators
 (`live=`, `history=`, `analyzer=`, `writer=`) as fakes at the Protocol seams of `api/ports.py`.
 """
 
@@ -34,6 +35,7 @@ from k8s_optimizer.domain.history import WorkloadHistory
 from k8s_optimizer.domain.objects import ObjectRef
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
 from k8s_optimizer.history.store import HistoryStore
+from k8s_optimizer.interpreter import tune_for_synced_caches
 from k8s_optimizer.k8s.errors import ClusterError
 from k8s_optimizer.k8s.kube import connect
 from k8s_optimizer.k8s.writer import ClusterWriter
@@ -77,7 +79,7 @@ async def _open_real(settings: Settings, given: Collaborators, stack: contextlib
         store = await HistoryStore.open(settings.data_dir, raw_retention_seconds=settings.raw_retention_hours * 3600)
         stack.push_async_callback(store.close)
         history = history or store
-        model = ClusterModel(settings, history=store)
+        model = ClusterModel(settings, history=store, on_synced=tune_for_synced_caches)
         await model.start()
         stack.push_async_callback(model.stop)
         live = model

@@ -6,8 +6,8 @@ import pytest
 
 from k8s_optimizer.domain.objects import ContainerStatus, Event, ObjectRef, Pod, Service
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
-from k8s_optimizer.recommend.diagnose import diagnose_service, diagnose_workloads
 from k8s_optimizer.domain.topology import Topology
+from k8s_optimizer.recommend.diagnose import diagnose_service, diagnose_workloads
 from tests.recommend.factories import NS, deployment, endpoints_for, pod, service, snapshot
 
 WEB = deployment()

@@ -22,20 +22,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
 from k8s_optimizer.domain.topology import owner_of
 from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage, ScrapedContainer, Termination
+from k8s_optimizer.interpreter import GC_PAUSE
 from k8s_optimizer.k8s.errors import ClusterError, ClusterForbiddenError
-from k8s_optimizer.k8s.gc_control import GC_PAUSE
 from k8s_optimizer.k8s.kube import ApiReader, fetch_node_metrics, fetch_pod_metrics
 from k8s_optimizer.live.health import ComponentHealth
 from k8s_optimizer.live.recorder import HistoryRecorder
 from k8s_optimizer.live.usage import MetricsTick, usage_tick
-
-if TYPE_CHECKING:
-    from k8s_optimizer.live.model import ClusterModel
+from k8s_optimizer.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +59,24 @@ class _Prepared:
     usage: dict[tuple[str, str, str], ContainerUsage]
     node_usage: dict[str, NodeUsage]
     tick: MetricsTick
+
+
+class ScrapedModel(Protocol):
+    """What the collector needs from the live model (live/model.py's ClusterModel, which owns the collector)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def snapshot(self) -> ClusterSnapshot: ...
+
+    async def wait_synced(self, timeout_seconds: float) -> bool: ...
+
+    def update_usage(
+        self,
+        containers: dict[tuple[str, str, str], ContainerUsage],
+        nodes: dict[str, NodeUsage],
+        tick: MetricsTick | None = None,
+    ) -> None: ...
 
 
 def scraped_containers(snapshot: ClusterSnapshot, readings: Sequence[ContainerUsage]) -> list[ScrapedContainer]:
@@ -107,7 +123,7 @@ def new_terminations(snapshot: ClusterSnapshot, seen: set[tuple[str, str, str, d
 class MetricsCollector:
     """One scrape per interval; `collect_once` is the whole logic, `run` only loops."""
 
-    def __init__(self, connection: ApiReader, model: ClusterModel, history: HistoryRecorder | None) -> None:
+    def __init__(self, connection: ApiReader, model: ScrapedModel, history: HistoryRecorder | None) -> None:
         self.connection = connection
         self.model = model
         self.history = history

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,7 +37,6 @@ from k8s_optimizer.domain.objects import (
 from k8s_optimizer.domain.snapshot import ClusterSnapshot, NetworkSettings
 from k8s_optimizer.domain.usage import ContainerUsage, NodeUsage
 from k8s_optimizer.k8s.errors import ClusterError
-from k8s_optimizer.k8s.gc_control import freeze_long_lived
 from k8s_optimizer.k8s.informer import Backoff, EventType, Informer, ObjectKey
 from k8s_optimizer.k8s.kube import KubeConnection, build_informers, connect
 from k8s_optimizer.live.collector import MetricsCollector
@@ -55,9 +52,6 @@ from k8s_optimizer.live.usage import (
 from k8s_optimizer.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-GC_GEN0_THRESHOLD_AFTER_SYNC = 50_000
-GIL_SWITCH_INTERVAL_SECONDS = 0.001
 
 _CACHE_KINDS = (
     "Namespace",
@@ -119,8 +113,12 @@ class ClusterModel:
         history: HistoryRecorder | None = None,
         connector: Connector = connect,
         backoff_factory: Callable[[], Backoff] = Backoff,
+        on_synced: Callable[[], None] | None = None,
     ) -> None:
+        """`on_synced` runs once, when every cache has been listed and before `synced` turns true (the
+        application tunes the interpreter there: k8s_optimizer/interpreter.py)."""
         self.settings = settings
+        self._on_synced = on_synced
         self.history = history
         self._connector = connector
         self._backoff_factory = backoff_factory
@@ -200,16 +198,8 @@ class ClusterModel:
     # -- InformerSink --------------------------------------------------------------------------------
     def informer_synced(self, informer: Informer) -> None:
         if self._informers and all(each.synced for each in self._informers) and not self._synced.is_set():
-            # Once, before /ready: later collections skip the caches (k8s/gc_control.py says why).
-            freeze_long_lived()
-            # Young collections 70x rarer: at 1,000 WebSocket clients every full collection walked their
-            # ~150,000 objects (110-200 ms, GIL held), and the default 700-allocation trigger ran one
-            # every second or two; profiled as the slow trials of the delta fan-out (docs/api.md).
-            gc.set_threshold(GC_GEN0_THRESHOLD_AFTER_SYNC, *gc.get_threshold()[1:])
-            # The analysis pass holds the GIL for ~1 s in a worker thread; at the default 5 ms switch
-            # interval each event-loop wakeup waited up to 5 ms for it (services p99 157-171 ms when a
-            # load overlapped the first pass, 28-46 ms at 1 ms).
-            sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
+            if self._on_synced is not None:
+                self._on_synced()
             self._synced.set()
 
     def apply(self, kind: str, event_type: EventType, key: ObjectKey, obj: object | None) -> None:
