@@ -2,9 +2,10 @@
 
 `create_app(settings)` has no side effects until the lifespan starts: the Kubernetes client, the
 history store and the background tasks are created inside the lifespan (kubernetes_asyncio's
-ApiClient needs a running loop) and closed when it ends. The application owns the process: it tunes
-the interpreter (k8s_optimizer/interpreter.py) once the live model's caches have synced. Tests may inject any of the collaborators
-(`live=`, `history=`, `analyzer=`, `writer=`) as fakes at the Protocol seams of `api/ports.py`.
+ApiClient needs a running loop) and closed when it ends. Tests may inject any of the collaborators
+(`live=`, `history=`, `analyzer=`, `writer=`) as fakes at the Protocol seams of `api/ports.py`. The
+application owns the process: it tunes the interpreter (k8s_optimizer/interpreter.py) once the live
+model's caches have synced.
 """
 
 from __future__ import annotations
