@@ -124,7 +124,10 @@ def test_unserved_workloads_and_bare_pods_are_diagnosed():
     served = pod(WEB)  # behind the healthy `web` Service: its diagnosis is the Service's business
     snap = replace(_cluster(service(), [served, crashing, bare]), workloads={worker.ref(): worker})
     found = {key: [d.id for d in findings] for key, findings in diagnose_workloads(Topology.build(snap)).items()}
-    assert found == {"Deployment/shop/worker": ["podsCrashLooping"], "Pod/shop/too-big": ["podsUnschedulable"]}
+    assert found == {
+        ObjectRef("Deployment", NS, "worker"): ["podsCrashLooping"],
+        ObjectRef("Pod", NS, "too-big"): ["podsUnschedulable"],
+    }
 
 
 def test_ready_unserved_workloads_have_no_findings():

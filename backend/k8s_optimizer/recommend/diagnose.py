@@ -213,13 +213,13 @@ def _unserved_groups(topology: Topology) -> dict[ObjectRef, list[Pod]]:
     return groups
 
 
-def diagnose_workloads(topology: Topology) -> dict[str, list[Diagnosis]]:
-    """Why pods that no Service fronts are not Ready, keyed by workload (or bare pod) "Kind/ns/name".
+def diagnose_workloads(topology: Topology) -> dict[ObjectRef, list[Diagnosis]]:
+    """Why pods that no Service fronts are not Ready, keyed by workload (or bare pod).
 
     A crash-looping Deployment or an unschedulable bare pod refuses no connection (nothing routes to
     it) but is still broken; the finding's `service` field then names that workload or pod.
     """
-    findings: dict[str, list[Diagnosis]] = {}
+    findings: dict[ObjectRef, list[Diagnosis]] = {}
     for owner, pods in sorted(_unserved_groups(topology).items(), key=lambda item: item[0].key()):
         not_ready = sorted((pod for pod in pods if not pod.ready), key=lambda pod: pod.name)
         groups: dict[str, list[tuple[Pod, _NotReady]]] = {}
@@ -229,7 +229,7 @@ def diagnose_workloads(topology: Topology) -> dict[str, list[Diagnosis]]:
         for diagnosis_id, members in groups.items():
             first_pod, first = members[0]
             severity: CheckSeverity = "danger" if len(members) == len(pods) else "warning"
-            findings.setdefault(owner.key(), []).append(
+            findings.setdefault(owner, []).append(
                 Diagnosis(
                     id=diagnosis_id,
                     service=owner,

@@ -193,13 +193,11 @@ def _anomalies(
 
 def _cost_report(
     topology: Topology, usage: Mapping[UsageKey, Usage], prices: Prices, savings: float
-) -> tuple[CostReport, dict[str, CostLine]]:
+) -> tuple[CostReport, dict[ObjectRef, CostLine]]:
     snapshot = topology.snapshot
     pod_costs = {(pod.namespace, pod.name): pod_cost(pod, usage, prices) for pod in snapshot.pods.values()}
     services = {
-        f"{service.namespace}/{service.name}": total(
-            pod_costs[(pod.namespace, pod.name)] for pod in topology.live_selected_pods(service)
-        )
+        service.ref(): total(pod_costs[(pod.namespace, pod.name)] for pod in topology.live_selected_pods(service))
         for service in snapshot.services.values()
     }
     namespaces: dict[str, CostLine] = {}
@@ -207,7 +205,9 @@ def _cost_report(
         namespaces[namespace] = namespaces.get(namespace, CostLine()) + line
     cluster = cluster_cost(snapshot.nodes.values(), total(pod_costs.values()), prices, savings)
     report = CostReport(
-        services={key: line.rounded() for key, line in sorted(services.items())},
+        services={
+            ref: line.rounded() for ref, line in sorted(services.items(), key=lambda item: _service_order(item[0]))
+        },
         namespaces={key: line.rounded() for key, line in sorted(namespaces.items())},
         cluster=cluster,
     )
@@ -256,20 +256,23 @@ def _recommendations(
 def _scores(
     topology: Topology,
     results: list[_WorkloadResult],
-    diagnoses: Mapping[str, tuple[Diagnosis, ...]],
-    service_costs: Mapping[str, CostLine],
-) -> dict[str, ServiceScore]:
+    diagnoses: Mapping[ObjectRef, tuple[Diagnosis, ...]],
+    service_costs: Mapping[ObjectRef, CostLine],
+) -> dict[ObjectRef, ServiceScore]:
     by_ref = {result.workload.ref(): result for result in results}
     scores = {}
     for service in sorted(topology.snapshot.services.values(), key=lambda s: (s.namespace, s.name)):
-        key = f"{service.namespace}/{service.name}"
+        key = service.ref()
         members = [by_ref[w.ref()] for w in topology.workloads_selected_by(service) if w.ref() in by_ref]
         checks = [check for member in members for check in member.checks]
         containers = [rec for member in members for rec in member.containers]
-        scores[key] = service_score(
-            service.ref(), service_costs.get(key, CostLine()), checks, diagnoses.get(key, ()), containers
-        )
+        scores[key] = service_score(key, service_costs.get(key, CostLine()), checks, diagnoses.get(key, ()), containers)
     return scores
+
+
+def _service_order(ref: ObjectRef) -> str:
+    """Services listed as they are named on the wire, "namespace/name"."""
+    return f"{ref.namespace}/{ref.name}"
 
 
 _PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
@@ -293,7 +296,7 @@ def analyze(
     results = _analyze_workloads(topology, histories, policy, now_seconds)
     recommendations = _recommendations(results, topology, histories, policy, prices)
     diagnoses = {
-        f"{service.namespace}/{service.name}": tuple(diagnose_service(service, topology))
+        service.ref(): tuple(diagnose_service(service, topology))
         for service in sorted(snapshot.services.values(), key=lambda s: (s.namespace, s.name))
     }
     savings = sum(rec.savings_monthly_usd for rec in recommendations if rec.kind in ("resources", "hpa"))
@@ -302,11 +305,11 @@ def analyze(
         generated_at_seconds=now_seconds,
         policy=policy.name,
         recommendations=tuple(sorted(recommendations, key=_order)),
-        checks={result.workload.ref().key(): tuple(result.checks) for result in results},
+        checks={result.workload.ref(): tuple(result.checks) for result in results},
         diagnoses={key: value for key, value in diagnoses.items() if value},
         anomalies=tuple(_anomalies(topology, histories, now_seconds, policy)),
         cost=cost,
         scores=_scores(topology, results, diagnoses, service_costs),
-        container_recommendations={result.workload.ref().key(): tuple(result.containers) for result in results},
+        container_recommendations={result.workload.ref(): tuple(result.containers) for result in results},
         workload_diagnoses={key: tuple(value) for key, value in diagnose_workloads(topology).items()},
     )
