@@ -12,19 +12,29 @@ equals a full build
 from __future__ import annotations
 
 from bisect import insort
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from k8s_optimizer.domain.objects import ObjectRef, Pod, Service
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
-
-if TYPE_CHECKING:
-    from k8s_optimizer.api.views import ViewContext
 
 # Past this many changed pods a full build is as cheap and simpler to trust.
 MAX_PATCHED_PODS = 500
 _MISSING = object()
 
 PodKey = tuple[str, str]
+
+
+class ViewContext(Protocol):
+    """The joins of a view (api/views.py's ViewContext): what is carried over and patched here."""
+
+    snapshot: ClusterSnapshot
+    pod_owner: dict[PodKey, ObjectRef]
+    service_pods: dict[PodKey, list[Pod]]
+    workload_pods: dict[tuple[str, str, str], list[Pod]]
+    workload_services: dict[tuple[str, str, str], list[str]]
+    pod_services: dict[PodKey, list[str]]
+
+    def owner_of(self, pod: Pod) -> ObjectRef | None: ...
 
 
 def same_objects(before: dict[Any, Any], after: dict[Any, Any]) -> bool:
