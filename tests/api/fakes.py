@@ -159,7 +159,9 @@ def build_snapshot(replicas: int = 2) -> ClusterSnapshot:
     )
     event = Event("shop", "web.1", WEB, "ScalingReplicaSet", "Scaled up to 2", "Normal", last_seen=NOW)
     usage = {
-        ("shop", p.name, "app"): ContainerUsage(ContainerKey("shop", p.name, "app"), NOW, 15.0, 100.0, 128 * MIB)
+        ContainerKey("shop", p.name, "app"): ContainerUsage(
+            ContainerKey("shop", p.name, "app"), NOW, 15.0, 100.0, 128 * MIB
+        )
         for p in pods.values()
     }
     return ClusterSnapshot(

@@ -30,6 +30,7 @@ from k8s_optimizer.domain.objects import (
 )
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
 from k8s_optimizer.domain.topology import Topology
+from k8s_optimizer.domain.usage import ContainerKey
 from k8s_optimizer.recommend.model import (
     AnalysisReport,
     Anomaly,
@@ -308,7 +309,7 @@ class ViewContext:
 
     # -- lookups -------------------------------------------------------------------------------------
     def container_usage(self, pod: Pod, container: str) -> Usage | None:
-        usage = self.snapshot.container_usage.get((pod.namespace, pod.name, container))
+        usage = self.snapshot.container_usage.get(ContainerKey(pod.namespace, pod.name, container))
         if usage is None:
             return None
         return Usage(usage.cpu_millicores, usage.memory_bytes)

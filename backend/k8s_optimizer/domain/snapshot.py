@@ -25,7 +25,7 @@ from k8s_optimizer.domain.objects import (
     Service,
     Workload,
 )
-from k8s_optimizer.domain.usage import ContainerUsage, NodeUsage
+from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage
 
 NamespacedKey = tuple[str, str]
 
@@ -52,7 +52,7 @@ class ClusterSnapshot:
     hpas: dict[NamespacedKey, HPA]
     pdbs: dict[NamespacedKey, PodDisruptionBudget]
     events: dict[NamespacedKey, Event]
-    container_usage: dict[tuple[str, str, str], ContainerUsage] = field(default_factory=dict)
+    container_usage: dict[ContainerKey, ContainerUsage] = field(default_factory=dict)
     node_usage: dict[str, NodeUsage] = field(default_factory=dict)
     network: NetworkSettings = field(default_factory=NetworkSettings)
 

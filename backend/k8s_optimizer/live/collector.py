@@ -56,7 +56,7 @@ class _Prepared:
     containers: tuple[ScrapedContainer, ...]
     nodes: tuple[NodeUsage, ...]
     terminations: tuple[Termination, ...]
-    usage: dict[tuple[str, str, str], ContainerUsage]
+    usage: dict[ContainerKey, ContainerUsage]
     node_usage: dict[str, NodeUsage]
     tick: MetricsTick
 
@@ -73,7 +73,7 @@ class ScrapedModel(Protocol):
 
     def update_usage(
         self,
-        containers: dict[tuple[str, str, str], ContainerUsage],
+        containers: dict[ContainerKey, ContainerUsage],
         nodes: dict[str, NodeUsage],
         tick: MetricsTick | None = None,
     ) -> None: ...
@@ -131,7 +131,7 @@ class MetricsCollector:
         self.history_health = ComponentHealth.ok()
         self.scrape_count = 0
         self.last_scrape_seconds: float | None = None
-        self._last_container_timestamp: dict[tuple[str, str, str], datetime] = {}
+        self._last_container_timestamp: dict[ContainerKey, datetime] = {}
         self._last_node_timestamp: dict[str, datetime] = {}
         self._seen_terminations: set[tuple[str, str, str, datetime]] = set()
         self._last_replica_timestamp: datetime | None = None
@@ -172,7 +172,7 @@ class MetricsCollector:
         """Dedupe, resolve and total one scrape (worker thread; only this collector touches its state)."""
         with GC_PAUSE.paused():
             fresh = [r for r in readings if self._is_new_container(r)]
-            usage = {(r.key.namespace, r.key.pod, r.key.container): r for r in readings}
+            usage = {r.key: r for r in readings}
             node_usage = {n.node: n for n in nodes}
             return _Prepared(
                 containers=tuple(scraped_containers(snapshot, fresh)),
@@ -190,7 +190,7 @@ class MetricsCollector:
             return []  # namespace-scoped credentials: node usage is simply not ours to read
 
     def _is_new_container(self, reading: ContainerUsage) -> bool:
-        key = (reading.key.namespace, reading.key.pod, reading.key.container)
+        key = reading.key
         last = self._last_container_timestamp.get(key)
         if last is not None and reading.timestamp <= last:
             return False

@@ -35,7 +35,7 @@ from k8s_optimizer.domain.objects import (
     Workload,
 )
 from k8s_optimizer.domain.snapshot import ClusterSnapshot, NetworkSettings
-from k8s_optimizer.domain.usage import ContainerUsage, NodeUsage
+from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage
 from k8s_optimizer.k8s.errors import ClusterError
 from k8s_optimizer.k8s.informer import Backoff, EventType, Informer, ObjectKey
 from k8s_optimizer.k8s.kube import KubeConnection, build_informers, connect
@@ -131,7 +131,7 @@ class ClusterModel:
         self._synced = asyncio.Event()
         self._connect_error: str | None = "not started"
         self.collector: MetricsCollector | None = None
-        self.container_usage: dict[tuple[str, str, str], ContainerUsage] = {}
+        self.container_usage: dict[ContainerKey, ContainerUsage] = {}
         self.node_usage: dict[str, NodeUsage] = {}
         self._last_tick_seq: int | None = None
         self._last_tick_timestamp: datetime | None = None
@@ -255,7 +255,7 @@ class ClusterModel:
     # -- metrics (called by the collector) -----------------------------------------------------------
     def update_usage(
         self,
-        containers: dict[tuple[str, str, str], ContainerUsage],
+        containers: dict[ContainerKey, ContainerUsage],
         nodes: dict[str, NodeUsage],
         tick: MetricsTick | None = None,
     ) -> None:

@@ -11,13 +11,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from k8s_optimizer.analysis.anomalies import Anomaly, hpa_anomalies, pod_event_anomalies, series_anomalies
-from k8s_optimizer.analysis.cost import CostLine, Prices, Usage, UsageKey, cluster_cost, pod_cost, total
+from k8s_optimizer.analysis.cost import CostLine, Prices, Usage, cluster_cost, pod_cost, total
 from k8s_optimizer.analysis.hpa_simulation import cpu_target_percent, memory_target_percent
 from k8s_optimizer.analysis.percentiles import series_mean
 from k8s_optimizer.domain.history import WorkloadHistory
 from k8s_optimizer.domain.objects import ObjectRef, Workload
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
 from k8s_optimizer.domain.topology import Topology
+from k8s_optimizer.domain.usage import ContainerKey
 from k8s_optimizer.recommend import patches
 from k8s_optimizer.recommend.checks import check_workload
 from k8s_optimizer.recommend.diagnose import diagnose_service, diagnose_workloads
@@ -158,20 +159,19 @@ def _container_recommendations(
 
 def _usage_by_container(
     snapshot: ClusterSnapshot, histories: Mapping[ObjectRef, WorkloadHistory]
-) -> dict[UsageKey, Usage]:
+) -> dict[ContainerKey, Usage]:
     """Mean usage per (namespace, pod, container) over the window; the latest reading where no history exists."""
-    usage: dict[UsageKey, Usage] = {
+    usage: dict[ContainerKey, Usage] = {
         key: Usage(reading.cpu_millicores, float(reading.memory_bytes))
         for key, reading in snapshot.container_usage.items()
     }
     for history in histories.values():
         for per_pod in history.containers.values():
             for container in per_pod:
-                key = (container.key.namespace, container.key.pod, container.key.container)
                 cpu_mean, cpu_points = series_mean((container.cpu_millicores,))
                 memory_mean, memory_points = series_mean((container.memory_bytes,))
                 if cpu_points or memory_points:
-                    usage[key] = Usage(cpu_mean, memory_mean)
+                    usage[container.key] = Usage(cpu_mean, memory_mean)
     return usage
 
 
@@ -192,7 +192,7 @@ def _anomalies(
 
 
 def _cost_report(
-    topology: Topology, usage: Mapping[UsageKey, Usage], prices: Prices, savings: float
+    topology: Topology, usage: Mapping[ContainerKey, Usage], prices: Prices, savings: float
 ) -> tuple[CostReport, dict[ObjectRef, CostLine]]:
     snapshot = topology.snapshot
     pod_costs = {(pod.namespace, pod.name): pod_cost(pod, usage, prices) for pod in snapshot.pods.values()}
