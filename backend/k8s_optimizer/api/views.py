@@ -284,6 +284,7 @@ class ViewContext:
     topology: Topology
     report: AnalysisReport | None
     host_ports: dict[int, int]
+    snapshot: ClusterSnapshot = field(init=False)  # the topology's, as a field: read per container on hot paths
     recs_by_target: dict[ObjectRef, list[Recommendation]] = field(default_factory=dict)
     recs_by_id: dict[str, Recommendation] = field(default_factory=dict)
 
@@ -303,9 +304,8 @@ class ViewContext:
             context.recs_by_target.setdefault(rec.target, []).append(rec)
         return context
 
-    @property
-    def snapshot(self) -> ClusterSnapshot:
-        return self.topology.snapshot
+    def __post_init__(self) -> None:
+        self.snapshot = self.topology.snapshot
 
     # -- lookups -------------------------------------------------------------------------------------
     def container_usage(self, pod: Pod, container: str) -> Usage | None:
@@ -481,10 +481,10 @@ class ViewContext:
     def workload_summary(self, workload: Workload) -> s.WorkloadSummary:
         ref = workload.ref()
         pods = [p for p in self.topology.pods_of(ref) if p.phase not in _DONE]
+        pod_usages = [self.pod_usages(pod) for pod in pods]  # once per container: a summary may cover 10,000 pods
         usages: dict[str, list[Usage]] = defaultdict(list)
-        for pod in pods:
-            for container in pod.containers:
-                usage = self.container_usage(pod, container.name)
+        for pod, per_container in zip(pods, pod_usages, strict=True):
+            for container, usage in zip(pod.containers, per_container, strict=True):
                 if usage is not None:
                     usages[container.name].append(usage)
         hpa = self.topology.hpa_for(ref)
@@ -502,7 +502,7 @@ class ViewContext:
                 )
                 for c in workload.containers
             ],
-            resources=resources([c for p in pods for c in p.containers], [u for p in pods for u in self.pod_usages(p)]),
+            resources=resources([c for p in pods for c in p.containers], [u for each in pod_usages for u in each]),
             hpa=None if hpa is None else hpa_summary(hpa),
             services=sorted(self.topology.services_of(ref)),
             open_recommendations=len(self.recommendations_for(ref)),
