@@ -31,6 +31,12 @@ dashboard/dist/index.html: dashboard/node_modules/.installed $(shell find dashbo
 .PHONY: dashboard
 dashboard: dashboard/dist/index.html ## build the dashboard to dashboard/dist
 
+.PHONY: dashboard-types
+dashboard-types: install dashboard/node_modules/.installed ## regenerate dashboard/src/api-schema.ts from the OpenAPI document
+	mkdir -p .data
+	$(BIN)/python -c 'import json; from k8s_optimizer.app import create_app; print(json.dumps(create_app().openapi()))' > .data/openapi.json
+	cd dashboard && npx --no-install openapi-typescript ../.data/openapi.json --output src/api-schema.ts
+
 .PHONY: system-deps
 system-deps: ## install nginx, chromium and docker-compose (config check only) with apt-get when missing
 	@missing=""; \

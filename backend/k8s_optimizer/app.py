@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from k8s_optimizer import __version__
 from k8s_optimizer.analysis.cost import Prices
+from k8s_optimizer.api import openapi
 from k8s_optimizer.api.audit import AuditLog
 from k8s_optimizer.api.errors import install_error_handlers
 from k8s_optimizer.api.fastpath import CachedPages
@@ -122,6 +123,7 @@ async def _backend(app: FastAPI, settings: Settings, given: Collaborators) -> As
             metrics=app.state.metrics,
             cluster_name=cluster_name(settings),
         )
+        stack.callback(state.reports.close)
         hub = state.hub = Hub(state.live, state.views, state.metrics)
         scheduler = AnalysisScheduler(
             ready.live, ready.analyzer, ready.history, fallback_seconds=max(1.0, settings.metrics_interval_seconds)
@@ -267,6 +269,7 @@ def create_app(
     app.state.api = None
     install_error_handlers(app)
     app.include_router(api_router)
+    openapi.install(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

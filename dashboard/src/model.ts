@@ -38,6 +38,7 @@ export function fallbackPath(detail: ServiceDetail): ServicePath {
     dns_name: detail.dns_name,
     type: detail.type,
     cluster_ip: detail.cluster_ip,
+    ports: detail.ports,
     endpoints: detail.endpoint_addresses.map((a) => ({ ip: a.ip, ports: [targetPort], ready: a.ready, pod: a.pod_name, node: a.node_name, node_ip: null })),
     kube_proxy: [],
     paths: [

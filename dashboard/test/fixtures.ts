@@ -27,6 +27,8 @@ export function service(name: string, ready: number, overrides: Partial<ServiceS
     score: null,
     open_recommendations: 0,
     diagnoses: 0,
+    labels: {},
+    created_at: null,
     ...overrides,
   };
 }
@@ -44,7 +46,9 @@ export function pod(name: string, ip: string): PodOut {
     owner: { kind: "Deployment", namespace: "k8s-optimizer", name: "echo-demo" },
     containers: [],
     resources: service("x", 1).resources,
+    unschedulable_message: null,
     deleting: false,
+    created_at: null,
   };
 }
 

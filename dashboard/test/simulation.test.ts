@@ -159,7 +159,7 @@ describe("shouldOfferToken", () => {
 
 describe("serviceFor", () => {
   it("links an HPA recommendation to the service whose workloads the HPA scales", () => {
-    const echo = service("echo-demo", 3, { hpa: { name: "echo-demo-hpa", min_replicas: 2, max_replicas: 10, current_replicas: 3, desired_replicas: 3, current_cpu_utilization_percent: 40, target_cpu_utilization_percent: 50 } });
+    const echo = service("echo-demo", 3, { hpa: { name: "echo-demo-hpa", min_replicas: 2, max_replicas: 10, current_replicas: 3, desired_replicas: 3, current_cpu_utilization_percent: 40, target_cpu_utilization_percent: 50, able_to_scale: null, scaling_limited: null } });
     const other = service("other", 1);
     expect(serviceFor({ kind: "HorizontalPodAutoscaler", namespace: "k8s-optimizer", name: "echo-demo-hpa" }, [other, echo])?.name).toBe("echo-demo");
     expect(serviceFor({ kind: "HorizontalPodAutoscaler", namespace: "elsewhere", name: "echo-demo-hpa" }, [other, echo])).toBeNull();

@@ -63,7 +63,7 @@ class FakeTimers implements Timers {
   }
 }
 
-const snapshot = (seq: number): ServerMessage => ({ type: "snapshot", epoch: "e1", seq, reason: "subscribe", topics: ["services"], namespace: null, data: { services: [] } });
+const snapshot = (seq: number): ServerMessage => ({ type: "snapshot", epoch: "e1", seq, reason: "subscribe", topics: ["services"], namespace: null, data: { services: [], pods: null, nodes: null, hpa: null, workloads: null, events: null, metrics: null, recommendations: null, anomalies: null } });
 
 describe("backoffMs", () => {
   it("doubles from the initial delay, caps at the maximum and applies jitter in [0.5, 1)", () => {

@@ -13,10 +13,10 @@ import httpx
 import pytest
 import yaml
 
+from k8s_optimizer.api.report_formats import COLUMNS, to_csv, to_markdown
 from k8s_optimizer.api.schemas import ObjectRefOut, RecommendationOut, Report, ReportTotals
 from k8s_optimizer.cli import build_parser
 from k8s_optimizer.report.command import run_report
-from k8s_optimizer.report.formats import COLUMNS, to_csv, to_markdown
 
 
 def recommendation(name: str, savings: float) -> RecommendationOut:

@@ -11,11 +11,11 @@ Pure: no I/O, no awaiting; built in a worker thread for large clusters (api/stat
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from k8s_optimizer.api import schemas as s
+from k8s_optimizer.api.offload import page_body
 from k8s_optimizer.api.params import decode_cursor, encode_cursor, labels_match, parse_label_selector
 from k8s_optimizer.api.views import ViewContext
 
@@ -113,9 +113,7 @@ class ServiceListing:
         chunk = selected[offset : offset + query.limit]
         following = offset + query.limit
         next_cursor = encode_cursor(following) if following < len(selected) else None
-        items = b",".join(self._rows[index].body for index in chunk)
-        cursor_json = b"null" if next_cursor is None else json.dumps(next_cursor).encode()
-        return b'{"items":[%b],"next_cursor":%b,"total":%d}' % (items, cursor_json, len(selected))
+        return page_body((self._rows[index].body for index in chunk), next_cursor, len(selected))
 
     def _selected(self, query: ServiceQuery) -> list[int]:
         """Row indexes in the requested order, filtered; unfiltered orders are shared across queries."""

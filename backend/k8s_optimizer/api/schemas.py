@@ -33,9 +33,13 @@ TOPICS: tuple[Topic, ...] = (
 
 
 class Model(BaseModel):
-    """Base of every wire model: unknown fields are rejected on input, never silently dropped."""
+    """Base of every wire model: unknown fields are rejected on input, never silently dropped.
 
-    model_config = ConfigDict(extra="forbid")
+    In answers every field is present (defaults included), and the OpenAPI document says so: the generated
+    dashboard types then read `x: T | null`, not `x?: T | null`.
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 
 
 # ------------------------------------------------------------------------------------------ errors / health
@@ -43,6 +47,8 @@ class Model(BaseModel):
 
 class Problem(Model):
     """RFC 9457 problem details; served as application/problem+json."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=False)  # None left out
 
     type: str = "about:blank"
     title: str
@@ -59,6 +65,8 @@ class ComponentCheck(Model):
 
 
 class Health(Model):
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=False)  # None left out
+
     status: Literal["healthy", "degraded"]
     checks: dict[str, ComponentCheck] | None = None
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from k8s_optimizer.api.audit import AuditLog
 from k8s_optimizer.api.cache import ViewCache
 from k8s_optimizer.api.metrics import ApiMetrics
+from k8s_optimizer.api.offload import ReportRenderer
 from k8s_optimizer.api.ports import HistoryReader, LiveModel, ObjectWriter
 from k8s_optimizer.api.ws.hub import Hub
 from k8s_optimizer.settings import Settings
@@ -23,6 +24,7 @@ class ApiState:
     writer: ObjectWriter | None = None
     metrics: ApiMetrics = field(default_factory=ApiMetrics)
     views: ViewCache = field(init=False)
+    reports: ReportRenderer = field(default_factory=ReportRenderer)
     hub: Hub | None = None
     cluster_name: str = "in-cluster"
     """The kubeconfig context (what the report names the cluster by)."""

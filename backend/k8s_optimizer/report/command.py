@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from k8s_optimizer.api.report_formats import COLUMNS, RENDERERS, row
 from k8s_optimizer.api.schemas import Report
-from k8s_optimizer.report.formats import COLUMNS, RENDERERS, row
 
 EXIT_UNREACHABLE = 2
 EXIT_BAD_RESPONSE = 3

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from k8s_optimizer.analysis import network
 from k8s_optimizer.api import schemas as s
 from k8s_optimizer.api.deps import ContextDep
+from k8s_optimizer.api.offload import page_response
 from k8s_optimizer.api.params import CursorQuery, LimitQuery, NamespaceQuery, page
 from k8s_optimizer.api.views import ViewContext, event_out, hpa_out
 
@@ -98,33 +99,32 @@ async def nodes(context: ContextDep, limit: LimitQuery = 100, cursor: CursorQuer
     return s.Page[s.NodeOut](items=chunk, next_cursor=next_cursor, total=total)
 
 
-@router.get("/pods")
+@router.get("/pods", response_model=s.Page[s.PodOut])
 async def pods(
     context: ContextDep, namespace: NamespaceQuery = None, limit: LimitQuery = 100, cursor: CursorQuery = None
-) -> s.Page[s.PodOut]:
+) -> Response:
     """Pods with placement, readiness, restarts and per-container usage vs request and limit."""
     keys = sorted(k for k in context.snapshot.pods if namespace is None or k[0] == namespace)
     chunk, next_cursor, total = page(keys, limit, cursor)
-    items = [context.pod_out(context.snapshot.pods[k]) for k in chunk]
-    return s.Page[s.PodOut](items=items, next_cursor=next_cursor, total=total)
+    return await page_response(chunk, lambda key: context.pod_out(context.snapshot.pods[key]), next_cursor, total)
 
 
-@router.get("/hpa")
+@router.get("/hpa", response_model=s.Page[s.HPAOut])
 async def hpas(
     context: ContextDep, namespace: NamespaceQuery = None, limit: LimitQuery = 100, cursor: CursorQuery = None
-) -> s.Page[s.HPAOut]:
+) -> Response:
     """HorizontalPodAutoscalers with metrics and conditions."""
-    items = [hpa_out(h) for k, h in sorted(context.snapshot.hpas.items()) if namespace is None or k[0] == namespace]
+    items = [h for k, h in sorted(context.snapshot.hpas.items()) if namespace is None or k[0] == namespace]
     chunk, next_cursor, total = page(items, limit, cursor)
-    return s.Page[s.HPAOut](items=chunk, next_cursor=next_cursor, total=total)
+    return await page_response(chunk, hpa_out, next_cursor, total)
 
 
-@router.get("/events")
+@router.get("/events", response_model=s.Page[s.EventOut])
 async def events(
     context: ContextDep, namespace: NamespaceQuery = None, limit: LimitQuery = 100, cursor: CursorQuery = None
-) -> s.Page[s.EventOut]:
+) -> Response:
     """Events, newest first."""
     found = [e for k, e in context.snapshot.events.items() if namespace is None or k[0] == namespace]
     found.sort(key=lambda e: (e.last_seen.timestamp() if e.last_seen else 0.0, e.name), reverse=True)
     chunk, next_cursor, total = page(found, limit, cursor)
-    return s.Page[s.EventOut](items=[event_out(e) for e in chunk], next_cursor=next_cursor, total=total)
+    return await page_response(chunk, event_out, next_cursor, total)

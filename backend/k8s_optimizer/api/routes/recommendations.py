@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from k8s_optimizer.api import apply as apply_ops, schemas as s
 from k8s_optimizer.api.deps import ApplyTokenDep, ContextDep, StateDep
 from k8s_optimizer.api.errors import ApiError
+from k8s_optimizer.api.offload import page_response
 from k8s_optimizer.api.params import CursorQuery, LimitQuery, NamespaceQuery, decode_cursor, encode_cursor, page
 from k8s_optimizer.api.views import ViewContext, anomaly_out, cost_line, recommendation_out
 from k8s_optimizer.recommend.model import Recommendation
@@ -48,7 +49,7 @@ def filter_recommendations(
     return selected
 
 
-@router.get("/recommendations")
+@router.get("/recommendations", response_model=s.Page[s.RecommendationOut])
 async def list_recommendations(
     context: ContextDep,
     namespace: NamespaceQuery = None,
@@ -59,13 +60,11 @@ async def list_recommendations(
     min_savings: Annotated[float | None, Query(ge=0, le=1e9, description="USD per month")] = None,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
-) -> s.Page[s.RecommendationOut]:
+) -> Response:
     """Open recommendations, highest priority and savings first."""
     selected = filter_recommendations(context, namespace, kind, priority, min_savings)
     chunk, next_cursor, total = page(selected, limit, cursor)
-    return s.Page[s.RecommendationOut](
-        items=[recommendation_out(r) for r in chunk], next_cursor=next_cursor, total=total
-    )
+    return await page_response(chunk, recommendation_out, next_cursor, total)
 
 
 @router.get("/recommendations/{rec_id}")

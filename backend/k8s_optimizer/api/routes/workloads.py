@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from k8s_optimizer.api import schemas as s
 from k8s_optimizer.api.deps import ContextDep
 from k8s_optimizer.api.errors import ApiError
+from k8s_optimizer.api.offload import page_response
 from k8s_optimizer.api.params import CursorQuery, LimitQuery, NamePath, NamespacePath, NamespaceQuery, page
 from k8s_optimizer.domain.objects import ObjectRef
 
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/api/v1/workloads", tags=["workloads"])
 WorkloadKindParam = Literal["Deployment", "StatefulSet", "DaemonSet"]
 
 
-@router.get("")
+@router.get("", response_model=s.Page[s.WorkloadSummary])
 async def list_workloads(
     context: ContextDep,
     namespace: NamespaceQuery = None,
@@ -25,7 +26,7 @@ async def list_workloads(
     q: Annotated[str | None, Query(max_length=253, description="substring of namespace/name")] = None,
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
-) -> s.Page[s.WorkloadSummary]:
+) -> Response:
     """Deployments, StatefulSets and DaemonSets with replicas, usage vs request, HPA and services."""
     needle = (q or "").lower()
     selected = sorted(
@@ -39,9 +40,7 @@ async def list_workloads(
         key=lambda w: (w.namespace, w.kind, w.name),
     )
     chunk, next_cursor, total = page(selected, limit, cursor)
-    return s.Page[s.WorkloadSummary](
-        items=[context.workload_summary(w) for w in chunk], next_cursor=next_cursor, total=total
-    )
+    return await page_response(chunk, context.workload_summary, next_cursor, total)
 
 
 @router.get("/{namespace}/{kind}/{name}")

@@ -105,3 +105,8 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
     "csv": to_csv,
     "markdown": to_markdown,
 }
+
+
+def render_json(report_json: bytes, format: str) -> str:
+    """Render a report given as its JSON: what a worker process receives (api/offload.py)."""
+    return RENDERERS[format](Report.model_validate_json(report_json))
