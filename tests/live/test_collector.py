@@ -7,6 +7,7 @@ embedded cluster's metrics path is covered in test_model_sim.py and test_network
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from k8s_optimizer.domain.objects import (
@@ -21,6 +22,7 @@ from k8s_optimizer.domain.objects import (
 )
 from k8s_optimizer.domain.quantities import MIB
 from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage, ScrapedContainer, Termination
+from k8s_optimizer.history.store import HistoryStore
 from k8s_optimizer.k8s.connection import Json, Query
 from k8s_optimizer.k8s.errors import ClusterNotFoundError
 from k8s_optimizer.live.collector import MetricsCollector
@@ -221,6 +223,13 @@ def _rolled_out_pod() -> Pod:
     return Pod("shop", "web-5f9c8-x2x7q", "p-uid", labels, owner, "n1", "10.244.1.2", None, "Running", True, (spec,))
 
 
+def _one_pod_metrics(pod: Pod, timestamp: str) -> tuple[Json, Json]:
+    usage = {"cpu": "100m", "memory": "200Mi"}
+    reading = {"metadata": {"namespace": pod.namespace, "name": pod.name}, "timestamp": timestamp, "window": "15s",
+               "containers": [{"name": "app", "usage": usage}]}  # fmt: skip
+    return {"items": [reading]}, {"items": []}
+
+
 async def test_a_pod_whose_replica_set_is_not_cached_is_recorded_and_recommended_under_one_workload() -> None:
     """Each kind has its own watch, so pods can be cached before their ReplicaSet: the history key taken
     then must be the workload the recommendations are made for once the ReplicaSet arrives."""
@@ -228,10 +237,7 @@ async def test_a_pod_whose_replica_set_is_not_cached_is_recorded_and_recommended
     model = ClusterModel(Settings())
     pod = _rolled_out_pod()
     model.apply("Pod", "added", ("shop", pod.name), pod)
-    usage = {"cpu": "100m", "memory": "200Mi"}
-    reading = {"metadata": {"namespace": "shop", "name": pod.name}, "timestamp": "2026-11-26T10:00:00Z",
-               "window": "15s", "containers": [{"name": "app", "usage": usage}]}  # fmt: skip
-    server.responses = [({"items": [reading]}, {"items": []})]
+    server.responses = [_one_pod_metrics(pod, "2026-11-26T10:00:00Z")]
     await MetricsCollector(server, model, history).collect_once()
     [((scraped,), ())] = history.scrapes
     assert scraped.workload == ObjectRef("Deployment", "shop", "web")
@@ -248,3 +254,30 @@ async def test_a_pod_whose_replica_set_is_not_cached_is_recorded_and_recommended
         report = analyze(model.snapshot(), histories, policy=Policy(), prices=Prices(), now_seconds=NOW_SECONDS)
         targets.append({(rec.target, rec.kind) for rec in report.recommendations})
     assert targets == [{(scraped.workload, "resources")}] * 2
+
+
+async def test_history_recorded_before_the_replica_set_is_cached_is_read_back_for_its_deployment(
+    tmp_path: Path,
+) -> None:
+    """The same, through the real history store: what the engine reads back is what it recommends for."""
+    store = await HistoryStore.open(tmp_path)
+    try:
+        server, model, pod = MetricsServer(), ClusterModel(Settings()), _rolled_out_pod()
+        model.apply("Pod", "added", ("shop", pod.name), pod)
+        collector = MetricsCollector(server, model, store)
+        for second in range(3):
+            server.responses = [_one_pod_metrics(pod, f"2026-11-26T10:00:0{second}Z")]
+            await collector.collect_once()
+        web = factories.deployment("web", containers=[pod.containers[0]])
+        replica_set = Workload("ReplicaSet", "shop", "web-5f9c8", "rs-uid", {}, LabelSelector(), (), 1,
+                               owner=OwnerRef("Deployment", "web", web.uid, True))  # fmt: skip
+        model.apply("Deployment", "added", ("shop", "web"), web)
+        model.apply("ReplicaSet", "added", ("shop", "web-5f9c8"), replica_set)
+        now_seconds = datetime(2026, 11, 26, 10, 0, 2, tzinfo=UTC).timestamp()
+        histories = await store.all_workload_histories(3600.0, now_seconds)
+        assert list(histories) == [web.ref()]
+        report = analyze(model.snapshot(), histories, policy=Policy(), prices=Prices(), now_seconds=now_seconds)
+        [verdict] = report.container_recommendations[web.ref()]
+        assert (verdict.data.points, verdict.data.pods) == (3, 1)  # not enough yet, but all of it found
+    finally:
+        await store.close()
