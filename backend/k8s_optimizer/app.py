@@ -36,6 +36,7 @@ from k8s_optimizer.api.ws.hub import Hub
 from k8s_optimizer.domain.history import WorkloadHistory
 from k8s_optimizer.domain.objects import ObjectRef
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
+from k8s_optimizer.domain.topology import Topology
 from k8s_optimizer.history.store import HistoryStore
 from k8s_optimizer.interpreter import tune_for_synced_caches
 from k8s_optimizer.k8s.errors import ClusterError
@@ -64,13 +65,21 @@ class Collaborators:
 
 
 def default_analyzer(settings: Settings) -> Analyzer:
+    """The engine with the configured policy and prices; each pass carries the previous pass's topology over.
+
+    Between two scrapes few pods change, so the index of 10,000 pods is patched, not rebuilt (any earlier
+    index gives the exact result; passes run one at a time).
+    """
     policy = Policy.named(settings.policy)
     prices = Prices(**settings.prices.model_dump())
+    previous: list[Topology] = []
 
     def run(
         snapshot: ClusterSnapshot, histories: Mapping[ObjectRef, WorkloadHistory], now_seconds: float
     ) -> AnalysisReport:
-        return analyze(snapshot, histories, policy=policy, prices=prices, now_seconds=now_seconds)
+        topology = Topology.build(snapshot, previous[0] if previous else None)
+        previous[:] = [topology]
+        return analyze(snapshot, histories, policy=policy, prices=prices, now_seconds=now_seconds, topology=topology)
 
     return run
 

@@ -8,6 +8,7 @@ from k8s_optimizer.domain.history import WorkloadHistory
 from k8s_optimizer.domain.objects import ObjectRef
 from k8s_optimizer.domain.quantities import MIB
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
+from k8s_optimizer.domain.topology import Topology, carry_over
 from k8s_optimizer.domain.usage import ContainerKey
 from k8s_optimizer.recommend.engine import analyze, patch_for
 from k8s_optimizer.recommend.model import AnalysisReport, HPASettings, Recommendation, ResourceValues
@@ -181,3 +182,17 @@ def test_ten_thousand_containers_in_one_pass():
     result = analyze(snap, histories, policy=Policy(), prices=Prices(), now_seconds=NOW_SECONDS)
     assert len(result.container_recommendations) == 5000
     assert len(result.recommendations) == 5000  # 500m requested, ~103m used: every container gets a cut
+
+
+def test_a_carried_over_topology_gives_the_same_report():
+    """The application hands each pass the previous pass's index, patched (app.default_analyzer)."""
+    before = _snapshot()
+    pods = {key: pod for key, pod in before.pods.items() if key != ("shop", "fat-7d9f-1")}
+    after = replace(before, pods=pods)
+    carried = Topology.build(after, Topology.build(before))
+    assert carry_over(Topology.build(before), Topology(after)) is True  # patched, not rebuilt
+    expected = analyze(after, _histories(), policy=Policy(), prices=Prices(), now_seconds=NOW_SECONDS)
+    given = analyze(after, _histories(), policy=Policy(), prices=Prices(), now_seconds=NOW_SECONDS, topology=carried)
+    assert given == expected
+    with pytest.raises(ValueError, match="topology: built for another snapshot"):
+        analyze(before, {}, policy=Policy(), prices=Prices(), now_seconds=NOW_SECONDS, topology=carried)

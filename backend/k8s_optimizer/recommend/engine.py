@@ -290,9 +290,17 @@ def analyze(
     policy: Policy,
     prices: Prices,
     now_seconds: float,
+    topology: Topology | None = None,
 ) -> AnalysisReport:
-    """Everything the optimizer knows about the cluster, computed from plain data."""
-    topology = Topology.build(snapshot)
+    """Everything the optimizer knows about the cluster, computed from plain data.
+
+    `topology`: the snapshot's index when the caller has it already (e.g. carried over from its previous
+    pass); built here otherwise.
+    """
+    if topology is None:
+        topology = Topology.build(snapshot)
+    elif topology.snapshot is not snapshot:
+        raise ValueError("topology: built for another snapshot")
     results = _analyze_workloads(topology, histories, policy, now_seconds)
     recommendations = _recommendations(results, topology, histories, policy, prices)
     diagnoses = {
