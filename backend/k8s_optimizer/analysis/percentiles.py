@@ -82,10 +82,7 @@ def bucket_weights(values: Sequence[float], weights: Sequence[float], first_buck
     scale = BUCKET_GROWTH / first_bucket_size
     log_growth = math.log(1 + BUCKET_GROWTH)
     shifted = map(operator.add, map(operator.mul, values, itertools.repeat(scale)), itertools.repeat(1.0))
-    raw = map(math.floor, map(operator.truediv, map(math.log, shifted), itertools.repeat(log_growth)))
-    # × (v ≥ first): a value a rounding error below the first edge (9.999999999999998 of 10) would land in
-    # bucket 1; `bucket_index` puts every value below the first edge in bucket 0, and so must this.
-    indices = list(map(operator.mul, raw, map(operator.ge, values, itertools.repeat(first_bucket_size))))
+    indices = list(map(math.floor, map(operator.truediv, map(math.log, shifted), itertools.repeat(log_growth))))
     distinct = set(indices)
     if len(distinct) <= _FEW_BUCKETS:  # usage usually spans a few buckets: one masked C-level sum each
         return {
