@@ -3,7 +3,9 @@
 `create_app(settings)` has no side effects until the lifespan starts: the Kubernetes client, the
 history store and the background tasks are created inside the lifespan (kubernetes_asyncio's
 ApiClient needs a running loop) and closed when it ends. Tests may inject any of the collaborators
-(`live=`, `history=`, `analyzer=`, `writer=`) as fakes at the Protocol seams of `api/ports.py`.
+(`live=`, `history=`, `analyzer=`, `writer=`) as fakes at the Protocol seams of `api/ports.py`. The
+application owns the process: it tunes the interpreter (k8s_optimizer/interpreter.py) once the live
+model's caches have synced.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ from k8s_optimizer.api.ws.hub import Hub
 from k8s_optimizer.domain.history import WorkloadHistory
 from k8s_optimizer.domain.objects import ObjectRef
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
+from k8s_optimizer.domain.topology import Topology
 from k8s_optimizer.history.store import HistoryStore
+from k8s_optimizer.interpreter import tune_for_synced_caches
 from k8s_optimizer.k8s.errors import ClusterError
 from k8s_optimizer.k8s.kube import connect
 from k8s_optimizer.k8s.writer import ClusterWriter
@@ -61,13 +65,21 @@ class Collaborators:
 
 
 def default_analyzer(settings: Settings) -> Analyzer:
+    """The engine with the configured policy and prices; each pass carries the previous pass's topology over.
+
+    Between two scrapes few pods change, so the index of 10,000 pods is patched, not rebuilt (any earlier
+    index gives the exact result; passes run one at a time).
+    """
     policy = Policy.named(settings.policy)
     prices = Prices(**settings.prices.model_dump())
+    previous: list[Topology] = []
 
     def run(
         snapshot: ClusterSnapshot, histories: Mapping[ObjectRef, WorkloadHistory], now_seconds: float
     ) -> AnalysisReport:
-        return analyze(snapshot, histories, policy=policy, prices=prices, now_seconds=now_seconds)
+        topology = Topology.build(snapshot, previous[0] if previous else None)
+        previous[:] = [topology]
+        return analyze(snapshot, histories, policy=policy, prices=prices, now_seconds=now_seconds, topology=topology)
 
     return run
 
@@ -79,7 +91,7 @@ async def _open_real(settings: Settings, given: Collaborators, stack: contextlib
         store = await HistoryStore.open(settings.data_dir, raw_retention_seconds=settings.raw_retention_hours * 3600)
         stack.push_async_callback(store.close)
         history = history or store
-        model = ClusterModel(settings, history=store)
+        model = ClusterModel(settings, history=store, on_synced=tune_for_synced_caches)
         await model.start()
         stack.push_async_callback(model.stop)
         live = model

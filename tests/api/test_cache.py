@@ -38,7 +38,7 @@ async def test_large_cluster_serves_the_previous_view_while_rebuilding() -> None
     seq, rebuilt = await cache._rebuild
     assert seq == live.seq
     assert cache.current() is rebuilt
-    assert len(rebuilt.service_pods[("shop", "web")]) == 2101
+    assert len(rebuilt.topology.service_pods[("shop", "web")]) == 2101
 
 
 async def test_listing_follows_the_view() -> None:
@@ -91,7 +91,7 @@ async def test_concurrent_callers_share_one_threaded_build(monkeypatch: pytest.M
     seq, context = await cache.fresh()
     assert seq == live.seq
     assert previous_of_each_build == [None, results[0][1]]  # a new seq is a new build, from the last view
-    assert len(context.service_pods[("shop", "web")]) == 2101
+    assert len(context.topology.service_pods[("shop", "web")]) == 2101
 
 
 async def test_shared_builds_run_once_per_key_forget_failures_and_keep_the_latest() -> None:

@@ -7,6 +7,7 @@ embedded cluster's metrics path is covered in test_model_sim.py and test_network
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from k8s_optimizer.domain.objects import (
@@ -19,14 +20,20 @@ from k8s_optimizer.domain.objects import (
     Pod,
     Workload,
 )
+from k8s_optimizer.domain.quantities import MIB
 from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage, ScrapedContainer, Termination
+from k8s_optimizer.history.store import HistoryStore
 from k8s_optimizer.k8s.connection import Json, Query
 from k8s_optimizer.k8s.errors import ClusterNotFoundError
 from k8s_optimizer.live.collector import MetricsCollector
 from k8s_optimizer.live.health import ComponentHealth
 from k8s_optimizer.live.model import ClusterModel
+from k8s_optimizer.recommend.engine import analyze
+from k8s_optimizer.recommend.policy import Policy, Prices
 from k8s_optimizer.settings import Settings
 from tests.live.conftest import FakeHistory
+from tests.recommend import factories
+from tests.recommend.factories import NOW_SECONDS
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 T1 = datetime(2026, 11, 26, 10, 0, 15, tzinfo=UTC)
@@ -206,3 +213,71 @@ async def test_last_scrape_seconds_is_set_by_a_scrape_and_kept_through_a_failed_
     assert 0.0 < first < 5.0
     assert await collector.collect_once() is None
     assert collector.last_scrape_seconds == first
+
+
+def _rolled_out_pod() -> Pod:
+    """A Deployment's pod: ReplicaSet `web-5f9c8`, labelled with its pod-template-hash (as the controller does)."""
+    spec = ContainerSpec("app", "img", cpu_request_millicores=1000, memory_request_bytes=1024 * MIB)
+    owner = OwnerRef("ReplicaSet", "web-5f9c8", "rs-uid", True)
+    labels = {"app": "web", "pod-template-hash": "5f9c8"}
+    return Pod("shop", "web-5f9c8-x2x7q", "p-uid", labels, owner, "n1", "10.244.1.2", None, "Running", True, (spec,))
+
+
+def _one_pod_metrics(pod: Pod, timestamp: str) -> tuple[Json, Json]:
+    usage = {"cpu": "100m", "memory": "200Mi"}
+    reading = {"metadata": {"namespace": pod.namespace, "name": pod.name}, "timestamp": timestamp, "window": "15s",
+               "containers": [{"name": "app", "usage": usage}]}  # fmt: skip
+    return {"items": [reading]}, {"items": []}
+
+
+async def test_a_pod_whose_replica_set_is_not_cached_is_recorded_and_recommended_under_one_workload() -> None:
+    """Each kind has its own watch, so pods can be cached before their ReplicaSet: the history key taken
+    then must be the workload the recommendations are made for once the ReplicaSet arrives."""
+    server, history = MetricsServer(), FakeHistory()
+    model = ClusterModel(Settings())
+    pod = _rolled_out_pod()
+    model.apply("Pod", "added", ("shop", pod.name), pod)
+    server.responses = [_one_pod_metrics(pod, "2026-11-26T10:00:00Z")]
+    await MetricsCollector(server, model, history).collect_once()
+    [((scraped,), ())] = history.scrapes
+    assert scraped.workload == ObjectRef("Deployment", "shop", "web")
+
+    web = factories.deployment("web", containers=[pod.containers[0]])
+    points = 240
+    recorded = [factories.container_history(pod.name, [100 + j % 20 for j in range(points)], [200 * MIB] * points)]
+    histories = {scraped.workload: factories.workload_history(web, recorded)}
+    replica_set = Workload("ReplicaSet", "shop", "web-5f9c8", "rs-uid", {}, LabelSelector(), (), 1,
+                           owner=OwnerRef("Deployment", "web", web.uid, True))  # fmt: skip
+    targets = []
+    for kind, name, workload in (("Deployment", "web", web), ("ReplicaSet", "web-5f9c8", replica_set)):
+        model.apply(kind, "added", ("shop", name), workload)  # the Deployment first, then its ReplicaSet
+        report = analyze(model.snapshot(), histories, policy=Policy(), prices=Prices(), now_seconds=NOW_SECONDS)
+        targets.append({(rec.target, rec.kind) for rec in report.recommendations})
+    assert targets == [{(scraped.workload, "resources")}] * 2
+
+
+async def test_history_recorded_before_the_replica_set_is_cached_is_read_back_for_its_deployment(
+    tmp_path: Path,
+) -> None:
+    """The same, through the real history store: what the engine reads back is what it recommends for."""
+    store = await HistoryStore.open(tmp_path)
+    try:
+        server, model, pod = MetricsServer(), ClusterModel(Settings()), _rolled_out_pod()
+        model.apply("Pod", "added", ("shop", pod.name), pod)
+        collector = MetricsCollector(server, model, store)
+        for second in range(3):
+            server.responses = [_one_pod_metrics(pod, f"2026-11-26T10:00:0{second}Z")]
+            await collector.collect_once()
+        web = factories.deployment("web", containers=[pod.containers[0]])
+        replica_set = Workload("ReplicaSet", "shop", "web-5f9c8", "rs-uid", {}, LabelSelector(), (), 1,
+                               owner=OwnerRef("Deployment", "web", web.uid, True))  # fmt: skip
+        model.apply("Deployment", "added", ("shop", "web"), web)
+        model.apply("ReplicaSet", "added", ("shop", "web-5f9c8"), replica_set)
+        now_seconds = datetime(2026, 11, 26, 10, 0, 2, tzinfo=UTC).timestamp()
+        histories = await store.all_workload_histories(3600.0, now_seconds)
+        assert list(histories) == [web.ref()]
+        report = analyze(model.snapshot(), histories, policy=Policy(), prices=Prices(), now_seconds=now_seconds)
+        [verdict] = report.container_recommendations[web.ref()]
+        assert (verdict.data.points, verdict.data.pods) == (3, 1)  # not enough yet, but all of it found
+    finally:
+        await store.close()

@@ -8,6 +8,7 @@ from k8s_optimizer.domain.history import WorkloadHistory
 from k8s_optimizer.domain.objects import ObjectRef
 from k8s_optimizer.domain.quantities import MIB
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
+from k8s_optimizer.domain.topology import Topology, carry_over
 from k8s_optimizer.domain.usage import ContainerKey
 from k8s_optimizer.recommend.engine import analyze, patch_for
 from k8s_optimizer.recommend.model import AnalysisReport, HPASettings, Recommendation, ResourceValues
@@ -131,7 +132,7 @@ def test_hpa_recommendation_is_backed_by_a_timeline(report):
 
 
 def test_hpa_workload_cpu_is_not_shrunk_naively(report):
-    [echo] = report.container_recommendations["Deployment/shop/echo"]
+    [echo] = report.container_recommendations[ObjectRef("Deployment", "shop", "echo")]
     assert echo.rationale.startswith("HPA targets 50 % CPU")
 
 
@@ -141,9 +142,9 @@ def test_ids_are_stable_across_passes(report):
 
 
 def test_cost_scores_and_json_friendliness(report):
-    assert set(report.cost.services) == {"shop/echo", "shop/fat", "shop/oom", "shop/thin"}
+    assert list(report.cost.services) == [ObjectRef("Service", "shop", name) for name in ("echo", "fat", "oom", "thin")]
     assert report.cost.cluster.idle_monthly_usd > 0
-    fat = report.scores["shop/fat"]
+    fat = report.scores[ObjectRef("Service", "shop", "fat")]
     assert fat.efficiency < 20  # ~110m used of 1000m requested
     assert fat.letter in "ABCDF"
     assert report.diagnoses == {}
@@ -154,8 +155,8 @@ def test_broken_service_caps_the_overall_score():
     snap = _snapshot()
     broken = replace(snap, services={**snap.services, ("shop", "fat"): service("fat", target_port=9999)})
     result = analyze(broken, _histories(), policy=Policy(), prices=Prices(), now_seconds=NOW_SECONDS)
-    assert [d.id for d in result.diagnoses["shop/fat"]] == ["targetPortMismatch"]
-    assert result.scores["shop/fat"].overall <= 49
+    assert [d.id for d in result.diagnoses[ObjectRef("Service", "shop", "fat")]] == ["targetPortMismatch"]
+    assert result.scores[ObjectRef("Service", "shop", "fat")].overall <= 49
 
 
 def test_named_policies_run(report):
@@ -181,3 +182,17 @@ def test_ten_thousand_containers_in_one_pass():
     result = analyze(snap, histories, policy=Policy(), prices=Prices(), now_seconds=NOW_SECONDS)
     assert len(result.container_recommendations) == 5000
     assert len(result.recommendations) == 5000  # 500m requested, ~103m used: every container gets a cut
+
+
+def test_a_carried_over_topology_gives_the_same_report():
+    """The application hands each pass the previous pass's index, patched (app.default_analyzer)."""
+    before = _snapshot()
+    pods = {key: pod for key, pod in before.pods.items() if key != ("shop", "fat-7d9f-1")}
+    after = replace(before, pods=pods)
+    carried = Topology.build(after, Topology.build(before))
+    assert carry_over(Topology.build(before), Topology(after)) is True  # patched, not rebuilt
+    expected = analyze(after, _histories(), policy=Policy(), prices=Prices(), now_seconds=NOW_SECONDS)
+    given = analyze(after, _histories(), policy=Policy(), prices=Prices(), now_seconds=NOW_SECONDS, topology=carried)
+    assert given == expected
+    with pytest.raises(ValueError, match="topology: built for another snapshot"):
+        analyze(before, {}, policy=Policy(), prices=Prices(), now_seconds=NOW_SECONDS, topology=carried)

@@ -21,7 +21,7 @@ def test_snapshot_helper_is_pure() -> None:
 def test_pod_change_touches_its_service_through_the_index_and_encodes_once() -> None:
     snapshot = build_snapshot()
     context = ViewContext.build(snapshot, build_report())
-    assert context.pod_services[("shop", "web-7d4b9-0")] == ["web"]
+    assert context.topology.pod_services[("shop", "web-7d4b9-0")] == ["web"]
     pod = snapshot.pods[("shop", "web-7d4b9-0")]
     gone = web_pod(42)  # deleted: not in the view, found by scanning the selectors instead
     changes = [

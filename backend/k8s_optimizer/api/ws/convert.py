@@ -13,7 +13,8 @@ from k8s_optimizer.api import schemas as s
 from k8s_optimizer.api.views import ViewContext, anomaly_out, event_out, hpa_out, recommendation_out
 from k8s_optimizer.api.ws.protocol import Outgoing, SnapshotReason, delta, dump
 from k8s_optimizer.domain.changes import Change
-from k8s_optimizer.domain.objects import Pod, Service
+from k8s_optimizer.domain.objects import ObjectRef, Pod
+from k8s_optimizer.domain.topology import selects
 from k8s_optimizer.recommend.model import AnalysisReport
 
 _TOPIC_OF_KIND: dict[str, s.Topic] = {
@@ -54,13 +55,13 @@ class _Batch:
         self.out.append(delta(topic, change.namespace, change.seq, message))
 
     def touch_services_of_pod(self, pod: Pod, seq: int) -> None:
-        key = (pod.namespace, pod.name)
-        if self.context.snapshot.pods.get(key) is pod:
-            for name in self.context.pod_services.get(key, ()):  # the view's index, not a scan of every service
+        topology = self.context.topology
+        if topology.snapshot.pods.get((pod.namespace, pod.name)) is pod:
+            for name in topology.services_of_pod(pod):  # the topology's index, not a scan of every service
                 self.touched_services[(pod.namespace, name)] = seq
             return
-        for (namespace, name), service in self.context.snapshot.services.items():
-            if namespace == pod.namespace and service.selector and _selects(service, pod):
+        for (namespace, name), service in topology.snapshot.services.items():
+            if selects(service, pod):  # a deleted pod: no longer in the index
                 self.touched_services[(namespace, name)] = seq
 
     def add(self, change: Change) -> None:
@@ -88,10 +89,11 @@ class _Batch:
         self.delta(change, topic, "Service", None if service is None else self.context.service_summary(service))
 
     def _add_workloads(self, change: Change, topic: s.Topic) -> None:
-        workload = self.context.snapshot.workloads.get((change.kind, change.namespace, change.name))
+        ref = ObjectRef(change.kind, change.namespace, change.name)
+        workload = self.context.snapshot.workloads.get(ref)
         summary = None if workload is None else self.context.workload_summary(workload)
         self.delta(change, topic, change.kind, summary)
-        for name in self.context.workload_services.get((change.kind, change.namespace, change.name), []):
+        for name in self.context.topology.services_of(ref):
             self.touched_services[(change.namespace, name)] = change.seq
 
     def _add_hpa(self, change: Change, topic: s.Topic) -> None:
@@ -125,11 +127,6 @@ class _Batch:
             self.out.append(delta("services", namespace, seq, message))
         self.out.sort(key=lambda message: message.seq)
         return self.out
-
-
-def _selects(service: Service, pod: Pod) -> bool:
-    selector = service.selector or {}
-    return all(pod.labels.get(key) == value for key, value in selector.items())
 
 
 def changes_to_messages(changes: Iterable[Change], context: ViewContext, *, epoch: str) -> list[Outgoing]:
