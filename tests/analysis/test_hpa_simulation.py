@@ -4,7 +4,6 @@ from collections.abc import Sequence
 
 import pytest
 
-from k8s_optimizer.analysis.hpa import HpaSpec
 from k8s_optimizer.analysis.hpa_simulation import (
     SearchSpace,
     SimulationResult,
@@ -19,6 +18,7 @@ from k8s_optimizer.analysis.hpa_simulation import (
 from k8s_optimizer.domain.objects import (
     DEFAULT_SCALE_DOWN,
     DEFAULT_SCALE_UP,
+    HPA,
     HPAMetricTarget,
     ScalingPolicy,
     ScalingRules,
@@ -35,7 +35,7 @@ def _replicas(result: SimulationResult) -> list[int]:
     return [step.replicas for step in result.steps]
 
 
-def _spec(*, minimum: int, maximum: int, target: int, behavior: bool = True) -> HpaSpec:
+def _spec(*, minimum: int, maximum: int, target: int, behavior: bool = True) -> HPA:
     target_hpa = hpa(deployment(), minimum=minimum, maximum=maximum, cpu_percent=target)
     if behavior:
         target_hpa = hpa(
@@ -91,13 +91,13 @@ def test_summary_metrics():
         replica_hour_usd=0.01,
     )  # fmt: skip
     # replicas 1+5+10+20+20+20 = 76 replica-syncs of 15 s = 0.3167 replica-h
-    assert result.replica_hours == pytest.approx(76 * 15 / 3600, abs=1e-4)
-    assert result.cost_usd == pytest.approx(0.0032, abs=1e-4)
-    assert result.time_at_max_seconds == 45.0
-    assert result.time_at_min_seconds == 15.0
-    assert result.scale_events_per_hour == pytest.approx(3 / (90 / 3600))
-    assert result.max_utilization_percent == 1000.0
-    assert result.time_over_target_seconds == 45.0  # 1000 %, 200 %, 100 % of request against a 55 % limit
+    assert result.summary.replica_hours == pytest.approx(76 * 15 / 3600, abs=1e-4)
+    assert result.summary.cost_usd == pytest.approx(0.0032, abs=1e-4)
+    assert result.summary.time_at_max_seconds == 45.0
+    assert result.summary.time_at_min_seconds == 15.0
+    assert result.summary.scale_events_per_hour == pytest.approx(3 / (90 / 3600))
+    assert result.summary.max_utilization_percent == 1000.0
+    assert result.summary.time_over_target_seconds == 45.0  # 1000 %, 200 %, 100 % of request against a 55 % limit
 
 
 def test_aggregate_sums_pods_per_slot():

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from k8s_optimizer.analysis.cost import Prices
+from k8s_optimizer.domain.autoscaling import HpaControllerConfig
 from k8s_optimizer.domain.quantities import MIB
 
 PolicyName = Literal["balanced", "krr-simple", "vpa"]
@@ -50,6 +51,9 @@ class Policy(BaseModel):
     min_replicas: int = Field(2, ge=1, description="Replicas below this are a single point of failure.")
     hpa_target_utilization_percent: int = Field(70, ge=10, le=100, description="Default HPA target for proposals.")
     hpa_max_replicas_cap: int = Field(50, ge=1, description="Largest maxReplicas the HPA search proposes.")
+    hpa_controller: HpaControllerConfig = Field(
+        default_factory=HpaControllerConfig, description="The cluster's HPA controller settings the replay uses."
+    )
     cpu_limits: Literal["keep-ratio", "remove"] = Field(
         "keep-ratio", description="keep-ratio scales existing CPU limits with the request; remove drops them (KRR)."
     )
