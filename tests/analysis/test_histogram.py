@@ -161,20 +161,19 @@ def test_domain_round_trip_and_helpers() -> None:
     assert merge_all([]) is None
 
 
-@pytest.mark.parametrize(("request_millicores", "weight"), [(None, 0.1), (0, 0.1), (50, 0.1), (250, 0.25), (2000, 2.0)])
-def test_cpu_sample_weight_is_the_request_in_cores_at_least_a_tenth(
-    request_millicores: int | None, weight: float
-) -> None:
+# VPA >= 1.4: the sample's request is never filled in (kubernetes/autoscaler#7818), so every sample weighs 0.1
+@pytest.mark.parametrize(("request_millicores", "weight"), [(None, 0.1), (0, 0.1), (50, 0.1), (250, 0.1), (2000, 0.1)])
+def test_cpu_sample_weight_is_the_constant_tenth(request_millicores: int | None, weight: float) -> None:
     assert cpu_sample_weight(request_millicores) == weight
 
 
-def test_cpu_samples_are_weighted_by_request_and_deduplicated() -> None:
+def test_cpu_samples_weigh_a_tenth_and_are_deduplicated() -> None:
     aggregate = ContainerAggregate()
     assert aggregate.add_cpu(T0, 5.0, 500)
     assert not aggregate.add_cpu(T0, 25.0, 500)  # same timestamp: a duplicate
     assert not aggregate.add_cpu(T0 - 15, 25.0, 500)  # out of order
     assert aggregate.add_cpu(T0 + 15, 25.0, None)
-    assert aggregate.cpu.weights[0] == 0.5
+    assert aggregate.cpu.weights[0] == 0.1  # the 500m request does not weigh in (VPA >= 1.4)
     assert aggregate.cpu.weights[2] == pytest.approx(0.1 * 2 ** (15 / DAY), rel=1e-12)
     assert aggregate.cpu.total_samples == 2
 

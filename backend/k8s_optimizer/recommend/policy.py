@@ -40,6 +40,12 @@ class Policy(BaseModel):
     cpu_min_millicores: int = Field(10, ge=1, description="CPU floor per container (KRR 10 m).")
     memory_min_bytes: int = Field(100 * MIB, ge=MIB, description="Memory floor per container (KRR 100 MiB).")
     floors_per_pod: bool = Field(False, description="VPA: the floors are per pod, split evenly across containers.")
+    gates: Literal["strict", "krr", "none"] = Field(
+        "strict",
+        description="strict: ≥ min history and ≥ points (or regular sparse data); krr: ≥ points, short history only "
+        "warns (KRR); none: any sample (VPA).",
+    )
+    oom_bump: bool = Field(True, description="Raise memory after an OOM kill (VPA's bump; KRR's use_oomkill_data).")
     oom_bump_ratio: float = Field(1.2, ge=1, description="VPA OOM bump ratio.")
     oom_min_bump_bytes: int = Field(100 * MIB, ge=0, description="VPA minimum OOM bump (100 MiB).")
     krr_oom_buffer_fraction: float = Field(0.25, ge=0, description="KRR: memory ≥ OOM limit × (1 + this).")
@@ -60,9 +66,12 @@ class Policy(BaseModel):
 
     @classmethod
     def named(cls, name: PolicyName) -> Policy:
-        """Presets: krr-simple = KRR `simple`; vpa = the VPA recommender; balanced = VPA target, KRR floors."""
-        if name == "krr-simple":
-            return cls(name=name, cpu_percentile=95, margin_fraction=0.15, cpu_limits="remove")
-        if name == "vpa":
-            return cls(name=name, cpu_min_millicores=25, memory_min_bytes=250 * MIB, floors_per_pod=True)
+        """Presets: krr-simple = KRR `simple`; vpa = the VPA recommender; balanced = VPA target, KRR floors,
+        strict gates and the OOM bump."""
+        if name == "krr-simple":  # KRR's defaults: allow_hpa off, use_oomkill_data off, < 3 h only warns
+            return cls(
+                name=name, cpu_percentile=95, margin_fraction=0.15, cpu_limits="remove", gates="krr", oom_bump=False
+            )
+        if name == "vpa":  # the recommender's flags: no data gate, OOM bump, per-pod minimums
+            return cls(name=name, cpu_min_millicores=25, memory_min_bytes=250 * MIB, floors_per_pod=True, gates="none")
         return cls(name=name)
