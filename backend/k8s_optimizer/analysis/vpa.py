@@ -104,16 +104,27 @@ def estimate(
 ) -> Bounds:
     """Percentile → margin → confidence multiplier → minimum, each step truncated as the Go estimators do."""
 
-    def with_margin(fraction: float) -> int:
-        base = resource_amount(histogram.percentile(fraction))
-        return base + scale(base, margin_fraction)
+    def margined(fraction: float) -> int:
+        return with_margin(resource_amount(histogram.percentile(fraction)), margin_fraction)
 
-    target = max(with_margin(percentiles.target), minimum)
-    if confidence_days <= 0:  # no history: lower × 0, upper × +Inf
+    target = max(margined(percentiles.target), minimum)
+    if confidence_days <= 0:  # no history: lower × 0, upper × +Inf (MaxResourceAmount: no bound)
         return Bounds(target, minimum, None)
-    lower = scale(with_margin(percentiles.lower), go_pow(1.0 + 0.001 / confidence_days, -2))
-    upper = scale(with_margin(percentiles.upper), go_pow(1.0 + 1.0 / confidence_days, 1))
+    lower = with_confidence(margined(percentiles.lower), 0.001, -2, confidence_days)
+    upper = with_confidence(margined(percentiles.upper), 1.0, 1, confidence_days)
     return Bounds(target, max(lower, minimum), max(upper, minimum))
+
+
+def with_confidence(amount: int, multiplier: float, exponent: int, confidence_days: float) -> int:
+    """confidenceMultiplier: amount × (1 + multiplier/confidence)^exponent, truncated; +Inf/0 without history."""
+    if confidence_days <= 0:
+        return MAX_RESOURCE_AMOUNT if exponent > 0 else 0
+    return scale(amount, go_pow(1.0 + multiplier / confidence_days, exponent))
+
+
+def with_margin(amount: int, fraction: float) -> int:
+    """marginEstimator: amount + trunc(amount × fraction)."""
+    return amount + scale(amount, fraction)
 
 
 def pod_minimums(containers_in_pod: int) -> tuple[int, int]:
