@@ -59,8 +59,8 @@ def test_vpa_golden_constant_usage():
     rec = strategy_for(VPA).recommend(_inputs(container_history("web-0", [200] * 300, [300 * MIB] * 300)), VPA)
     # VPA's integer steps: 200m sits in bucket 14 (edge 10·(1.05^15 − 1)/0.05 = 215.79m) → trunc 215 +
     # trunc(215 × 0.15 = 32.25) = 247m. 300Mi sits in bucket 19 of the 1e7-byte histogram (edge 330659541.03 B)
-    # → 330659541 + 49598931 = 380258472 B (the limit keeps its 1:1 ratio, rounded up to whole MiB: 363Mi).
-    assert rec.proposed == ResourceValues(247, None, 380258472, 363 * MIB)
+    # → 330659541 + 49598931 = 380258472 B (the limit keeps its 1:1 ratio, as the VPA admission controller does).
+    assert rec.proposed == ResourceValues(247, None, 380258472, 380258472)
     assert rec.bounds.cpu_lower_millicores == 244  # trunc(247 × (1 + 0.001/0.20764)^-2 = 244.6)
     assert rec.bounds.cpu_upper_millicores == 1436  # trunc(247 × (1 + 1/0.20764) = 1436.6): short history
     assert rec.confidence == pytest.approx(0.172, abs=0.001)
@@ -71,7 +71,7 @@ def test_vpa_keeps_memory_limit_ratio():
     history = container_history("web-0", [200] * 300, [300 * MIB] * 300)
     rec = strategy_for(VPA).recommend(_inputs(history, spec=spec), VPA)
     assert rec.proposed is not None
-    assert rec.proposed.memory_limit_bytes == 726 * MIB  # 363Mi × (512/256)
+    assert rec.proposed.memory_limit_bytes == 760516944  # 380258472 B × 512Mi // 256Mi, as VPA's admission scales it
 
 
 def test_vpa_memory_floor_is_250mib():

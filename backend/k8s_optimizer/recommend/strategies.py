@@ -237,6 +237,8 @@ def _cpu_limit(inputs: ContainerInputs, request: int | None, policy: Policy) -> 
     if policy.cpu_limits == "remove" or current_limit is None or request is None:
         return None
     current_request = inputs.spec.cpu_request_millicores
+    if current_request and policy.name == "vpa":  # the VPA admission controller: limit × new / old, floored
+        return current_limit * request // current_request
     if current_request:
         return math.ceil(request * current_limit / current_request)
     return max(current_limit, request)
@@ -253,8 +255,8 @@ def _memory_limit(inputs: ContainerInputs, request: int, policy: Policy) -> int 
     current_limit, current_request = inputs.spec.memory_limit_bytes, inputs.spec.memory_request_bytes
     if current_limit is None:
         return None
-    if current_request:
-        return _ceil_memory(request * current_limit / current_request, MIB)
+    if current_request:  # the VPA admission controller keeps the limit in proportion, in whole bytes, floored
+        return current_limit * request // current_request
     return max(current_limit, request)
 
 
