@@ -70,7 +70,7 @@ def default_analyzer(settings: Settings) -> Analyzer:
     Between two scrapes few pods change, so the index of 10,000 pods is patched, not rebuilt (any earlier
     index gives the exact result; passes run one at a time).
     """
-    policy = Policy.named(settings.policy)
+    policy = Policy.named(settings.policy).model_copy(update={"hpa_controller": settings.hpa})
     prices = Prices(**settings.prices.model_dump())
     previous: list[Topology] = []
 

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from k8s_optimizer.domain.autoscaling import HpaControllerConfig
+
 
 class PriceBook(BaseModel):
     """Prices used for cost and savings; OpenCost's defaults."""
@@ -65,6 +67,8 @@ class Settings(BaseSettings):
     """Right-sizing strategy."""
     prices: PriceBook = Field(default_factory=PriceBook)
     """Price book (OPTIMIZER_PRICES__CPU_CORE_HOUR_USD, ...)."""
+    hpa: HpaControllerConfig = Field(default_factory=HpaControllerConfig)
+    """The cluster's HPA controller flags the replay uses (OPTIMIZER_HPA__TOLERANCE, ...)."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Log level."""
 
