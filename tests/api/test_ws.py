@@ -200,6 +200,7 @@ def test_metrics_recommendations_and_anomalies_topics(fast_backend: Backend) -> 
     [
         ("https://evil.example", False),
         ("http://testserver", True),
+        ("https://testserver", False),  # same host, another scheme: another origin
         ("https://ui.example", True),
         (None, True),
     ],

@@ -618,7 +618,9 @@ def _snapshot_text(
 def handshake_problem(websocket: WebSocket, allowed_origins: list[str], token: str | None) -> str | None:
     """Why this upgrade must be refused (cross-site WebSocket hijacking, missing token), or None."""
     origin = websocket.headers.get("origin")
-    if origin is not None and not _origin_allowed(origin, websocket.headers.get("host", ""), allowed_origins):
+    if origin is not None and not _origin_allowed(
+        origin, websocket.headers.get("host", ""), allowed_origins, _scheme(websocket)
+    ):
         return f"origin {origin!r} is not allowed"
     if token is not None:
         offered = websocket.query_params.get("token") or _bearer(websocket.headers.get("authorization"))
@@ -627,10 +629,19 @@ def handshake_problem(websocket: WebSocket, allowed_origins: list[str], token: s
     return None
 
 
-def _origin_allowed(origin: str, host: str, allowed_origins: list[str]) -> bool:
+def _scheme(websocket: WebSocket) -> str:
+    """The page's scheme for a same-origin socket: the proxy's X-Forwarded-Proto, else ws→http, wss→https."""
+    forwarded = websocket.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    if forwarded in {"http", "https"}:
+        return forwarded
+    return "https" if websocket.url.scheme == "wss" else "http"
+
+
+def _origin_allowed(origin: str, host: str, allowed_origins: list[str], scheme: str) -> bool:
     if origin.rstrip("/") in {o.rstrip("/") for o in allowed_origins}:
         return True
-    return bool(host) and urlsplit(origin).netloc.lower() == host.lower()
+    parts = urlsplit(origin)  # same origin is scheme and host[:port]: https://h is not http://h
+    return bool(host) and parts.scheme.lower() == scheme and parts.netloc.lower() == host.lower()
 
 
 def _bearer(header: str | None) -> str | None:
