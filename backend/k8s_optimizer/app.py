@@ -20,6 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from k8s_optimizer import __version__
 from k8s_optimizer.analysis.cost import Prices
+from k8s_optimizer.api.apply import apply_scope
 from k8s_optimizer.api.audit import AuditLog
 from k8s_optimizer.api.errors import install_error_handlers
 from k8s_optimizer.api.fastpath import CachedPages
@@ -37,6 +38,7 @@ from k8s_optimizer.k8s.errors import ClusterError
 from k8s_optimizer.k8s.kube import connect
 from k8s_optimizer.k8s.writer import ClusterWriter
 from k8s_optimizer.live.model import ClusterModel
+from k8s_optimizer.recommend.confine import ApplyScope, confine
 from k8s_optimizer.recommend.engine import analyze
 from k8s_optimizer.recommend.model import AnalysisReport
 from k8s_optimizer.recommend.policy import Policy
@@ -87,7 +89,19 @@ async def _open_real(settings: Settings, given: Collaborators, stack: contextlib
         else:
             stack.push_async_callback(connection.close)
             writer = ClusterWriter(connection)
-    return Collaborators(live, history, given.analyzer or default_analyzer(settings), writer)
+    analyzer = confined(given.analyzer or default_analyzer(settings), apply_scope(settings))
+    return Collaborators(live, history, analyzer, writer)
+
+
+def confined(analyzer: Analyzer, scope: ApplyScope) -> Analyzer:
+    """The analyzer whose recommendations outside the apply scope say why they cannot be applied."""
+
+    def run(
+        snapshot: ClusterSnapshot, histories: Mapping[ObjectRef, WorkloadHistory], now_seconds: float
+    ) -> AnalysisReport:
+        return confine(analyzer(snapshot, histories, now_seconds), snapshot, scope)
+
+    return run
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:

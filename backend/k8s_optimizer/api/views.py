@@ -18,6 +18,7 @@ from typing import Any
 
 from k8s_optimizer.api import schemas as s
 from k8s_optimizer.api.joins import carry_over
+from k8s_optimizer.api.redact import public_annotations
 from k8s_optimizer.domain.objects import (
     HPA,
     ContainerSpec,
@@ -123,7 +124,8 @@ def recommendation_out(rec: Recommendation) -> s.RecommendationOut:
         verify_commands=list(rec.verify_commands),
         simulation_current=_simulation(rec.simulation_current),
         simulation_proposed=_simulation(rec.simulation_proposed),
-        applicable=bool(rec.patch) and rec.target.kind in PATCHABLE_KINDS,
+        applicable=bool(rec.patch) and rec.target.kind in PATCHABLE_KINDS and rec.not_applicable_reason is None,
+        not_applicable_reason=rec.not_applicable_reason,
         timeline=[
             s.TimelinePointOut(
                 timestamp=datetime.fromtimestamp(point.timestamp_seconds, tz=UTC),
@@ -584,7 +586,7 @@ class ViewContext:
             hpa=None if hpa is None else hpa_summary(hpa),
             services=sorted(self.workload_services.get(key, [])),
             open_recommendations=len(self.recommendations_for(*key)),
-            annotations=workload.annotations,
+            annotations=public_annotations(workload.annotations),
             created_at=workload.created_at,
             diagnoses=len(self.workload_diagnoses(workload)),
         )
