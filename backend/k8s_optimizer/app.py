@@ -160,6 +160,7 @@ def _watch_gauges(metrics: ApiMetrics, model: ClusterModel) -> None:
     metrics.gauges["optimizer_watch_errors"] = lambda: {i.name: i.error_count for i in model.informers}
     metrics.gauges["optimizer_metrics_scrapes"] = lambda: {"": model.collector.scrape_count if model.collector else 0}
     metrics.gauges["optimizer_metrics_scrape_duration_seconds"] = lambda: _scrape_seconds(model)
+    metrics.gauges["optimizer_history_recoveries"] = lambda: {"": len(getattr(model.history, "recoveries", ()))}
 
 
 def _scrape_seconds(model: ClusterModel) -> dict[str, float]:
