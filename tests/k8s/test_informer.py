@@ -186,7 +186,8 @@ def test_too_large_status_is_recognised_as_client_go_does(status: int, body: obj
 
 
 async def _no_events() -> AsyncIterator[Json]:
-    for event in ():
+    events: list[Json] = []
+    for event in events:
         yield event
 
 
