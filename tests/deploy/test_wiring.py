@@ -6,6 +6,7 @@ these tests tie every copy of a name or number to the others.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -94,17 +95,35 @@ def test_every_pdb_and_network_policy_selects_pods(directory: str) -> None:
         assert any(_selects(selector, pod_labels(pod)) for pod in pods), name_of(manifest)
 
 
-def test_backend_ingress_comes_only_from_the_dashboard_and_the_node_network() -> None:
+def test_backend_ingress_admits_its_port_without_a_hard_coded_address_block() -> None:
+    """172.16.0.0/12 (kind's Docker network) holds the pod network on many clouds: no address block at all."""
+    policies = by_kind(render("base"), "NetworkPolicy")
     policy = one(render("base"), "NetworkPolicy", "optimizer-backend-ingress")["spec"]
     assert policy["policyTypes"] == ["Ingress"]
-    sources = [peer for rule in policy["ingress"] for peer in rule["from"]]
-    assert sources == [
-        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "optimizer-dashboard"}}},
-        {"ipBlock": {"cidr": "172.16.0.0/12"}},
+    assert policy["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8080}]}]
+    assert "ipBlock" not in json.dumps(policies)
+
+
+def test_egress_is_denied_by_default_with_named_allows() -> None:
+    base = render("base")
+    deny = one(base, "NetworkPolicy", "optimizer-default-deny-egress")["spec"]
+    assert deny["podSelector"] == {"matchLabels": {"app.kubernetes.io/part-of": "k8s-service-optimizer"}}
+    assert (deny["policyTypes"], len(deny["egress"])) == (["Egress"], 1)
+    assert {(p["protocol"], p["port"]) for p in deny["egress"][0]["ports"]} == {("UDP", 53), ("TCP", 53)}
+    backend = one(base, "NetworkPolicy", "optimizer-backend-egress")["spec"]
+    assert [p["port"] for rule in backend["egress"] for p in rule["ports"]] == [443, 6443]
+    dashboard = one(base, "NetworkPolicy", "optimizer-dashboard-egress")["spec"]
+    assert dashboard["egress"] == [
+        {
+            "to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "optimizer-backend"}}}],
+            "ports": [{"protocol": "TCP", "port": 8080}],
+        }
     ]
-    assert {p["port"] for rule in policy["ingress"] for p in rule["ports"]} == {8080}
-    dashboard = one(render("base"), "Deployment", "optimizer-dashboard")
-    assert pod_labels(dashboard)["app.kubernetes.io/name"] == "optimizer-dashboard"
+    # every pod of the optimizer is under the default deny; the demo workloads are not
+    for kind, name in (("StatefulSet", "optimizer-backend"), ("Deployment", "optimizer-dashboard")):
+        assert pod_labels(one(base, kind, name))["app.kubernetes.io/part-of"] == "k8s-service-optimizer"
+    demo_parts = {pod_labels(w).get("app.kubernetes.io/part-of") for w in by_kind(render("demo"), "Deployment")}
+    assert demo_parts == {"k8s-optimizer-demo"}
 
 
 def test_the_dashboard_proxies_to_the_backend_service() -> None:
