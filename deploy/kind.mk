@@ -6,6 +6,7 @@ KIND_CLUSTER ?= k8s-optimizer
 KIND_CONFIG ?= kind-config.yaml
 KUBE_CONTEXT ?= kind-$(KIND_CLUSTER)
 OPTIMIZER_NAMESPACE ?= k8s-optimizer
+APPLY_NAMESPACES ?= default k8s-optimizer
 IMAGE_TAG ?= 0.1.0
 BACKEND_IMAGE ?= k8s-optimizer-backend:$(IMAGE_TAG)
 DASHBOARD_IMAGE ?= k8s-optimizer-dashboard:$(IMAGE_TAG)
@@ -107,3 +108,7 @@ kind-status: ## the design's verification commands: nodes, pods, services, endpo
 	-$(K) -n $(OPTIMIZER_NAMESPACE) get hpa -o wide
 	-$(K) -n $(OPTIMIZER_NAMESPACE) top pods
 	-$(K) top nodes
+
+.PHONY: apply-namespaces
+apply-namespaces: ## regenerate the apply overlay's scope: RoleBindings + OPTIMIZER_APPLY_NAMESPACES (APPLY_NAMESPACES="a b")
+	python3 deploy/overlays/apply/namespaces.py $(APPLY_NAMESPACES)

@@ -101,6 +101,7 @@ def test_a_server_side_dry_run_of_the_apply_overlay_is_accepted(
     result = sim.kubectl("apply", "--dry-run=server", "-f", str(overlay), timeout_seconds=60)
     assert result.returncode == 0, result.stderr
     assert "clusterrole.rbac.authorization.k8s.io/optimizer-applier created (server dry run)" in result.stdout
+    assert result.stdout.count("rolebinding.rbac.authorization.k8s.io/optimizer-applier created (server dry run)") == 2
 
 
 def test_the_compose_healthcheck_url_of_the_embedded_cluster_answers(applied: tuple[SimCluster, Path]) -> None:

@@ -81,7 +81,8 @@ def test_demo_renders_the_design_workloads() -> None:
 
 @pytest.mark.parametrize("directory", ["base", "demo", "overlays/apply"])
 def test_every_namespaced_object_lands_in_the_optimizer_namespace(directory: str) -> None:
-    cluster_scoped = {"Namespace", "ClusterRole", "ClusterRoleBinding"}
+    # RoleBindings of the apply overlay live in the namespaces they grant (test_rbac.py checks them)
+    cluster_scoped = {"Namespace", "ClusterRole", "ClusterRoleBinding", "RoleBinding"}
     namespaces = Counter(m["metadata"].get("namespace") for m in render(directory) if m["kind"] not in cluster_scoped)
     assert set(namespaces) == {NAMESPACE}
 
