@@ -53,6 +53,12 @@ images: ## build the backend and dashboard images and load them into the kind no
 .PHONY: deploy
 deploy: ## apply deploy/base (read-only optimizer) and wait for the backend and dashboard
 	$(NEED_KUBECTL)
+	@if ! $(K) -n $(OPTIMIZER_NAMESPACE) get secret optimizer-read-token >/dev/null 2>&1; then \
+	  $(K) create namespace $(OPTIMIZER_NAMESPACE) --dry-run=client -o yaml | $(K) apply -f - >/dev/null; \
+	  token=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))'); \
+	  $(K) -n $(OPTIMIZER_NAMESPACE) create secret generic optimizer-read-token --from-literal=token="$$token" >/dev/null || exit 1; \
+	  echo "created Secret optimizer-read-token (reads of the backend's port need it; the dashboard sends it)"; \
+	fi
 	$(K) apply -k deploy/base
 	$(K) -n $(OPTIMIZER_NAMESPACE) rollout status statefulset/optimizer-backend --timeout=$(ROLLOUT_TIMEOUT)
 	$(K) -n $(OPTIMIZER_NAMESPACE) rollout status deployment/optimizer-dashboard --timeout=$(ROLLOUT_TIMEOUT)

@@ -128,7 +128,9 @@ def test_egress_is_denied_by_default_with_named_allows() -> None:
 
 def test_the_dashboard_proxies_to_the_backend_service() -> None:
     dashboard = one(render("base"), "Deployment", "optimizer-dashboard")["spec"]["template"]["spec"]["containers"][0]
-    env = {item["name"]: item["value"] for item in dashboard["env"]}
+    env = {item["name"]: item.get("value") for item in dashboard["env"]}
+    read_token = next(item for item in dashboard["env"] if item["name"] == "DASHBOARD_READ_TOKEN")
+    assert read_token["valueFrom"] == {"secretKeyRef": {"name": "optimizer-read-token", "key": "token"}}
     backend = one(render("base"), "Service", "optimizer-backend")
     assert env["BACKEND_URL"] == f"http://{backend['metadata']['name']}:{backend['spec']['ports'][0]['port']}"
     assert dashboard["ports"][0]["containerPort"] == 8080
@@ -178,3 +180,24 @@ def test_kind_config_uses_only_fields_kind_knows() -> None:
             assert set(mapping) <= {"containerPort", "hostPort", "listenAddress", "protocol"}
             assert mapping["listenAddress"] == "127.0.0.1"
             assert mapping["protocol"] == "TCP"
+
+
+def test_the_in_cluster_backend_needs_the_read_token_from_a_secret_file() -> None:
+    """Issue 14 finding 4: reads of the backend's own port (NodePort) need a token in the in-cluster set-up."""
+    base = render("base")
+    config = one(base, "ConfigMap", "optimizer-backend-config")["data"]
+    assert config["OPTIMIZER_READ_TOKEN_FILE"] == "/var/run/secrets/k8s-optimizer/read/token"
+    assert "OPTIMIZER_READ_TOKEN" not in config  # a file from a Secret, never a value in a ConfigMap
+    assert config["OPTIMIZER_HOST"] == "0.0.0.0"  # loopback is the default only when run locally
+    pod = one(base, "StatefulSet", "optimizer-backend")["spec"]["template"]["spec"]
+    volume = next(v for v in pod["volumes"] if v["name"] == "read-token")
+    assert volume["secret"] == {
+        "secretName": "optimizer-read-token",
+        "defaultMode": 0o440,
+        "items": [{"key": "token", "path": "token"}],
+    }
+    mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "read-token")
+    assert mount == {"name": "read-token", "mountPath": "/var/run/secrets/k8s-optimizer/read", "readOnly": True}
+    assert by_kind(base, "Secret") == []  # created per cluster by `make deploy`, never committed
+    names = config["OPTIMIZER_ALLOWED_HOSTS"].split(",")
+    assert "optimizer-backend.k8s-optimizer.svc.cluster.local" in names

@@ -99,8 +99,12 @@ class RequestGuard:
         return None
 
     def _reader(self, headers: dict[bytes, bytes]) -> bool:
-        expected = [t for t in (self.settings.read_read_token(), self.settings.read_apply_token()) if t]
-        if not self.settings.read_read_token():
+        try:
+            read_token = self.settings.read_read_token()
+            expected = [t for t in (read_token, self.settings.read_apply_token()) if t]
+        except OSError:
+            return False  # a configured token file that cannot be read: closed, not open
+        if not read_token:
             return True
         scheme, _, value = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
         offered = [value.strip()] if scheme.lower() == "bearer" else []
