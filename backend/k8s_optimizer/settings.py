@@ -76,9 +76,7 @@ class Settings(BaseSettings):
     expose_docs: bool = True
     """Serve /api/docs and /api/v1/openapi.json on the backend port."""
     apply_namespaces: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    """Namespaces apply may patch, comma-separated; empty: all but the system ones and the optimizer's own."""
-    own_namespace: str | None = None
-    """The namespace the backend runs in (the Downward API sets it); apply never patches it."""
+    """Namespaces apply may patch, comma-separated; empty: all but kube-*; never the optimizer's own objects."""
     apply_enabled: bool = False
     """Allow apply/rollback of recommendations (needs a token)."""
     apply_token: str | None = None
