@@ -201,6 +201,8 @@ export interface Recommendation {
   simulation_current: HPASimulation | null;
   simulation_proposed: HPASimulation | null;
   applicable: boolean;
+  /** Why apply refuses it although it has a patch (outside the apply scope); null otherwise. */
+  not_applicable_reason?: string | null;
   /** HPA recommendations: the simulated replica timeline (≤ 240 points, oldest first); [] otherwise. */
   timeline: TimelinePoint[];
 }
