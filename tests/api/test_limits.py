@@ -182,3 +182,22 @@ def test_websocket_clients_beyond_the_limit_are_refused(backend: BackendServer) 
         except InvalidStatus:
             assert time.monotonic() < deadline
             time.sleep(0.1)
+
+
+def test_connections_beyond_the_limit_get_503(tmp_path: Path) -> None:
+    (tmp_path / "kubeconfig").write_text(UNREACHABLE_KUBECONFIG)
+    server = BackendServer(tmp_path / "kubeconfig", tmp_path / "data", extra_env={"OPTIMIZER_MAX_CONNECTIONS": "8"})
+    server.start_and_wait()
+    idle = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(8)]
+    try:
+        time.sleep(0.2)  # let the server accept them all
+        refused = httpx.get(f"{server.url}/health")
+        assert (refused.status_code, refused.text) == (503, "Service Unavailable")
+    finally:
+        for sock in idle:
+            sock.close()
+        time.sleep(0.2)
+    try:
+        assert httpx.get(f"{server.url}/health").status_code == 200  # the slots are given back
+    finally:
+        server.stop()
