@@ -6,6 +6,7 @@ KIND_CLUSTER ?= k8s-optimizer
 KIND_CONFIG ?= kind-config.yaml
 KUBE_CONTEXT ?= kind-$(KIND_CLUSTER)
 OPTIMIZER_NAMESPACE ?= k8s-optimizer
+APPLY_NAMESPACES ?= default k8s-optimizer
 IMAGE_TAG ?= 0.1.0
 BACKEND_IMAGE ?= k8s-optimizer-backend:$(IMAGE_TAG)
 DASHBOARD_IMAGE ?= k8s-optimizer-dashboard:$(IMAGE_TAG)
@@ -52,6 +53,12 @@ images: ## build the backend and dashboard images and load them into the kind no
 .PHONY: deploy
 deploy: ## apply deploy/base (read-only optimizer) and wait for the backend and dashboard
 	$(NEED_KUBECTL)
+	@if ! $(K) -n $(OPTIMIZER_NAMESPACE) get secret optimizer-read-token >/dev/null 2>&1; then \
+	  $(K) create namespace $(OPTIMIZER_NAMESPACE) --dry-run=client -o yaml | $(K) apply -f - >/dev/null; \
+	  token=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))'); \
+	  $(K) -n $(OPTIMIZER_NAMESPACE) create secret generic optimizer-read-token --from-literal=token="$$token" >/dev/null || exit 1; \
+	  echo "created Secret optimizer-read-token (reads of the backend's port need it; the dashboard sends it)"; \
+	fi
 	$(K) apply -k deploy/base
 	$(K) -n $(OPTIMIZER_NAMESPACE) rollout status statefulset/optimizer-backend --timeout=$(ROLLOUT_TIMEOUT)
 	$(K) -n $(OPTIMIZER_NAMESPACE) rollout status deployment/optimizer-dashboard --timeout=$(ROLLOUT_TIMEOUT)
@@ -107,3 +114,7 @@ kind-status: ## the design's verification commands: nodes, pods, services, endpo
 	-$(K) -n $(OPTIMIZER_NAMESPACE) get hpa -o wide
 	-$(K) -n $(OPTIMIZER_NAMESPACE) top pods
 	-$(K) top nodes
+
+.PHONY: apply-namespaces
+apply-namespaces: ## regenerate the apply overlay's scope: RoleBindings + OPTIMIZER_APPLY_NAMESPACES (APPLY_NAMESPACES="a b")
+	python3 deploy/overlays/apply/namespaces.py $(APPLY_NAMESPACES)

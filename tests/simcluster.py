@@ -65,6 +65,7 @@ class SimCluster:
         services: int = 2_000,
         history_hours: float = 0.0,
         timeout_seconds: float = 60.0,
+        port: int = 0,
     ) -> SimCluster:
         workdir = tempfile.TemporaryDirectory(prefix="simcluster-")
         kubeconfig = Path(workdir.name) / "kubeconfig.yaml"
@@ -72,7 +73,7 @@ class SimCluster:
             str(_EXECUTABLE) if _EXECUTABLE.exists() else sys.executable,
             *([] if _EXECUTABLE.exists() else ["-m", "k8s_optimizer"]),
             "sim",
-            "--port=0",
+            f"--port={port}",  # 0: ephemeral; a fixed one lets a test restart the cluster at the same URL
             f"--kubeconfig-out={kubeconfig}",
             f"--scenario={scenario}",
             f"--speed={speed}",

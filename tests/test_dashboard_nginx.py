@@ -29,6 +29,7 @@ def test_the_template_uses_exactly_the_documented_variables() -> None:
             "DASHBOARD_LISTEN": "8080",
             "DASHBOARD_ROOT": "/usr/share/nginx/html",
             "BACKEND_URL": "http://optimizer-backend:8080",
+            "DASHBOARD_READ_TOKEN": "",
         },
     )
     assert "${" not in rendered

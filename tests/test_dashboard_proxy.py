@@ -170,6 +170,8 @@ async def test_nginx_compresses_assets(backend_url: str, dist: Path, http: aioht
 async def test_a_missing_asset_is_404_not_the_spa(dashboard: str, http: aiohttp.ClientSession) -> None:
     async with http.get(f"{dashboard}/assets/gone-123.js") as response:
         assert response.status == 404
+        # a rolling update asks an old replica for a new asset: that 404 must not be cached for a year
+        assert response.headers["Cache-Control"] == "no-store"
 
 
 async def test_api_requests_are_forwarded_unchanged(dashboard: str, http: aiohttp.ClientSession) -> None:

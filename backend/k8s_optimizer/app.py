@@ -13,21 +13,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 import yaml
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from k8s_optimizer import __version__
 from k8s_optimizer.analysis.cost import Prices
 from k8s_optimizer.api import openapi
+from k8s_optimizer.api.apply import apply_scope
 from k8s_optimizer.api.audit import AuditLog
 from k8s_optimizer.api.errors import install_error_handlers
 from k8s_optimizer.api.fastpath import CachedPages
+from k8s_optimizer.api.guard import RequestGuard
 from k8s_optimizer.api.metrics import ApiMetrics
 from k8s_optimizer.api.ports import Analyzer, HistoryReader, LiveModel, ObjectWriter
 from k8s_optimizer.api.router import api_router
@@ -44,14 +44,13 @@ from k8s_optimizer.k8s.kube import connect
 from k8s_optimizer.k8s.writer import ClusterWriter
 from k8s_optimizer.live.model import ClusterModel
 from k8s_optimizer.live.scheduler import AnalysisScheduler
+from k8s_optimizer.recommend.confine import ApplyScope, confine
 from k8s_optimizer.recommend.engine import analyze
 from k8s_optimizer.recommend.model import AnalysisReport
 from k8s_optimizer.recommend.policy import Policy
 from k8s_optimizer.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-MAX_BODY_BYTES = 64 * 1024  # no route takes a body bigger than a patch; refuse anything larger
 
 
 @dataclass(slots=True)
@@ -104,7 +103,19 @@ async def _open_real(settings: Settings, given: Collaborators, stack: contextlib
         else:
             stack.push_async_callback(connection.close)
             writer = ClusterWriter(connection)
-    return Collaborators(live, history, given.analyzer or default_analyzer(settings), writer)
+    analyzer = confined(given.analyzer or default_analyzer(settings), apply_scope(settings))
+    return Collaborators(live, history, analyzer, writer)
+
+
+def confined(analyzer: Analyzer, scope: ApplyScope) -> Analyzer:
+    """The analyzer whose recommendations outside the apply scope say why they cannot be applied."""
+
+    def run(
+        snapshot: ClusterSnapshot, histories: Mapping[ObjectRef, WorkloadHistory], now_seconds: float
+    ) -> AnalysisReport:
+        return confine(analyzer(snapshot, histories, now_seconds), snapshot, scope)
+
+    return run
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
@@ -174,6 +185,7 @@ def _watch_gauges(metrics: ApiMetrics, model: ClusterModel) -> None:
     metrics.gauges["optimizer_watch_errors"] = lambda: {i.name: i.error_count for i in model.informers}
     metrics.gauges["optimizer_metrics_scrapes"] = lambda: {"": model.collector.scrape_count if model.collector else 0}
     metrics.gauges["optimizer_metrics_scrape_duration_seconds"] = lambda: _scrape_seconds(model)
+    metrics.gauges["optimizer_history_recoveries"] = lambda: {"": len(getattr(model.history, "recoveries", ()))}
 
 
 def _scrape_seconds(model: ClusterModel) -> dict[str, float]:
@@ -207,47 +219,6 @@ def _cache_sizes(state: ApiState) -> dict[str, float]:
     }
 
 
-class RequestGuard:
-    """Times every HTTP request by route template and refuses oversized bodies with 413 before reading them."""
-
-    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        length = dict(scope.get("headers") or []).get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-            await _too_large(send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            self.metrics.observe_request(template, scope["method"], status, time.perf_counter() - started)
-
-
-async def _too_large(send: Send) -> None:
-    body = (
-        b'{"type":"about:blank","title":"Content Too Large","status":413,"detail":"request body: at most 65536 bytes"}'
-    )
-    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -269,7 +240,7 @@ def create_app(
         title="k8s-service-optimizer",
         version=__version__,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/docs",
+        docs_url="/api/docs",  # RequestGuard answers 404 here and for the document when expose_docs is off
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -288,5 +259,5 @@ def create_app(
             allow_credentials=False,
         )
     app.add_middleware(CachedPages)  # inside RequestGuard: hits are still size-checked and timed
-    app.add_middleware(RequestGuard, metrics=metrics)
+    app.add_middleware(RequestGuard, metrics=metrics, settings=settings)
     return app

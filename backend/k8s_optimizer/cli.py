@@ -18,8 +18,8 @@ from k8s_optimizer import __version__
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from k8s_optimizer.api.redact import log_config
     from k8s_optimizer.app import create_app
+    from k8s_optimizer.serving import server_config
     from k8s_optimizer.settings import Settings
 
     overrides: dict[str, Any] = {
@@ -34,15 +34,7 @@ def _serve(args: argparse.Namespace) -> int:
         if value is not None
     }
     settings = Settings(**overrides)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=log_config(settings.log_level),  # every handler redacts tokens (api/redact.py)
-        log_level=settings.log_level,
-        ws_max_size=64 * 1024,
-        timeout_graceful_shutdown=5,
-    )
+    uvicorn.Server(server_config(create_app(settings), settings)).run()
     return 0
 
 
@@ -68,7 +60,7 @@ def _add_serve(sub: Any) -> None:
     serve = sub.add_parser("serve", help="run the backend against a cluster (kubeconfig or in-cluster)")
     serve.add_argument("--kubeconfig", type=Path, help="kubeconfig file (default: in-cluster, then ~/.kube/config)")
     serve.add_argument("--context", help="kubeconfig context")
-    serve.add_argument("--host", help="listen address (default 0.0.0.0)")
+    serve.add_argument("--host", help="listen address (default 127.0.0.1; 0.0.0.0 for every interface)")
     serve.add_argument("--port", type=int, help="listen port (default 8080)")
     serve.add_argument("--data-dir", type=Path, help="history store directory (default .data)")
     serve.set_defaults(handler=_serve)
@@ -91,6 +83,7 @@ def _add_sim(sub: Any) -> None:
 
 def _add_demo(sub: Any) -> None:
     demo = sub.add_parser("demo", help="embedded cluster + backend + dashboard (what `make run` runs)")
+    demo.add_argument("--host", default="127.0.0.1", help="listen address of backend and dashboard (default 127.0.0.1)")
     demo.add_argument("--api-port", type=int, default=8080, help="backend port (default 8080)")
     demo.add_argument("--ui-port", type=int, default=3000, help="dashboard port (default 3000)")
     demo.add_argument("--sim-port", type=int, default=6443, help="embedded cluster port (default 6443)")

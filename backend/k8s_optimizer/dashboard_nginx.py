@@ -65,14 +65,19 @@ class NginxLayout:
     main_config: Path
 
 
-def write_config(template_path: Path, prefix: Path, *, listen: str, root: Path, backend_url: str) -> NginxLayout:
+def write_config(
+    template_path: Path, prefix: Path, *, listen: str, root: Path, backend_url: str, read_token: str = ""
+) -> NginxLayout:
     """Render the dashboard template into `prefix` and write a foreground main config around it."""
     prefix.mkdir(parents=True, exist_ok=True)
     (prefix / "logs").mkdir(exist_ok=True)
-    server = render_template(
-        template_path.read_text(encoding="utf-8"),
-        {"DASHBOARD_LISTEN": listen, "DASHBOARD_ROOT": str(root.resolve()), "BACKEND_URL": backend_url},
-    )
+    variables = {
+        "DASHBOARD_LISTEN": listen,
+        "DASHBOARD_ROOT": str(root.resolve()),
+        "BACKEND_URL": backend_url,
+        "DASHBOARD_READ_TOKEN": read_token,
+    }
+    server = render_template(template_path.read_text(encoding="utf-8"), variables)
     server_path = prefix / "dashboard.conf"
     server_path.write_text(server, encoding="utf-8")
     main_config = prefix / "nginx.conf"

@@ -78,7 +78,7 @@ def _static(root: Path, tail: str) -> web.StreamResponse:
         cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
         return web.FileResponse(candidate, headers={"Cache-Control": cache})
     if tail.startswith("assets/"):
-        raise web.HTTPNotFound
+        raise web.HTTPNotFound(headers={"Cache-Control": "no-store"})  # never cache a missing hashed asset
     index = root / "index.html"
     if not index.is_file():
         return web.Response(status=503, text=f"dashboard not built: {index} is missing (run `make dashboard`)\n")

@@ -45,6 +45,7 @@ class DemoConfig:
     data_dir: Path
     dist: Path
     history_hours: float = 3.0
+    host: str = "127.0.0.1"  # like `kubectl proxy`: reachable from this machine only unless asked
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> DemoConfig:
@@ -55,6 +56,7 @@ class DemoConfig:
             speed=float(args.speed),
             data_dir=Path(args.data_dir),
             dist=Path(args.dist),
+            host=str(getattr(args, "host", "127.0.0.1")),
         )
 
     @property
@@ -65,6 +67,11 @@ class DemoConfig:
 def _self_command(*args: str) -> list[str]:
     """Run this package's CLI in a child with the same interpreter (works with or without the venv script)."""
     return [sys.executable, "-m", "k8s_optimizer", *args]
+
+
+def _listen(host: str, port: int) -> str:
+    """nginx's `listen` for an address and port (IPv6 literals in brackets)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _say(line: str) -> None:
@@ -152,6 +159,7 @@ class Demo:
             _self_command(
                 "serve",
                 f"--kubeconfig={self.config.data_dir / 'kubeconfig'}",
+                f"--host={self.config.host}",
                 f"--port={self.config.api_port}",
                 f"--data-dir={self.config.data_dir}",
             ),
@@ -170,7 +178,7 @@ class Demo:
             layout = write_config(
                 template,
                 prefix,
-                listen=str(self.config.ui_port),
+                listen=_listen(self.config.host, self.config.ui_port),
                 root=self.config.dist,
                 backend_url=self.config.backend_url,
             )
@@ -180,7 +188,7 @@ class Demo:
             return
         runner = web.AppRunner(create_proxy_app(self.config.dist, self.config.backend_url))
         await runner.setup()
-        await web.TCPSite(runner, "0.0.0.0", self.config.ui_port).start()  # all interfaces: the demo is for browsers
+        await web.TCPSite(runner, self.config.host, self.config.ui_port).start()
         self.proxy_runner = runner
 
     async def _spawn(

@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     """Kubeconfig file; unset: in-cluster config inside a pod, else the default kubeconfig."""
     context: str | None = None
     """Kubeconfig context to use (default: the current context)."""
-    host: str = "0.0.0.0"
-    """Address the backend listens on."""
+    host: str = "127.0.0.1"
+    """Address the backend listens on (loopback by default; the in-cluster manifests and compose set 0.0.0.0)."""
     port: int = Field(8080, ge=1, le=65535)
     """Port the backend listens on."""
     data_dir: Path = Path(".data")
@@ -57,6 +57,28 @@ class Settings(BaseSettings):
     """The cluster's Service CIDR (not discoverable through the API)."""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Origins allowed by CORS and for the WebSocket, comma-separated; empty = same origin only."""
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Host names served besides localhost and IP literals, comma-separated ('*' = any); against DNS rebinding."""
+    read_token: str | None = None
+    """Bearer token for reading /api/v1 and /ws (unset: reads are open); the apply token also reads."""
+    read_token_file: Path | None = None
+    """File holding the read token (e.g. a mounted Secret); wins over read_token."""
+    max_header_bytes: int = Field(32 * 1024, ge=1024, le=1024 * 1024)
+    """Largest request head (request line and headers) in bytes; larger: 431."""
+    max_request_line_bytes: int = Field(8 * 1024, ge=256, le=64 * 1024)
+    """Longest request target (path and query) in bytes; longer: 414."""
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    """Largest request body in bytes, chunked or not; larger: 413."""
+    max_connections: int = Field(4096, ge=8, le=65536)
+    """Concurrent connections and requests (WebSockets included); beyond: 503."""
+    max_websocket_clients: int = Field(2048, ge=1, le=65536)
+    """Concurrent WebSocket clients; beyond: the upgrade is refused (close 1013, HTTP 403)."""
+    expose_metrics: bool = True
+    """Serve Prometheus /metrics on the backend port."""
+    expose_docs: bool = True
+    """Serve /api/docs and /api/v1/openapi.json on the backend port."""
+    apply_namespaces: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Namespaces apply may patch, comma-separated; empty: all but kube-*; never the optimizer's own objects."""
     apply_enabled: bool = False
     """Allow apply/rollback of recommendations (needs a token)."""
     apply_token: str | None = None
@@ -72,7 +94,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Log level."""
 
-    @field_validator("namespaces", "cors_origins", mode="before")
+    @field_validator("namespaces", "cors_origins", "allowed_hosts", "apply_namespaces", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
@@ -95,3 +117,9 @@ class Settings(BaseSettings):
         if self.apply_token_file is not None:
             return self.apply_token_file.read_text(encoding="utf-8").strip() or None
         return self.apply_token
+
+    def read_read_token(self) -> str | None:
+        """The read token from the Secret file when set, else from the environment."""
+        if self.read_token_file is not None:
+            return self.read_token_file.read_text(encoding="utf-8").strip() or None
+        return self.read_token

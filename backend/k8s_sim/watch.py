@@ -2,13 +2,18 @@
 
 No resourceVersion (or "0") starts with ADDED events for the current state; a resourceVersion still in
 the store's event log resumes after it; an older one gets a single ERROR event carrying a 410 Expired
-Status. The queue is opened before the backlog is read, with no await in between, so no event is lost or
-repeated. Bookmarks, timeoutSeconds and the watch-drop fault end or annotate the stream.
+Status. A resourceVersion newer than the store's (a client that watched this cluster before it was restarted,
+or an etcd restored from a backup) waits up to 3 s for the store to catch up, then is refused with the
+kube-apiserver watch cache's answer: HTTP 504, a `Timeout` Status "Too large resource version: X, current: Y"
+with the cause `ResourceVersionTooLarge` and Retry-After 1; client-go's reflector relists on it. The queue is
+opened before the backlog is read, with no await in between, so no event is lost or repeated. Bookmarks,
+timeoutSeconds and the watch-drop fault end or annotate the stream.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Iterable
 
@@ -30,10 +35,13 @@ from k8s_sim.wire import (
     query_int,
     require_verb,
     selectors,
+    status_response,
     wants_table,
 )
 
 DEFAULT_WATCH_TIMEOUT_SECONDS = 1800.0  # the real server picks 30-60 min when the client sets none
+FRESHNESS_WAIT_SECONDS = 3.0  # the watch cache's blockTimeout before "Too large resource version"
+TOO_LARGE_RETRY_SECONDS = 1  # the cacher's resourceVersionTooHighRetrySeconds
 _BATCH_EVENTS = 256
 
 
@@ -49,6 +57,9 @@ async def watch(
     include = request.query.get("includeObject", "Metadata")
     stream = WatchStream(cluster.store, cluster.clock, target, labels, fields, wants_table(request), include)
     resource_version = request.query.get("resourceVersion", "")
+    too_large = await _wait_until_fresh(cluster.store, resource_version)
+    if too_large is not None:
+        return status_response(too_large, {"Retry-After": str(TOO_LARGE_RETRY_SECONDS)})
     queue = cluster.store.open_watch()
     try:
         backlog = _backlog(cluster.store, resource_version, target)
@@ -65,6 +76,39 @@ async def watch(
         return response
     finally:
         cluster.store.close_watch(queue)
+
+
+async def _wait_until_fresh(store: ObjectStore, resource_version: str) -> ApiError | None:
+    """None once the store has reached `resource_version` (at most FRESHNESS_WAIT_SECONDS), else the 504."""
+    try:
+        wanted = int(resource_version)
+    except ValueError:
+        return None  # "" and "0" start from the current state; anything else is _backlog's 400
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + FRESHNESS_WAIT_SECONDS
+    changes = store.open_watch()  # every write publishes here: wake on writes, not on a timer
+    try:
+        while store.revision < wanted and (remaining := deadline - loop.time()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changes.get(), remaining)
+    finally:
+        store.close_watch(changes)
+    if store.revision >= wanted:
+        return None
+    return too_large_resource_version(wanted, store.revision)
+
+
+def too_large_resource_version(wanted: int, current: int) -> ApiError:
+    """apimachinery's NewTimeoutError with the storage layer's ResourceVersionTooLarge cause."""
+    return ApiError(
+        504,
+        "Timeout",
+        f"Timeout: Too large resource version: {wanted}, current: {current}",
+        details={
+            "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+            "retryAfterSeconds": TOO_LARGE_RETRY_SECONDS,
+        },
+    )
 
 
 def _backlog(store: ObjectStore, resource_version: str, target: Target) -> list[WatchEvent] | None:

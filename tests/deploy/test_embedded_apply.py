@@ -61,7 +61,7 @@ def test_the_first_apply_creates_every_object(first_apply: str) -> None:
     # The namespace may pre-exist in a scenario; everything else is new.
     expected.discard("namespace/k8s-optimizer created")
     assert expected <= lines
-    assert len(expected) == 21
+    assert len(expected) == 24  # + the three egress policies
 
 
 def test_applied_objects_read_back_with_the_last_applied_annotation(
@@ -101,6 +101,7 @@ def test_a_server_side_dry_run_of_the_apply_overlay_is_accepted(
     result = sim.kubectl("apply", "--dry-run=server", "-f", str(overlay), timeout_seconds=60)
     assert result.returncode == 0, result.stderr
     assert "clusterrole.rbac.authorization.k8s.io/optimizer-applier created (server dry run)" in result.stdout
+    assert result.stdout.count("rolebinding.rbac.authorization.k8s.io/optimizer-applier created (server dry run)") == 2
 
 
 def test_the_compose_healthcheck_url_of_the_embedded_cluster_answers(applied: tuple[SimCluster, Path]) -> None:

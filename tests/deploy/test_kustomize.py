@@ -50,8 +50,11 @@ def test_base_renders_the_optimizer_and_nothing_else() -> None:
         "ConfigMap/optimizer-backend-config",
         "Deployment/optimizer-dashboard",
         "Namespace/k8s-optimizer",
+        "NetworkPolicy/optimizer-backend-egress",
         "NetworkPolicy/optimizer-backend-ingress",
+        "NetworkPolicy/optimizer-dashboard-egress",
         "NetworkPolicy/optimizer-dashboard-ingress",
+        "NetworkPolicy/optimizer-default-deny-egress",
         "PodDisruptionBudget/optimizer-backend",
         "PodDisruptionBudget/optimizer-dashboard",
         "Service/optimizer-backend",
@@ -78,7 +81,8 @@ def test_demo_renders_the_design_workloads() -> None:
 
 @pytest.mark.parametrize("directory", ["base", "demo", "overlays/apply"])
 def test_every_namespaced_object_lands_in_the_optimizer_namespace(directory: str) -> None:
-    cluster_scoped = {"Namespace", "ClusterRole", "ClusterRoleBinding"}
+    # RoleBindings of the apply overlay live in the namespaces they grant (test_rbac.py checks them)
+    cluster_scoped = {"Namespace", "ClusterRole", "ClusterRoleBinding", "RoleBinding"}
     namespaces = Counter(m["metadata"].get("namespace") for m in render(directory) if m["kind"] not in cluster_scoped)
     assert set(namespaces) == {NAMESPACE}
 

@@ -6,10 +6,13 @@ The original granted update/patch on every workload kind and `*` on CRDs it neve
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
+import pytest
+
 from k8s_optimizer.k8s import informer
-from tests.deploy.manifests import by_kind, one, render
+from tests.deploy.manifests import DEPLOY, by_kind, one, render
 
 READ_VERBS = {"get", "list", "watch"}
 WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "escalate", "bind", "impersonate", "*"}
@@ -95,13 +98,41 @@ def test_the_apply_overlay_adds_only_patch_on_what_a_recommendation_changes() ->
         ("apps", "daemonsets"): {"patch"},
         ("autoscaling", "horizontalpodautoscalers"): {"patch"},
     }
-    binding = one(render("overlays/apply"), "ClusterRoleBinding", "optimizer-applier")
-    assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": "optimizer-backend", "namespace": "k8s-optimizer"}
-    ]
     grants = _all_grants("overlays/apply")
     assert not [key for key in grants if key[1] == "secrets"]
     assert {verb for verbs in grants.values() for verb in verbs} == READ_VERBS | {"patch"}
+
+
+def test_the_apply_grant_is_bound_per_allowed_namespace_never_cluster_wide() -> None:
+    """Issue 14 finding 5: the overlay granted patch in every namespace, kube-system included."""
+    manifests = render("overlays/apply")
+    assert [b["metadata"]["name"] for b in by_kind(manifests, "ClusterRoleBinding")] == ["optimizer-reader"]
+    bindings = by_kind(manifests, "RoleBinding")
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == ["default", "k8s-optimizer"]
+    for binding in bindings:
+        assert binding["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": "optimizer-applier",
+        }
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "optimizer-backend", "namespace": "k8s-optimizer"}
+        ]
+    # the backend's own allow-list is the same list
+    config = one(manifests, "ConfigMap", "optimizer-backend-config")["data"]
+    assert config["OPTIMIZER_APPLY_NAMESPACES"] == "default,k8s-optimizer"
+
+
+def test_the_committed_scope_is_what_the_generator_writes() -> None:
+    spec = importlib.util.spec_from_file_location("apply_namespaces", DEPLOY / "overlays/apply/namespaces.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, content in module.render(["k8s-optimizer", "default"]).items():
+        assert (DEPLOY / "overlays/apply" / name).read_text(encoding="utf-8") == content
+    with pytest.raises(ValueError, match="no system namespace"):
+        module.render(["shop", "kube-system"])
 
 
 def test_the_apply_overlay_turns_apply_on_with_a_token_file_from_a_secret() -> None:

@@ -6,6 +6,7 @@ these tests tie every copy of a name or number to the others.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -94,22 +95,42 @@ def test_every_pdb_and_network_policy_selects_pods(directory: str) -> None:
         assert any(_selects(selector, pod_labels(pod)) for pod in pods), name_of(manifest)
 
 
-def test_backend_ingress_comes_only_from_the_dashboard_and_the_node_network() -> None:
+def test_backend_ingress_admits_its_port_without_a_hard_coded_address_block() -> None:
+    """172.16.0.0/12 (kind's Docker network) holds the pod network on many clouds: no address block at all."""
+    policies = by_kind(render("base"), "NetworkPolicy")
     policy = one(render("base"), "NetworkPolicy", "optimizer-backend-ingress")["spec"]
     assert policy["policyTypes"] == ["Ingress"]
-    sources = [peer for rule in policy["ingress"] for peer in rule["from"]]
-    assert sources == [
-        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "optimizer-dashboard"}}},
-        {"ipBlock": {"cidr": "172.16.0.0/12"}},
+    assert policy["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8080}]}]
+    assert "ipBlock" not in json.dumps(policies)
+
+
+def test_egress_is_denied_by_default_with_named_allows() -> None:
+    base = render("base")
+    deny = one(base, "NetworkPolicy", "optimizer-default-deny-egress")["spec"]
+    assert deny["podSelector"] == {"matchLabels": {"app.kubernetes.io/part-of": "k8s-service-optimizer"}}
+    assert (deny["policyTypes"], len(deny["egress"])) == (["Egress"], 1)
+    assert {(p["protocol"], p["port"]) for p in deny["egress"][0]["ports"]} == {("UDP", 53), ("TCP", 53)}
+    backend = one(base, "NetworkPolicy", "optimizer-backend-egress")["spec"]
+    assert [p["port"] for rule in backend["egress"] for p in rule["ports"]] == [443, 6443]
+    dashboard = one(base, "NetworkPolicy", "optimizer-dashboard-egress")["spec"]
+    assert dashboard["egress"] == [
+        {
+            "to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "optimizer-backend"}}}],
+            "ports": [{"protocol": "TCP", "port": 8080}],
+        }
     ]
-    assert {p["port"] for rule in policy["ingress"] for p in rule["ports"]} == {8080}
-    dashboard = one(render("base"), "Deployment", "optimizer-dashboard")
-    assert pod_labels(dashboard)["app.kubernetes.io/name"] == "optimizer-dashboard"
+    # every pod of the optimizer is under the default deny; the demo workloads are not
+    for kind, name in (("StatefulSet", "optimizer-backend"), ("Deployment", "optimizer-dashboard")):
+        assert pod_labels(one(base, kind, name))["app.kubernetes.io/part-of"] == "k8s-service-optimizer"
+    demo_parts = {pod_labels(w).get("app.kubernetes.io/part-of") for w in by_kind(render("demo"), "Deployment")}
+    assert demo_parts == {"k8s-optimizer-demo"}
 
 
 def test_the_dashboard_proxies_to_the_backend_service() -> None:
     dashboard = one(render("base"), "Deployment", "optimizer-dashboard")["spec"]["template"]["spec"]["containers"][0]
-    env = {item["name"]: item["value"] for item in dashboard["env"]}
+    env = {item["name"]: item.get("value") for item in dashboard["env"]}
+    read_token = next(item for item in dashboard["env"] if item["name"] == "DASHBOARD_READ_TOKEN")
+    assert read_token["valueFrom"] == {"secretKeyRef": {"name": "optimizer-read-token", "key": "token"}}
     backend = one(render("base"), "Service", "optimizer-backend")
     assert env["BACKEND_URL"] == f"http://{backend['metadata']['name']}:{backend['spec']['ports'][0]['port']}"
     assert dashboard["ports"][0]["containerPort"] == 8080
@@ -159,3 +180,24 @@ def test_kind_config_uses_only_fields_kind_knows() -> None:
             assert set(mapping) <= {"containerPort", "hostPort", "listenAddress", "protocol"}
             assert mapping["listenAddress"] == "127.0.0.1"
             assert mapping["protocol"] == "TCP"
+
+
+def test_the_in_cluster_backend_needs_the_read_token_from_a_secret_file() -> None:
+    """Issue 14 finding 4: reads of the backend's own port (NodePort) need a token in the in-cluster set-up."""
+    base = render("base")
+    config = one(base, "ConfigMap", "optimizer-backend-config")["data"]
+    assert config["OPTIMIZER_READ_TOKEN_FILE"] == "/var/run/secrets/k8s-optimizer/read/token"
+    assert "OPTIMIZER_READ_TOKEN" not in config  # a file from a Secret, never a value in a ConfigMap
+    assert config["OPTIMIZER_HOST"] == "0.0.0.0"  # loopback is the default only when run locally
+    pod = one(base, "StatefulSet", "optimizer-backend")["spec"]["template"]["spec"]
+    volume = next(v for v in pod["volumes"] if v["name"] == "read-token")
+    assert volume["secret"] == {
+        "secretName": "optimizer-read-token",
+        "defaultMode": 0o440,
+        "items": [{"key": "token", "path": "token"}],
+    }
+    mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "read-token")
+    assert mount == {"name": "read-token", "mountPath": "/var/run/secrets/k8s-optimizer/read", "readOnly": True}
+    assert by_kind(base, "Secret") == []  # created per cluster by `make deploy`, never committed
+    names = config["OPTIMIZER_ALLOWED_HOSTS"].split(",")
+    assert "optimizer-backend.k8s-optimizer.svc.cluster.local" in names

@@ -21,6 +21,8 @@ from k8s_optimizer.k8s.errors import (
     ClusterThrottledError,
     ClusterUnavailableError,
     ResourceExpiredError,
+    ResourceVersionTooLargeError,
+    is_too_large_status,
 )
 from k8s_optimizer.k8s.informer import RESOURCES, Backoff, EventType, Informer, ObjectKey, ResourceKind
 from k8s_optimizer.k8s.kube import build_informers
@@ -150,6 +152,88 @@ def test_watch_error_410_means_relist_without_waiting() -> None:
         subject.handle_event({"type": "ERROR", "object": status})
     assert subject.handle_error(raised.value) == 0.0
     assert (subject.resource_version, subject.last_error) == (None, "watch: too old resource version: 5 (40)")
+
+
+def test_watch_refused_as_too_large_means_relist_without_waiting() -> None:
+    """kube-apiserver's answer to a watch from a resourceVersion it has not reached (client-go relists)."""
+    subject = informer(FakeReader([]), RecordingSink())
+    subject.handle_event({"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "5000"}}})
+    status = {
+        "kind": "Status",
+        "code": 504,
+        "reason": "Timeout",
+        "message": "Timeout: Too large resource version: 5000, current: 310",
+        "details": {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}]},
+    }
+    with pytest.raises(ResourceVersionTooLargeError) as raised:
+        subject.handle_event({"type": "ERROR", "object": status})
+    assert subject.handle_error(raised.value) == 0.0
+    assert subject.resource_version is None
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "too_large"),
+    [
+        (504, {"details": {"causes": [{"reason": "ResourceVersionTooLarge"}]}}, True),
+        (504, {"message": "Timeout: Too large resource version: 9, current: 3"}, True),  # servers without causes
+        (504, {"message": "Timeout: request did not complete within requested timeout"}, False),
+        (500, {"message": "Too large resource version"}, False),
+        (504, None, False),
+    ],
+)
+def test_too_large_status_is_recognised_as_client_go_does(status: int, body: object, too_large: bool) -> None:
+    assert is_too_large_status(status, body) is too_large
+
+
+async def _no_events() -> AsyncIterator[Json]:
+    events: list[Json] = []
+    for event in events:
+        yield event
+
+
+async def test_a_watch_answered_with_504_too_large_relists_and_drops_what_is_gone() -> None:
+    class RefusingReader(FakeReader):
+        @asynccontextmanager
+        async def watch(
+            self, path: str, query: Query, *, watch_timeout_seconds: float
+        ) -> AsyncIterator[AsyncIterator[Json]]:
+            self.requests.append((path, list(query)))
+            if query:  # always: the server refuses before the stream starts, as connection.watch raises
+                raise ResourceVersionTooLargeError("504 from GET /api/v1/namespaces: Timeout: Too large", status=504)
+            yield _no_events()
+
+    reader = RefusingReader(
+        [
+            {"metadata": {"resourceVersion": "5000"}, "items": [ns("a"), ns("b")]},
+            {"metadata": {"resourceVersion": "12"}, "items": [ns("b", "7")]},  # the restarted server
+        ]
+    )
+    sink = RecordingSink()
+    subject = informer(reader, sink)
+    await subject.step()  # list at 5000
+    with pytest.raises(ResourceVersionTooLargeError) as raised:
+        await subject.step()  # watch from 5000: refused
+    assert subject.handle_error(raised.value) == 0.0
+    await subject.step()  # relist
+    assert sink.events[2:] == [
+        ("Namespace", "modified", ("", "b"), Namespace("b")),
+        ("Namespace", "deleted", ("", "a"), None),
+    ]
+    assert (subject.resource_version, subject.list_count) == ("12", 2)
+
+
+def test_events_older_than_the_informers_resource_version_mean_a_reset_server() -> None:
+    sink = RecordingSink()
+    subject = informer(FakeReader([]), sink)
+    subject.handle_event({"type": "ADDED", "object": ns("a", "900")})
+    with pytest.raises(ResourceVersionTooLargeError) as raised:
+        subject.handle_event({"type": "MODIFIED", "object": ns("a", "12")})
+    assert raised.value.message == (
+        "watch: resourceVersion went backwards (12 after 900): the server's history was reset; relisting"
+    )
+    assert subject.handle_error(raised.value) == 0.0
+    assert subject.resource_version is None
+    assert len(sink.events) == 1  # the stale event was not applied
 
 
 def test_watch_error_without_code_is_unavailable() -> None:

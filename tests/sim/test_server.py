@@ -11,6 +11,7 @@ import pytest
 from kubernetes_asyncio import client, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from k8s_sim import watch as sim_watch
 from k8s_sim.faults import parse_faults
 from k8s_sim.resources import DEPLOYMENTS, NODES, PODS, REPLICASETS
 from tests.sim.builders import deployment, pod, seed_namespaces
@@ -212,6 +213,60 @@ async def test_watch_from_a_compacted_rv_gets_410_expired(served: Served, kube: 
     with pytest.raises(ApiException) as raised:
         await _drain(stream)
     assert raised.value.status == 410
+
+
+async def test_watch_from_a_future_rv_gets_504_too_large_resource_version(
+    served: Served, kube: client.ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kube-apiserver's watch cache: wait for freshness, then NewTooLargeResourceVersionError (504, Timeout)."""
+    monkeypatch.setattr(sim_watch, "FRESHNESS_WAIT_SECONDS", 0.3)
+    _seed_pods(served, 1)
+    current = served.store.revision
+    future = current + 1000
+    status, body, headers = await _http(
+        served, "GET", "/api/v1/pods", params={"watch": "1", "resourceVersion": str(future)}
+    )
+    assert (status, headers["Retry-After"]) == (504, "1")
+    assert body == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": f"Timeout: Too large resource version: {future}, current: {current}",
+        "reason": "Timeout",
+        "details": {
+            "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+            "retryAfterSeconds": 1,
+        },
+        "code": 504,
+    }
+    core = _untyped(client.CoreV1Api(kube))
+    stream = watch.Watch().stream(core.list_pod_for_all_namespaces, resource_version=str(future), timeout_seconds=1)
+    with pytest.raises(ApiException) as raised:
+        await _drain(stream)
+    assert raised.value.status == 504
+
+
+async def test_watch_from_an_rv_reached_while_waiting_is_served(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sim_watch, "FRESHNESS_WAIT_SECONDS", 5.0)
+    _seed_pods(served, 1)
+    soon = served.store.revision + 1
+    query = {"watch": "1", "resourceVersion": str(soon), "timeoutSeconds": "1"}
+
+    async def create_later() -> None:
+        await asyncio.sleep(0.2)
+        served.store.create(PODS, pod("late"))
+        await asyncio.sleep(0.05)
+        served.store.create(PODS, pod("later"))
+
+    creating = asyncio.create_task(create_later())
+    async with aiohttp.ClientSession() as session, session.get(f"{served.url}/api/v1/pods", params=query) as response:
+        assert response.status == 200
+        lines = [json.loads(line) async for line in response.content if line.strip()]
+    await creating
+    assert [(line["type"], line["object"]["metadata"]["name"]) for line in lines] == [("ADDED", "later")]
 
 
 async def test_watch_sends_bookmarks_and_ends_at_timeout_seconds(served: Served) -> None:

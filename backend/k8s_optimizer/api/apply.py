@@ -5,6 +5,11 @@ patch plus two annotations in one request: `k8s-optimizer.io/previous` (the undo
 anyone with kubectl can see and restore the previous values) and `k8s-optimizer.io/change-id`. The
 audit log keeps the same undo patch with who (token id), when and the before/after diff. Rollback
 sends the undo patch and clears the annotations; it is itself audited and can be applied once.
+
+Rollback first checks that every field it would restore still holds the value the apply wrote: if
+someone changed it since (scaled 2 → 5 by hand), restoring the old value would silently undo their
+change, so it answers 409 with both values unless the caller passes `force`. Every write is confined
+to the apply scope (recommend/confine.py), checked on the live object's namespace and labels.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ from k8s_optimizer.api.ports import ObjectWriter
 from k8s_optimizer.api.state import ApiState
 from k8s_optimizer.api.views import PATCHABLE_KINDS, ref_out
 from k8s_optimizer.domain.objects import ObjectRef
+from k8s_optimizer.recommend.confine import ApplyScope
 from k8s_optimizer.recommend.model import Recommendation
+from k8s_optimizer.settings import Settings
 
 ANNOTATION_PREVIOUS = "k8s-optimizer.io/previous"
 ANNOTATION_CHANGE = "k8s-optimizer.io/change-id"
@@ -34,6 +41,31 @@ def _writer(state: ApiState) -> ObjectWriter:
     if state.writer is None:
         raise ApiError(503, "no cluster writer: the backend is not connected to a cluster")
     return state.writer
+
+
+def apply_scope(settings: Settings) -> ApplyScope:
+    """The namespaces apply may write, from OPTIMIZER_APPLY_NAMESPACES (empty: all but the system ones)."""
+    return ApplyScope(frozenset(settings.apply_namespaces))
+
+
+def _check_scope(state: ApiState, target: ObjectRef, live: Json) -> None:
+    labels = (live.get("metadata") or {}).get("labels") or {}
+    reason = apply_scope(state.settings).refusal(target, labels)
+    if reason is not None:
+        raise ApiError(403, reason)
+
+
+def _check_unchanged(original: s.ChangeRecord, live: Json) -> None:
+    """409 when a field the rollback restores no longer holds the value the apply wrote."""
+    changed = diff_paths(original.after, _values(live, original.patch), original.patch)
+    if not changed:
+        return
+    what = "; ".join(f"{line.path} is {line.after!r} now, the apply set {line.before!r}" for line in changed)
+    raise ApiError(
+        409,
+        f"changed since change {original.id} was applied: {what}; roll back with force=true to overwrite",
+        errors=[{"path": line.path, "applied": line.before, "current": line.after} for line in changed],
+    )
 
 
 def _patch_of(rec: Recommendation) -> Json:
@@ -53,6 +85,7 @@ async def dry_run(state: ApiState, rec: Recommendation) -> s.DryRunResult:
     patch = _patch_of(rec)
     writer = _writer(state)
     before = await writer.read(rec.target)
+    _check_scope(state, rec.target, before)
     after = await writer.patch(rec.target, patch, dry_run=True)
     return s.DryRunResult(
         recommendation_id=rec.id,
@@ -71,6 +104,7 @@ async def apply(state: ApiState, rec: Recommendation, token_id: str) -> s.Change
     patch = _patch_of(rec)
     writer = _writer(state)
     before = await writer.read(rec.target)
+    _check_scope(state, rec.target, before)
     undo = inverse_patch(before, patch)
     change_id = _new_change_id()
     body = _with_annotations(
@@ -95,8 +129,8 @@ async def apply(state: ApiState, rec: Recommendation, token_id: str) -> s.Change
     return record
 
 
-async def rollback(state: ApiState, change_id: str, token_id: str) -> s.ChangeRecord:
-    """Restore what change `change_id` replaced (once)."""
+async def rollback(state: ApiState, change_id: str, token_id: str, *, force: bool = False) -> s.ChangeRecord:
+    """Restore what change `change_id` replaced (once); unless `force`, only if nobody changed it since."""
     found = await asyncio.to_thread(state.audit.get, change_id)
     if found is None:
         raise ApiError(404, f"change {change_id} not found")
@@ -108,6 +142,9 @@ async def rollback(state: ApiState, change_id: str, token_id: str) -> s.ChangeRe
     target = ObjectRef(original.target.kind, original.target.namespace, original.target.name)
     writer = _writer(state)
     before = await writer.read(target)
+    _check_scope(state, target, before)
+    if not force:
+        _check_unchanged(original, before)
     rollback_id = _new_change_id()
     body = _with_annotations(undo, {ANNOTATION_PREVIOUS: None, ANNOTATION_CHANGE: None})
     after = await writer.patch(target, body, dry_run=False)

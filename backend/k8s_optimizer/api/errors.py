@@ -34,11 +34,19 @@ PROBLEM_JSON = "application/problem+json"
 class ApiError(Exception):
     """An expected failure with its HTTP status and a human detail naming the field or object."""
 
-    def __init__(self, status: int, detail: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.headers = headers
+        self.errors = errors
 
 
 def problem_response(
@@ -89,7 +97,7 @@ def cluster_status(exc: ClusterError) -> int:
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return problem_response(exc.status, exc.detail, request, headers=exc.headers)
+    return problem_response(exc.status, exc.detail, request, headers=exc.headers, errors=exc.errors)
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:

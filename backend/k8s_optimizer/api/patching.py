@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from k8s_optimizer.api.secrets import redact_object
 from k8s_optimizer.api.schemas import DiffLine
 
 Json = dict[str, Any]
@@ -74,8 +75,8 @@ def diff_paths(before: Any, after: Any, patch: Any, prefix: str = "") -> list[Di
 
 
 def comparable(document: Json) -> Json:
-    """The object without status and server-maintained metadata, for a readable diff."""
-    cleaned = {key: value for key, value in document.items() if key != "status"}
+    """The object without status, server-maintained metadata and secrets (api/redact.py), for a readable diff."""
+    cleaned = {key: value for key, value in redact_object(document).items() if key != "status"}
     metadata = dict(cleaned.get("metadata") or {})
     for key in _VOLATILE_METADATA:
         metadata.pop(key, None)

@@ -452,7 +452,9 @@ class RecommendationOut(Model):
     """HPA recommendations: the simulation with the current settings (null for other kinds)."""
     simulation_proposed: HPASimulationOut | None
     applicable: bool
-    """Whether POST …/apply can apply it (it has a non-empty patch)."""
+    """Whether POST …/apply can apply it (it has a non-empty patch and its target is inside the apply scope)."""
+    not_applicable_reason: str | None = None
+    """Why apply refuses it although it has a patch (a system namespace, outside OPTIMIZER_APPLY_NAMESPACES...)."""
     timeline: list[TimelinePointOut] = []
     """HPA recommendations: the simulated replica timeline (at most 240 points, oldest first)."""
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from k8s_optimizer.api import schemas as s
+from k8s_optimizer.api.secrets import public_annotations
 from k8s_optimizer.domain.objects import (
     HPA,
     ContainerSpec,
@@ -128,7 +129,8 @@ def recommendation_out(rec: Recommendation) -> s.RecommendationOut:
         verify_commands=list(rec.verify_commands),
         simulation_current=_simulation(rec.simulation_current),
         simulation_proposed=_simulation(rec.simulation_proposed),
-        applicable=bool(rec.patch) and rec.target.kind in PATCHABLE_KINDS,
+        applicable=bool(rec.patch) and rec.target.kind in PATCHABLE_KINDS and rec.not_applicable_reason is None,
+        not_applicable_reason=rec.not_applicable_reason,
         timeline=[
             s.TimelinePointOut(
                 timestamp=datetime.fromtimestamp(point.timestamp_seconds, tz=UTC),
@@ -542,7 +544,7 @@ class ViewContext:
             hpa=None if hpa is None else hpa_summary(hpa),
             services=sorted(self.topology.services_of(ref)),
             open_recommendations=len(self.recommendations_for(ref)),
-            annotations=workload.annotations,
+            annotations=public_annotations(workload.annotations),
             created_at=workload.created_at,
             diagnoses=len(self.workload_diagnoses(workload)),
         )

@@ -94,9 +94,13 @@ class HistoryEngine:
     @classmethod
     def open(cls, data_dir: Path, retention: Retention) -> HistoryEngine:
         engine = cls(connect(data_dir), retention)
-        engine._reload_committed_state()
-        engine.aggregates, checkpoint_seqs = load_checkpoints(engine.connection)
-        engine._dirty |= replay(engine.connection, engine.catalog, engine.aggregates, checkpoint_seqs)
+        try:
+            engine._reload_committed_state()
+            engine.aggregates, checkpoint_seqs = load_checkpoints(engine.connection)
+            engine._dirty |= replay(engine.connection, engine.catalog, engine.aggregates, checkpoint_seqs)
+        except BaseException:
+            engine.connection.close()  # a damaged file is moved aside next (history/healing.py)
+            raise
         engine._last_checkpoint_seconds = engine.newest_seconds
         return engine
 

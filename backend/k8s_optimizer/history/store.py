@@ -33,6 +33,11 @@ in-memory VPA aggregates), so reads see every committed write in order and need 
 each scrape the store schedules maintenance on that thread (5-minute rollups, retention,
 histogram checkpoints), all timed in sample time, never by the local clock.
 
+Self-healing (history/healing.py): a database SQLite calls corrupt or not a database is moved aside
+with a timestamp — at open, and when a later write, read or maintenance step finds the damage (then on
+the writer thread, between two tasks: no transaction is open) — and the store starts fresh. `problem`
+says so until the process restarts (the backend's /health turns degraded with it), `recoveries` counts.
+
 High availability: keys are (series, metrics-server timestamp), so re-recording is a no-op and two
 replicas scraping the same metrics-server record the same rows and fold the same samples into the
 same histograms; each replica keeps its own data dir. One process per data dir.
@@ -41,7 +46,9 @@ same histograms; each replica keeps its own data dir. One process per data dir.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -53,6 +60,7 @@ from k8s_optimizer.domain.history import UsageSeries, WorkloadHistory
 from k8s_optimizer.domain.objects import ObjectRef
 from k8s_optimizer.domain.usage import NodeUsage, ScrapedContainer, Termination
 from k8s_optimizer.history.engine import HistoryEngine, Retention
+from k8s_optimizer.history.healing import Recovery, is_damage, move_aside
 from k8s_optimizer.history.reads import HistoryReader
 from k8s_optimizer.history.series import SeriesReader
 
@@ -62,14 +70,32 @@ T = TypeVar("T")
 
 
 class HistoryStore:
-    def __init__(self, engine: HistoryEngine, executor: ThreadPoolExecutor) -> None:
-        self._engine = engine
+    def __init__(
+        self,
+        engine: HistoryEngine,
+        executor: ThreadPoolExecutor,
+        *,
+        data_dir: Path | None = None,
+        recoveries: Sequence[Recovery] = (),
+    ) -> None:
+        self._use(engine)
         self._executor = executor
-        self._reader = HistoryReader(engine)
-        self._series = SeriesReader(engine)
+        self._data_dir = data_dir
         self._lock = threading.Lock()  # `_closed` and the maintenance chain, shared with the writer thread
         self._maintaining = False
         self._closed = False
+        self._recovering = False
+        self.recoveries: list[Recovery] = list(recoveries)
+
+    def _use(self, engine: HistoryEngine) -> None:
+        self._engine = engine
+        self._reader = HistoryReader(engine)
+        self._series = SeriesReader(engine)
+
+    @property
+    def problem(self) -> str | None:
+        """Why the history is degraded (a damaged database was moved aside), or None."""
+        return self.recoveries[-1].describe() if self.recoveries else None
 
     @classmethod
     async def open(
@@ -84,11 +110,11 @@ class HistoryStore:
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-writer")
         loop = asyncio.get_running_loop()
         try:
-            engine = await loop.run_in_executor(executor, HistoryEngine.open, data_dir, retention)
+            engine, recoveries = await loop.run_in_executor(executor, _open_or_heal, data_dir, retention)
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        return cls(engine, executor)
+        return cls(engine, executor, data_dir=data_dir, recoveries=recoveries)
 
     async def close(self) -> None:
         with self._lock:
@@ -101,7 +127,34 @@ class HistoryStore:
             self._executor.shutdown(wait=False)
 
     async def _run(self, function: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+        except Exception as error:
+            self._on_failure(error)
+            raise
+
+    def _on_failure(self, error: BaseException) -> None:
+        """Damage found by a running store: heal on the writer thread once the tasks before it are done."""
+        with self._lock:
+            if self._closed or self._recovering or self._data_dir is None or not is_damage(error):
+                return
+            self._recovering = True
+        logger.error("history database is damaged (%s); moving it aside and starting fresh", error)
+        self._executor.submit(self._heal, str(error))
+
+    def _heal(self, reason: str) -> None:
+        """On the writer thread: no transaction is open between two tasks, so the swap is safe."""
+        assert self._data_dir is not None
+        try:
+            with contextlib.suppress(sqlite3.Error):
+                self._engine.connection.close()
+            recovery = move_aside(self._data_dir, reason)
+            self._use(HistoryEngine.open(self._data_dir, self._engine.retention))
+            self.recoveries.append(recovery)
+            logger.error("%s", recovery.describe())
+        finally:
+            with self._lock:
+                self._recovering = False
 
     # ------------------------------------------------------------------ writes
     async def record_scrape(self, containers: Sequence[ScrapedContainer], nodes: Sequence[NodeUsage]) -> int:
@@ -140,6 +193,11 @@ class HistoryStore:
             failed = not done.cancelled() and done.exception() is not None
             if failed:
                 logger.error("history maintenance failed", exc_info=done.exception())
+        if failed:
+            error = done.exception()
+            assert error is not None
+            self._on_failure(error)
+        with self._lock:
             if failed or done.cancelled() or done.result() is None or self._closed:
                 self._maintaining = False
                 return
@@ -189,3 +247,15 @@ class HistoryStore:
             )
 
         return await self._run(read)
+
+
+def _open_or_heal(data_dir: Path, retention: Retention) -> tuple[HistoryEngine, list[Recovery]]:
+    """Open the engine; a damaged database is moved aside first (a CrashLoopBackOff has no way out)."""
+    try:
+        return HistoryEngine.open(data_dir, retention), []
+    except sqlite3.DatabaseError as error:
+        if not is_damage(error):
+            raise
+        recovery = move_aside(data_dir, str(error))
+        logger.error("%s", recovery.describe())
+        return HistoryEngine.open(data_dir, retention), [recovery]

@@ -30,7 +30,9 @@ from k8s_optimizer.k8s.errors import (
     ClusterConfigError,
     ClusterError,
     ClusterUnavailableError,
+    ResourceVersionTooLargeError,
     error_for_status,
+    is_too_large_status,
 )
 from k8s_optimizer.settings import Settings
 
@@ -56,11 +58,16 @@ def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
         return None
 
 
-def _status_message(status: int, body: bytes, path: str) -> str:
+def _json_or_none(body: bytes) -> object:
     try:
-        decoded = json.loads(body)
+        decoded: object = json.loads(body)
     except ValueError:
-        decoded = None
+        return None
+    return decoded
+
+
+def _status_message(status: int, body: bytes, path: str) -> str:
+    decoded = _json_or_none(body)
     if isinstance(decoded, dict) and decoded.get("message"):
         return f"{status} from GET {path}: {decoded['message']}"
     return f"{status} from GET {path}"
@@ -74,6 +81,8 @@ def translate_api_exception(exc: ApiException) -> ClusterError:
     if status == 0:
         return ClusterUnavailableError(f"request failed: {exc.reason}")
     message = _status_message(status, body, "API")
+    if is_too_large_status(status, _json_or_none(body)):
+        return ResourceVersionTooLargeError(message, status=status)
     return error_for_status(status, message, retry_after_seconds=_retry_after_seconds(headers))
 
 
@@ -141,6 +150,8 @@ class KubeConnection:
         if response.status >= 300:
             body = await self._read_quietly(response)
             response.release()
+            if is_too_large_status(response.status, _json_or_none(body)):
+                raise ResourceVersionTooLargeError(_status_message(response.status, body, path), status=504)
             raise error_for_status(
                 response.status,
                 _status_message(response.status, body, path),

@@ -12,7 +12,8 @@ and the API layer only ever handle these:
     ├── ClusterNotFoundError             404: the resource (or the whole API group) does not exist
     ├── ClusterConflictError             409: the object changed under us (optimistic concurrency)
     ├── ClusterInvalidError              400/422: the server rejected what we sent
-    └── ResourceExpiredError             410 Gone: the resourceVersion was compacted; relist
+    ├── ResourceExpiredError             410 Gone: the resourceVersion was compacted; relist
+    └── ResourceVersionTooLargeError     504 "Too large resource version": the server is behind us; relist
 
 Every error carries the HTTP status when there was one, so callers can report it verbatim.
 """
@@ -63,6 +64,30 @@ class ClusterInvalidError(ClusterError):
 
 class ResourceExpiredError(ClusterError):
     """410 Gone: the watch's resourceVersion is too old; the informer must list again."""
+
+
+class ResourceVersionTooLargeError(ClusterError):
+    """The server's resourceVersions are behind ours (it was restarted, or etcd was restored): relist.
+
+    kube-apiserver answers a watch from a resourceVersion it has not reached with 504 and a Status whose
+    cause is `ResourceVersionTooLarge` ("Timeout: Too large resource version: X, current: Y"); client-go's
+    reflector relists on it, and so do we — resuming from our resourceVersion would never succeed.
+    """
+
+
+TOO_LARGE_CAUSE = "ResourceVersionTooLarge"
+TOO_LARGE_MESSAGE = "Too large resource version"
+
+
+def is_too_large_status(status: int, body: object) -> bool:
+    """client-go's isTooLargeResourceVersionError: the cause, or (older servers) a timeout with the message."""
+    if status != 504 or not isinstance(body, dict):
+        return False
+    details = body.get("details")
+    causes = details.get("causes") if isinstance(details, dict) else None
+    if isinstance(causes, list) and any(isinstance(c, dict) and c.get("reason") == TOO_LARGE_CAUSE for c in causes):
+        return True
+    return TOO_LARGE_MESSAGE in str(body.get("message") or "")
 
 
 def error_for_status(status: int, message: str, *, retry_after_seconds: float | None = None) -> ClusterError:

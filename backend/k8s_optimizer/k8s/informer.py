@@ -2,7 +2,10 @@
 
 Why it is shaped like this: the informer must survive everything a real API server does — streams
 that end after `timeoutSeconds` (resume from the last resourceVersion, no relist), compaction (410 Gone:
-relist), throttling and 5xx (exponential backoff with jitter, Retry-After honoured). Each of those is
+relist), a server whose resourceVersions went backwards (restarted, or etcd restored from a backup: a
+watch refused as "Too large resource version", or events older than the list: relist, which drops the
+objects that no longer exist), throttling and 5xx (exponential backoff with jitter, Retry-After
+honoured). Each of those is
 one small, tested method (`list_once`, `watch_once`, `handle_error`); `run()` only strings them
 together (kopf's "thin infinite loop" rule). Objects leave here already translated into domain
 dataclasses and go to an `InformerSink` (the live model), keyed by (namespace, name).
@@ -27,7 +30,9 @@ from k8s_optimizer.k8s.errors import (
     ClusterThrottledError,
     ClusterUnavailableError,
     ResourceExpiredError,
+    ResourceVersionTooLargeError,
     error_for_status,
+    is_too_large_status,
 )
 
 logger = logging.getLogger(__name__)
@@ -230,6 +235,11 @@ class Informer:
         if event_type == "ERROR":
             raise _watch_error(obj)
         resource_version = _resource_version(obj)
+        if _went_backwards(self.resource_version, resource_version):
+            raise ResourceVersionTooLargeError(
+                f"watch: resourceVersion went backwards ({resource_version} after {self.resource_version}): "
+                "the server's history was reset; relisting"
+            )
         if event_type in ("ADDED", "MODIFIED", "DELETED"):
             key = object_key(obj)
             if event_type == "DELETED":
@@ -269,8 +279,8 @@ class Informer:
         """Record a failure and return how long to wait before the next attempt."""
         self.error_count += 1
         self.last_error = error.message
-        if isinstance(error, ResourceExpiredError):
-            self.resource_version = None  # relist; no wait: compaction is not a server in trouble
+        if isinstance(error, ResourceExpiredError | ResourceVersionTooLargeError):
+            self.resource_version = None  # relist; no wait: compaction or a reset is not a server in trouble
             return 0.0
         if isinstance(error, ClusterForbiddenError | ClusterNotFoundError) and not self.synced:
             # Without read rights (or without the API group) this cache stays empty; readiness must not
@@ -298,9 +308,18 @@ class Informer:
                 await asyncio.sleep(delay_seconds)
 
 
+def _went_backwards(current: str | None, seen: str | None) -> bool:
+    """resourceVersions are opaque, but etcd's are increasing integers: a smaller one means a reset server."""
+    if current is None or seen is None or not current.isdigit() or not seen.isdigit():
+        return False
+    return int(seen) < int(current)
+
+
 def _watch_error(status: Json) -> ClusterError:
     code = status.get("code")
     message = str(status.get("message") or status.get("reason") or "watch error")
+    if isinstance(code, int) and is_too_large_status(code, status):
+        return ResourceVersionTooLargeError(f"watch: {message}", status=code)
     if isinstance(code, int):
         return error_for_status(code, f"watch: {message}")
     return ClusterUnavailableError(f"watch: {message}")

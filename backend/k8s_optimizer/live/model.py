@@ -296,6 +296,9 @@ class ClusterModel:
         checks["metrics"] = self.collector.health if self.collector else ComponentHealth.degraded("not connected yet")
         if self.history is not None and self.collector is not None:
             checks["history"] = self.collector.history_health
+        healed = getattr(self.history, "problem", None)  # HistoryStore: a damaged database was moved aside
+        if isinstance(healed, str):
+            checks["history"] = ComponentHealth.degraded(healed)
         return checks
 
     def stopped_tasks(self) -> list[str]:

@@ -136,6 +136,7 @@ class Recommendation:
     timeline: tuple[TimelinePoint, ...] = ()
     simulation_current: HPASimulationSummary | None = None
     simulation_proposed: HPASimulationSummary | None = None
+    not_applicable_reason: str | None = None  # outside the apply scope (recommend/confine.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,19 +3,27 @@
 The recorder writes core/v1 Events the way client-go's EventRecorder does: one Event object per
 (involved object, reason, message), counted up and re-stamped when the same thing happens again, and
 forgotten after the API server's default event TTL of one hour.
+
+`isolated` is every controller loop's guard: kube-controller-manager's workers hand a failed key to
+utilruntime.HandleError and move on to the next, so one object a controller cannot reconcile (a spec
+this version cannot read) is reported — a Warning Event `FailedSync` on it — and never blocks the rest.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import random
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from k8s_sim import resources as r
 from k8s_sim.clock import SimClock
 from k8s_sim.store import ApiError, Obj, ObjectStore, ResourceType
+
+logger = logging.getLogger(__name__)
 
 Key = tuple[str, str]  # (namespace, name)
 EVENT_TTL_SECONDS = 3600.0  # kube-apiserver --event-ttl default
@@ -166,6 +174,28 @@ class Recorder:
             key = self._by_key.pop(dedupe, None)
             if key is not None and self.store.get(r.EVENTS, *key) is not None:
                 self.store.delete(r.EVENTS, *key)
+
+
+def isolated(recorder: Recorder | None, component: str, obj: Obj | None, sync: Callable[[], bool]) -> bool:
+    """Run one object's reconcile; a failure is logged and recorded on the object, and the loop goes on."""
+    try:
+        return sync()
+    except Exception as error:  # noqa: BLE001 - any bug in one object's reconcile must not starve the others
+        report_failure(recorder, component, obj, error)
+        return False
+
+
+def report_failure(recorder: Recorder | None, component: str, obj: Obj | None, error: Exception) -> None:
+    meta = (obj or {}).get("metadata") or {}
+    where = f"{meta.get('namespace', '')}/{meta.get('name', '?')}".lstrip("/")
+    message = f"error syncing {obj.get('kind', 'object') if obj else 'object'} {where}: {type(error).__name__}: {error}"
+    logger.warning("%s: %s", component, message)
+    if recorder is None or obj is None or not meta.get("name"):
+        return
+    try:
+        recorder.record(obj, "Warning", "FailedSync", message, component)
+    except Exception:  # reporting must not be what fails the loop
+        logger.exception("%s: cannot record the failure of %s", component, where)
 
 
 def _involved(obj: Obj) -> dict[str, Any]:

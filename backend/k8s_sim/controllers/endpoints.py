@@ -13,12 +13,13 @@ before; a Service change marks itself.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections import defaultdict
 
 from k8s_sim import resources as r
 from k8s_sim.admission import selector_matches
-from k8s_sim.controllers.base import Key, is_pod_ready, key_of, safe_encode
+from k8s_sim.controllers.base import Key, is_pod_ready, isolated, key_of, safe_encode
 from k8s_sim.store import ApiError, Obj, ObjectStore, WatchEvent
 
 MANAGED_BY = "endpointslice-controller.k8s.io"
@@ -109,7 +110,8 @@ class EndpointsController:
         self.dirty.clear()
         wrote = False
         for key in work:
-            wrote |= self._sync(key)
+            service = self.store.get(r.SERVICES, *key)
+            wrote |= isolated(None, "endpoint-controller", service, functools.partial(self._sync, key))
         return wrote
 
     def _sync(self, key: Key) -> bool:

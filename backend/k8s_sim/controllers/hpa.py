@@ -15,6 +15,7 @@ events, as in a real cluster.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -23,7 +24,7 @@ from k8s_optimizer.domain.autoscaling import hpa_from_json
 from k8s_optimizer.domain.quantities import format_cpu, parse_cpu_millicores, parse_memory_bytes
 from k8s_sim import resources as r
 from k8s_sim.admission import selector_matches
-from k8s_sim.controllers.base import Key, Recorder, condition, key_of, parse_time, set_condition
+from k8s_sim.controllers.base import Key, Recorder, condition, isolated, key_of, parse_time, set_condition
 from k8s_sim.load import LoadModel
 from k8s_sim.store import Obj, ObjectStore, ResourceType, WatchEvent
 
@@ -51,7 +52,7 @@ class HpaController:
     def run(self, now_seconds: float) -> bool:
         wrote = False
         for hpa in self.store.list_objects(r.HPAS):
-            wrote |= self._sync(hpa, now_seconds)
+            wrote |= isolated(self.recorder, _COMPONENT, hpa, functools.partial(self._sync, hpa, now_seconds))
         return wrote
 
     def _sync(self, hpa: Obj, now: float) -> bool:

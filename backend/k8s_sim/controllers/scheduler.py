@@ -10,12 +10,13 @@ are retried when capacity frees up.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 
 from k8s_optimizer.domain.quantities import parse_cpu_millicores, parse_memory_bytes
 from k8s_sim import resources as r
-from k8s_sim.controllers.base import Key, Recorder, key_of, set_condition
+from k8s_sim.controllers.base import Key, Recorder, isolated, key_of, set_condition
 from k8s_sim.store import Obj, ObjectStore, WatchEvent
 
 RETRY_SECONDS = 30.0  # unschedulable pods are retried at least this often (the scheduler's flush interval)
@@ -148,7 +149,9 @@ class Scheduler:
         work |= {key for key, last in self._unschedulable.items() if last + RETRY_SECONDS <= now_seconds}
         wrote = False
         for key in sorted(work):
-            wrote |= self._schedule(key, now_seconds)
+            pod = self.store.get(r.PODS, *key)
+            sync = functools.partial(self._schedule, key, now_seconds)
+            wrote |= isolated(self.recorder, "default-scheduler", pod, sync)
         return wrote
 
     def _schedule(self, key: Key, now_seconds: float) -> bool:

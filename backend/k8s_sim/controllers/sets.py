@@ -9,6 +9,7 @@ DaemonSet pods go one per node whose taints the template tolerates, bound to the
 from __future__ import annotations
 
 import copy
+import functools
 import random
 
 from k8s_sim import resources as r
@@ -16,6 +17,7 @@ from k8s_sim.controllers.base import (
     Recorder,
     is_pod_active,
     is_pod_ready,
+    isolated,
     key_of,
     owner_reference,
     random_suffix,
@@ -56,10 +58,11 @@ class _SetController:
         work = sorted(self.dirty)
         self.dirty.clear()
         wrote = False
+        component = f"{self.resource.kind.lower()}-controller"
         for key in work:
             owner = self.store.get(self.resource, *key)
             if owner is not None:
-                wrote |= self.sync(owner)
+                wrote |= isolated(self.recorder, component, owner, functools.partial(self.sync, owner))
         return wrote
 
     def sync(self, owner: Obj) -> bool:

@@ -11,6 +11,7 @@ SuccessfulCreate / SuccessfulDelete events follow the real controllers.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import random
@@ -24,6 +25,7 @@ from k8s_sim.controllers.base import (
     controller_of,
     is_pod_active,
     is_pod_ready,
+    isolated,
     key_of,
     owner_reference,
     random_suffix,
@@ -123,7 +125,7 @@ class ReplicaSetController:
         for key in work:
             rs = self.store.get(r.REPLICASETS, *key)
             if rs is not None:
-                wrote |= self._sync(rs)
+                wrote |= isolated(self.recorder, "replicaset-controller", rs, functools.partial(self._sync, rs))
         return wrote
 
     def _sync(self, rs: Obj) -> bool:
@@ -234,7 +236,8 @@ class DeploymentController:
         for key in work:
             deployment = self.store.get(r.DEPLOYMENTS, *key)
             if deployment is not None:
-                wrote |= self._sync(deployment)
+                sync = functools.partial(self._sync, deployment)
+                wrote |= isolated(self.recorder, "deployment-controller", deployment, sync)
         return wrote
 
     def _owned_sets(self, deployment: Obj) -> list[Obj]:

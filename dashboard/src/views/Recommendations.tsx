@@ -68,7 +68,18 @@ function Actions(props: { rec: Recommendation; apply: ApplyAvailability; onDisab
   const [dryRun, setDryRun] = useState<DryRunResult | null>(null);
   const [state, setState] = useState<ApplyState>({ kind: "idle" });
   const [needsToken, setNeedsToken] = useState<Action | null>(null);
-  if (!props.rec.applicable) return null;
+  if (!props.rec.applicable) {
+    // Outside the apply scope (a system namespace, the optimizer itself, not in OPTIMIZER_APPLY_NAMESPACES):
+    // shown, with the reason, but never offered.
+    const reason = props.rec.not_applicable_reason;
+    return reason ? (
+      <div class="actions">
+        <span class="muted" data-testid="rec-not-applicable">
+          Not applicable here: {reason}
+        </span>
+      </div>
+    ) : null;
+  }
   const disabled = props.apply.mode !== "enabled" || state.kind === "busy";
   const run = async (action: Action, token: string) => {
     setState({ kind: "busy" });

@@ -16,6 +16,7 @@ from tests.api.ws.conftest import receive
     [
         ("https://evil.example", False),
         ("http://testserver", True),
+        ("https://testserver", False),  # same host, another scheme: another origin
         ("https://ui.example", True),
         (None, True),
     ],

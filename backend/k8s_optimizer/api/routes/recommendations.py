@@ -104,9 +104,14 @@ async def apply_recommendation(
 
 
 @router.post("/changes/{change_id}/rollback")
-async def rollback_change(state: StateDep, change_id: ChangeId, token_id: ApplyTokenDep) -> s.ChangeRecord:
-    """Restore the values an apply replaced."""
-    return await apply_ops.rollback(state, change_id, token_id)
+async def rollback_change(
+    state: StateDep,
+    change_id: ChangeId,
+    token_id: ApplyTokenDep,
+    force: Annotated[bool, Query(description="restore even if the fields changed since the apply")] = False,
+) -> s.ChangeRecord:
+    """Restore the values an apply replaced; 409 with both values when they changed since, unless `force`."""
+    return await apply_ops.rollback(state, change_id, token_id, force=force)
 
 
 @router.get("/changes")

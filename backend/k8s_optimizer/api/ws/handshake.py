@@ -34,7 +34,7 @@ def check_handshake(conn: HTTPConnection, allowed_origins: list[str], token: str
     offered = _offered_protocols(conn)
     subprotocol = PROTOCOL if PROTOCOL in offered else None
     origin = conn.headers.get("origin")
-    if origin is not None and not _origin_allowed(origin, conn.headers.get("host", ""), allowed_origins):
+    if origin is not None and not _origin_allowed(origin, conn.headers.get("host", ""), allowed_origins, _scheme(conn)):
         return Handshake(f"origin {origin!r} is not allowed")
     if "token" in conn.query_params:
         return Handshake("the token is never accepted in the URL: offer it as a subprotocol or Authorization header")
@@ -66,10 +66,19 @@ def _protocol_token(offered: list[str]) -> str | None:
     return None
 
 
-def _origin_allowed(origin: str, host: str, allowed_origins: list[str]) -> bool:
+def _scheme(conn: HTTPConnection) -> str:
+    """The page's scheme for a same-origin socket: the proxy's X-Forwarded-Proto, else ws→http, wss→https."""
+    forwarded = conn.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    if forwarded in {"http", "https"}:
+        return forwarded
+    return "https" if conn.url.scheme in ("wss", "https") else "http"
+
+
+def _origin_allowed(origin: str, host: str, allowed_origins: list[str], scheme: str) -> bool:
     if origin.rstrip("/") in {o.rstrip("/") for o in allowed_origins}:
         return True
-    return bool(host) and urlsplit(origin).netloc.lower() == host.lower()
+    parts = urlsplit(origin)  # same origin is scheme and host[:port]: https://h is not http://h
+    return bool(host) and parts.scheme.lower() == scheme and parts.netloc.lower() == host.lower()
 
 
 def _bearer(header: str | None) -> str | None:
