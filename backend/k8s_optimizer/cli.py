@@ -92,6 +92,7 @@ def _add_sim(sub: Any) -> None:
         "--backfill-series", default="cadvisor,http,state", help="cadvisor|containers, http, state (comma-separated)"
     )
     sim.add_argument("--openmetrics-out", type=Path, help="the backfill file, for promtool create-blocks-from")
+    sim.add_argument("--pods-hpa", action="store_true", help="add rps-demo/rps-api, scaled by a Pods-metric HPA")
     sim.add_argument("--prometheus-config-out", type=Path, help="write a prometheus.yml (+ file_sd targets) here")
     sim.set_defaults(handler=_sim)
 

@@ -29,7 +29,12 @@ TARGETS_REFRESH_SECONDS = 1.0
 
 async def _serve(args: argparse.Namespace, faults: Faults) -> int:
     cluster = EmbeddedCluster(
-        scenario=args.scenario, speed=args.speed, seed=args.seed, pods=args.pods, services=args.services
+        scenario=args.scenario,
+        speed=args.speed,
+        seed=args.seed,
+        pods=args.pods,
+        services=args.services,
+        pods_hpa=getattr(args, "pods_hpa", False),
     )
     await cluster.start()
     if args.history_hours > 0:

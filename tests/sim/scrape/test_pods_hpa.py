@@ -97,3 +97,18 @@ async def test_unknown_pods_metric_is_unknown() -> None:
         assert hpa["status"]["currentMetrics"] == [{"type": ""}]
         assert len(pods_of(cluster, "default", "api")) == 1
         assert events_for(cluster, "api", "FailedGetPodsMetric")
+
+
+async def test_pods_hpa_knob_adds_a_scaled_service() -> None:
+    async with running_cluster("demo", start=START, pods_hpa=True) as cluster:
+        await cluster.advance(300)
+        hpa = cluster.store.require(r.HPAS, "rps-demo", "rps-api")
+        (metric,) = hpa["status"]["currentMetrics"]
+        assert metric["type"] == "Pods"
+        assert metric["pods"]["metric"] == {"name": "http_requests_per_second"}
+        # ~34 requests/s over 3 pods is above 10 per pod (seed 1, this start): one step up to 4, then held
+        assert len(pods_of(cluster, "rps-demo", "rps-api")) == hpa["status"]["currentReplicas"] == 4
+        assert [e["message"] for e in events_for(cluster, "rps-api", "SuccessfulRescale")] == [
+            "New size: 4; reason: http_requests_per_second resource above target"
+        ]
+        assert 30 <= cluster.load.workload_rps[("rps-demo", "rps-api")] <= 40

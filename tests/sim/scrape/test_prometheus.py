@@ -103,8 +103,11 @@ async def test_prometheus_scrapes_the_cluster_and_holds_the_backfill(tmp_path: P
             "promtool", "tsdb", "create-blocks-from", "openmetrics", str(history), str(tmp_path / "data")
         )
         assert blocks.returncode == 0, blocks.stderr
+        # parsed before Prometheus starts: parsing blocks the loop the cluster serves on, and a scrape that
+        # times out marks every series of its target stale
+        _, series, _ = read(history)
         config = tmp_path / "prometheus.yml"
-        writer = TargetWriter(cluster.store, config, api_url.removeprefix("http://"), scrape_interval_seconds=1)
+        writer = TargetWriter(cluster.store, config, api_url.removeprefix("http://"), scrape_interval_seconds=2)
         writer.write_config()
         async with prometheus(config, tmp_path / "data") as url, aiohttp.ClientSession() as session:
             targets = sum(len(group) for group in promconfig.targets(cluster.store).values())
@@ -129,7 +132,6 @@ async def test_prometheus_scrapes_the_cluster_and_holds_the_backfill(tmp_path: P
             assert live["metric"]["job"] == "kubelet"
             assert live["metric"]["metrics_path"] == "/metrics/cadvisor"
             # past: the backfilled point 30 minutes before the live start is there, with the same labels
-            _, series, _ = read(history)
             (points,) = [
                 p
                 for (name, labels), p in series.items()
