@@ -25,6 +25,7 @@ from k8s_optimizer.domain.quantities import format_cpu, parse_cpu_millicores, pa
 from k8s_sim import resources as r
 from k8s_sim.admission import selector_matches
 from k8s_sim.controllers.base import Key, Recorder, condition, isolated, key_of, parse_time, set_condition
+from k8s_sim.controllers.custom_metrics import is_pods_metric, pod_value_milli
 from k8s_sim.load import LoadModel
 from k8s_sim.store import Obj, ObjectStore, ResourceType, WatchEvent
 
@@ -64,10 +65,11 @@ class HpaController:
             return self._no_target(hpa, ref)
         state = self.states.setdefault((namespace, name), HpaState())
         model = hpa_from_json(hpa)
+        # Resource metrics from metrics.k8s.io; Pods metrics (requests/s) served from the load model.
         pods = {
-            readings_key(metric): self._pods(target, metric.resource, metric.container)
+            readings_key(metric): self._pods(target, metric.resource or metric.metric_name or "", metric.container)
             for metric in model.metrics
-            if metric.resource
+            if metric.resource or metric.type == "Pods"
         }
         current = int(target["spec"].get("replicas", 1))
         decision = state.step(model, now_seconds=now, current_replicas=current, pods=pods)
@@ -102,6 +104,8 @@ class HpaController:
             usage = math.ceil(sum(reading.cpu_nanocores for reading in metrics.values()) / 1_000_000)
         elif metrics and resource == "memory":
             usage = sum(reading.memory_bytes for reading in metrics.values()) * 1000
+        elif is_pods_metric(resource):
+            usage = pod_value_milli(self.load, key, resource)
         requests: dict[str, int | None] = {}
         for spec in pod["spec"].get("containers") or ():
             request = ((spec.get("resources") or {}).get("requests") or {}).get(resource)
@@ -184,7 +188,11 @@ def _metric_statuses(results: Sequence[MetricResult]) -> list[Obj]:
         if result.utilization_percent is not None:
             current["averageUtilization"] = result.utilization_percent
         if result.average_value_milli is not None:
-            current["averageValue"] = _milli_quantity(result.target.resource or "cpu", result.average_value_milli)
+            current["averageValue"] = _milli_quantity(result.target.resource or "", result.average_value_milli)
+        if result.target.type == "Pods":
+            metric = {"name": result.target.metric_name}
+            statuses.append({"type": "Pods", "pods": {"metric": metric, "current": current}})
+            continue
         source: Obj = {"name": result.target.resource, "current": current}
         if result.target.container:
             source["container"] = result.target.container
