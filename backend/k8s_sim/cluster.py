@@ -36,6 +36,7 @@ from k8s_sim.controllers.scheduler import Scheduler
 from k8s_sim.controllers.sets import DaemonSetController, StatefulSetController
 from k8s_sim.controllers.workloads import DeploymentController, ReplicaSetController
 from k8s_sim.load import SAMPLE_SECONDS, LoadModel
+from k8s_sim.logs import PodLogs
 from k8s_sim.metrics import MetricsProvider
 from k8s_sim.scenarios import broken, common, demo, scale
 from k8s_sim.store import ObjectStore, WatchEvent
@@ -91,6 +92,7 @@ class EmbeddedCluster:
         self.nodes = NodeLifecycle(self.store)
         self.disruption = DisruptionController(self.store)
         self.metrics = MetricsProvider(self.store, self.clock, self.load)
+        self.logs = PodLogs(self.store, self.load)
         self.store.add_listener(self._on_event)
         self._wake = asyncio.Event() if _has_loop() else None
         self._task: asyncio.Task[None] | None = None

@@ -26,6 +26,13 @@ KUBERNETES_VERSION = {
     "platform": "linux/amd64",
 }
 _SUBRESOURCE_VERBS = ["get", "patch", "update"]
+_SUBRESOURCE_KINDS = {"exec": "PodExecOptions", "attach": "PodAttachOptions", "portforward": "PodPortForwardOptions"}
+_SUBRESOURCE_VERB_SETS = {
+    "log": ["get"],
+    "exec": ["create", "get"],
+    "attach": ["create", "get"],
+    "portforward": ["create", "get"],
+}
 
 
 def version() -> Obj:
@@ -82,8 +89,8 @@ def _resource_entries(rt: ResourceType) -> list[Obj]:
         if sub == "scale":
             entry.update(group="autoscaling", version="v1", kind="Scale")
         else:
-            entry["kind"] = rt.kind
-        entry["verbs"] = list(_SUBRESOURCE_VERBS)
+            entry["kind"] = _SUBRESOURCE_KINDS.get(sub, rt.kind)
+        entry["verbs"] = list(_SUBRESOURCE_VERB_SETS.get(sub, _SUBRESOURCE_VERBS))
         entries.append(entry)
     return entries
 

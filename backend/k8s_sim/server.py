@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from k8s_sim import discovery, reads, writes
+from k8s_sim import discovery, logs, reads, review, writes
 from k8s_sim.control import Control, Handler, background, fault_middleware
 from k8s_sim.faults import Faults
 from k8s_sim.store import ApiError, ResourceType
@@ -96,6 +96,9 @@ class KubeApi:
 
     async def _verb(self, request: web.Request, target: Target) -> web.StreamResponse:
         store, method = self.cluster.store, request.method
+        special = _special_handler(target)
+        if special is not None:
+            return await special(self.cluster, request, target)
         if target.name is None:
             if method == "GET" and is_watch(request):
                 return await watch(self.cluster, self.faults, self.bookmark_interval_seconds, request, target)
@@ -112,6 +115,20 @@ class KubeApi:
             if handler is not None:
                 return await handler(store, request, target)
         raise method_not_allowed(method.lower(), target.rt)
+
+
+_Special = Callable[[Cluster, web.Request, Target], Awaitable[web.StreamResponse]]
+
+
+def _special_handler(target: Target) -> _Special | None:
+    """Verbs that are not plain storage: reviews, pod logs, and the container verbs (answered plainly)."""
+    if target.rt.kind in review.REVIEW_KINDS:
+        return review.review
+    if target.subresource == "log":
+        return logs.pod_log
+    if target.subresource in logs.CONTAINER_VERBS:
+        return logs.container_verb
+    return None
 
 
 @web.middleware
@@ -156,7 +173,10 @@ def _end_watches(cluster: Cluster) -> Callable[[web.Application], Awaitable[None
 def build_app(cluster: Cluster, faults: Faults, *, bookmark_interval_seconds: float = 10.0) -> web.Application:
     """The aiohttp application serving the Kubernetes API and /sim/v1 for `cluster`."""
     api = KubeApi(cluster, faults, bookmark_interval_seconds=bookmark_interval_seconds)
-    app = web.Application(middlewares=[_errors, fault_middleware(faults)], client_max_size=64 * 1024 * 1024)
+    counts = review.RequestMetrics()
+    app = web.Application(
+        middlewares=[counts.middleware(), _errors, fault_middleware(faults)], client_max_size=64 * 1024 * 1024
+    )
     router = app.router
     router.add_get("/version", _version)
     router.add_get("/version/", _version)  # kubernetes_asyncio's VersionApi asks with a trailing slash
@@ -164,6 +184,7 @@ def build_app(cluster: Cluster, faults: Faults, *, bookmark_interval_seconds: fl
         router.add_get(probe, _ok)
     router.add_get("/openapi/v3", _openapi(cluster))
     router.add_get("/openapi/v3/{tail:.+}", _openapi(cluster))
+    router.add_get("/metrics", review.metrics_handler(cluster, counts))
     router.add_get("/api", api.discovery_root)
     router.add_get("/apis", api.discovery_root)
     router.add_route("*", "/api/{tail:.+}", api.core)

@@ -30,6 +30,7 @@ from k8s_sim.controllers.base import (
     safe_encode,
     set_condition,
 )
+from k8s_sim.controllers import revisions
 from k8s_sim.store import ApiError, Obj, ObjectStore, ResourceType, WatchEvent
 
 HASH_LABEL = "pod-template-hash"
@@ -253,6 +254,8 @@ class DeploymentController:
         if new is None:
             new = self._create_set(deployment, wanted_hash, old)
             wrote = True
+        new, revised = revisions.sync_revision(self.store, deployment, new, old)
+        wrote |= revised
         if deployment["spec"].get("strategy", {}).get("type") == "Recreate":
             wrote |= self._recreate(deployment, new, old)
         else:
