@@ -13,10 +13,11 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from k8s_sim import discovery, logs, reads, review, writes
+from k8s_sim import discovery, logs, openapi, reads, review, versions, writes
 from k8s_sim.control import Control, Handler, background, fault_middleware
 from k8s_sim.faults import Faults
 from k8s_sim.store import ApiError, ResourceType
+from k8s_sim.versions import served_types
 from k8s_sim.watch import watch
 from k8s_sim.wire import (
     METRICS_GROUP,
@@ -47,7 +48,7 @@ class KubeApi:
     async def discovery_root(self, request: web.Request) -> web.Response:
         if request.path.rstrip("/") == "/api":
             return json_response(discovery.api_versions(request.host))
-        return json_response(discovery.api_group_list(self.cluster.store.types()))
+        return json_response(discovery.api_group_list(served_types(self.cluster.store)))
 
     async def core(self, request: web.Request) -> web.StreamResponse:
         segments = [s for s in request.match_info["tail"].split("/") if s]
@@ -57,7 +58,7 @@ class KubeApi:
     async def grouped(self, request: web.Request) -> web.StreamResponse:
         segments = [s for s in request.match_info["tail"].split("/") if s]
         if len(segments) == 1:
-            group = discovery.api_group(self.cluster.store.types(), segments[0])
+            group = discovery.api_group(served_types(self.cluster.store), segments[0])
             if group is None:
                 raise _not_found(f" (group {segments[0]})")
             return json_response(group)
@@ -65,7 +66,7 @@ class KubeApi:
 
     async def _dispatch(self, request: web.Request, group: str, version: str, rest: list[str]) -> web.StreamResponse:
         if not rest:
-            resources = discovery.api_resource_list(self.cluster.store.types(), group, version)
+            resources = discovery.api_resource_list(served_types(self.cluster.store), group, version)
             if resources is None:
                 raise _not_found()
             return json_response(resources)
@@ -92,7 +93,7 @@ class KubeApi:
 
     def _type(self, group: str, version: str, plural: str) -> ResourceType | None:
         rt = self.cluster.store.type_for(group, plural)
-        return rt if rt is not None and rt.version == version else None
+        return rt if rt is not None and rt.version == version else versions.alternate(group, version, plural)
 
     async def _verb(self, request: web.Request, target: Target) -> web.StreamResponse:
         store, method = self.cluster.store, request.method
@@ -122,6 +123,8 @@ _Special = Callable[[Cluster, web.Request, Target], Awaitable[web.StreamResponse
 
 def _special_handler(target: Target) -> _Special | None:
     """Verbs that are not plain storage: reviews, pod logs, and the container verbs (answered plainly)."""
+    if target.rt is versions.HPAS_V1:
+        return versions.handle
     if target.rt.kind in review.REVIEW_KINDS:
         return review.review
     if target.subresource == "log":
@@ -150,15 +153,22 @@ async def _version(request: web.Request) -> web.Response:
 def _openapi(cluster: Cluster) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def serve(request: web.Request) -> web.Response:
         tail = request.match_info.get("tail", "").strip("/")
-        types = cluster.store.types()
+        types = served_types(cluster.store)
         if not tail:
-            return json_response(discovery.openapi_v3_root(types))
+            return json_response(openapi.openapi_v3_root(types))
         parts = tail.split("/")
         group, version = ("", parts[1]) if parts[0] == "api" and len(parts) == 2 else (parts[-2], parts[-1])
-        document = discovery.openapi_v3_group(types, group, version) if len(parts) in (2, 3) else None
+        document = openapi.openapi_v3_document(types, group, version) if len(parts) in (2, 3) else None
         if document is None:
             raise _not_found()
-        return json_response(document)
+        return web.Response(body=document, content_type="application/json")
+
+    return serve
+
+
+def _openapi_v2(cluster: Cluster) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def serve(request: web.Request) -> web.Response:
+        return json_response(openapi.openapi_v2(served_types(cluster.store)))
 
     return serve
 
@@ -182,6 +192,7 @@ def build_app(cluster: Cluster, faults: Faults, *, bookmark_interval_seconds: fl
     router.add_get("/version/", _version)  # kubernetes_asyncio's VersionApi asks with a trailing slash
     for probe in ("/healthz", "/livez", "/readyz"):
         router.add_get(probe, _ok)
+    router.add_get("/openapi/v2", _openapi_v2(cluster))
     router.add_get("/openapi/v3", _openapi(cluster))
     router.add_get("/openapi/v3/{tail:.+}", _openapi(cluster))
     router.add_get("/metrics", review.metrics_handler(cluster, counts))

@@ -69,12 +69,13 @@ def _check_name(rt: ResourceType, name: str) -> None:
         )
 
 
-async def create(store: ObjectStore, request: web.Request, target: Target) -> web.Response:
+async def create(store: ObjectStore, request: web.Request, target: Target, body: Any = None) -> web.Response:
+    """POST; `body` (already decoded, e.g. converted from another version) replaces the request's."""
     rt = target.rt
     require_verb("create", rt)
     if target.namespace is None and rt.namespaced:
         raise method_not_allowed("create", rt)
-    obj = object_body(await read_json(request), rt)
+    obj = object_body(await read_json(request) if body is None else body, rt)
     _check_namespace(store, rt, obj, target.namespace)
     _check_name(rt, obj["metadata"].get("name") or "")
     for server_set in ("resourceVersion", "uid", "creationTimestamp", "deletionTimestamp"):
@@ -138,10 +139,11 @@ def _write_scale(store: ObjectStore, target: Target, current: Obj, scale: Obj, d
     return scale_of(stored)
 
 
-async def update(store: ObjectStore, request: web.Request, target: Target) -> web.Response:
+async def update(store: ObjectStore, request: web.Request, target: Target, decoded: Any = None) -> web.Response:
     rt = target.rt
     require_verb("update", rt)
-    body = object_body(await read_json(request), _SCALE_TYPE if target.subresource == "scale" else rt)
+    raw = await read_json(request) if decoded is None else decoded
+    body = object_body(raw, _SCALE_TYPE if target.subresource == "scale" else rt)
     current = store.require(rt, target.namespace or "", target.name or "")
     if target.subresource == "scale":
         return json_response(_write_scale(store, target, current, body, dry_run(request)))
@@ -158,7 +160,11 @@ def _apply_patch(patcher: Callable[[Any, Any], Any], base: Obj, body: Any) -> Ob
     return patched
 
 
-async def patch(store: ObjectStore, request: web.Request, target: Target) -> web.Response:
+View = tuple[Callable[[Obj], Obj], Callable[[Obj], Obj]]  # (stored → served version, served → stored)
+
+
+async def patch(store: ObjectStore, request: web.Request, target: Target, view: View | None = None) -> web.Response:
+    """PATCH; with `view`, the patch applies to the object as another version serves it."""
     rt = target.rt
     require_verb("patch", rt)
     patcher = _PATCHERS.get(request.headers.get("Content-Type", "").split(";")[0].strip())
@@ -173,6 +179,9 @@ async def patch(store: ObjectStore, request: web.Request, target: Target) -> web
     if target.subresource == "scale":
         patched = _apply_patch(patcher, scale_of(current), body)
         return json_response(_write_scale(store, target, current, patched, dry_run(request)))
+    if view is not None:
+        patched = view[1](_apply_patch(patcher, view[0](current), body))
+        return json_response(view[0](_write(store, target, current, patched, dry_run(request))))
     return json_response(_write(store, target, current, _apply_patch(patcher, current, body), dry_run(request)))
 
 

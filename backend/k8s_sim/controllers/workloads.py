@@ -18,6 +18,7 @@ import zlib
 from collections import defaultdict
 
 from k8s_sim import resources as r
+from k8s_sim.controllers import revisions
 from k8s_sim.controllers.base import (
     Key,
     Recorder,
@@ -30,7 +31,6 @@ from k8s_sim.controllers.base import (
     safe_encode,
     set_condition,
 )
-from k8s_sim.controllers import revisions
 from k8s_sim.store import ApiError, Obj, ObjectStore, ResourceType, WatchEvent
 
 HASH_LABEL = "pod-template-hash"
