@@ -83,6 +83,10 @@ class PodLogs:
             if start is not None and end is not None:
                 previous = Run(start, end, str(ended.get("reason", "")), int(ended.get("exitCode", 0)))
         current = Run(found.started_at, None) if found.started_at is not None else None
+        last = found.terminated
+        if last is not None and found.started_at is not None:
+            finished = _epoch(last.get("finishedAt")) or found.started_at
+            current = Run(found.started_at, finished, str(last.get("reason", "")), int(last.get("exitCode", 0)))
         return current, previous
 
     def lines(self, namespace: str, pod: str, container: str, run: Run, until: float) -> list[tuple[float, str]]:
@@ -178,6 +182,8 @@ def _shutdown(flavour: str, run: Run, at: float) -> Iterator[tuple[float, str]]:
         yield at, f"stress: FAIL: [1] (451) failed run completed in {ran}s"
     elif run.reason == "OOMKilled":
         yield at, "Killed"
+    elif run.exit_code == 0:
+        yield at, "done"
     else:
         yield at, f"fatal: exiting with code {run.exit_code}"
 
