@@ -115,6 +115,9 @@ def _job(rt: ResourceType, obj: Obj, old: Obj | None, causes: list[Cause]) -> No
         uid = obj["metadata"].get("uid", "")
         name = obj["metadata"].get("name", "")
         generated = {JOB_UID_LABEL: uid, JOB_NAME_LABEL: name, "controller-uid": uid, "job-name": name}
+        job_labels = obj["metadata"].setdefault("labels", {})
+        for key, value in generated.items():
+            job_labels.setdefault(key, value)
         labels = template.setdefault("metadata", {}).setdefault("labels", {})
         if not spec.get("manualSelector"):
             labels.update(generated)

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from k8s_sim import apply
 from k8s_sim.patch import PatchError, json_merge_patch, json_patch, strategic_merge_patch
 from k8s_sim.reads import scale_of
 from k8s_sim.store import ApiError, ObjectStore, ResourceType
@@ -83,6 +84,7 @@ async def create(store: ObjectStore, request: web.Request, target: Target, body:
     if "status" in rt.subresources and rt.kind != "Node":
         # Status is written through /status by controllers, as on a real server (Nodes register with it).
         obj.pop("status", None)
+    apply.record_update(rt, None, obj, apply.manager_of(request, "unknown"), store.clock.rfc3339(), None)
     return json_response(store.create(rt, obj, dry_run=dry_run(request)), 201)
 
 
@@ -112,7 +114,10 @@ def _merge_for_subresource(target: Target, current: Obj, proposed: Obj) -> Obj:
     return proposed
 
 
-def _write(store: ObjectStore, target: Target, current: Obj, proposed: Obj, dry: bool) -> Obj:
+def _write(
+    store: ObjectStore, target: Target, current: Obj, proposed: Obj, dry: bool, manager: str | None = None
+) -> Obj:
+    """Store an update; with `manager`, the fields it changed are recorded in managedFields (an Update)."""
     rt = target.rt
     meta = proposed.setdefault("metadata", {})
     _precondition(rt, current, meta.get("resourceVersion"))
@@ -124,6 +129,8 @@ def _write(store: ObjectStore, target: Target, current: Obj, proposed: Obj, dry:
             raise bad_request(_NAMESPACE_MISMATCH)
         meta["namespace"] = target.namespace
     merged = _merge_for_subresource(target, current, proposed)
+    if manager is not None:
+        apply.record_update(rt, current, merged, manager, store.clock.rfc3339(), target.subresource)
     return store.update(rt, merged, expect_rv=current["metadata"]["resourceVersion"], dry_run=dry)
 
 
@@ -147,7 +154,7 @@ async def update(store: ObjectStore, request: web.Request, target: Target, decod
     current = store.require(rt, target.namespace or "", target.name or "")
     if target.subresource == "scale":
         return json_response(_write_scale(store, target, current, body, dry_run(request)))
-    return json_response(_write(store, target, current, body, dry_run(request)))
+    return json_response(_write(store, target, current, body, dry_run(request), apply.manager_of(request, "unknown")))
 
 
 def _apply_patch(patcher: Callable[[Any, Any], Any], base: Obj, body: Any) -> Obj:
@@ -167,8 +174,13 @@ async def patch(store: ObjectStore, request: web.Request, target: Target, view: 
     """PATCH; with `view`, the patch applies to the object as another version serves it."""
     rt = target.rt
     require_verb("patch", rt)
-    patcher = _PATCHERS.get(request.headers.get("Content-Type", "").split(";")[0].strip())
-    if patcher is None:  # includes server-side apply (application/apply-patch+yaml), which is not implemented
+    content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
+    if content_type == apply.APPLY_CONTENT_TYPE and target.subresource is None and view is None:
+        return await apply.apply_patch(
+            store, request, target, lambda old, new, dry: _write(store, target, old, new, dry)
+        )
+    patcher = _PATCHERS.get(content_type)
+    if patcher is None:
         raise ApiError(
             415,
             "UnsupportedMediaType",
@@ -182,7 +194,9 @@ async def patch(store: ObjectStore, request: web.Request, target: Target, view: 
     if view is not None:
         patched = view[1](_apply_patch(patcher, view[0](current), body))
         return json_response(view[0](_write(store, target, current, patched, dry_run(request))))
-    return json_response(_write(store, target, current, _apply_patch(patcher, current, body), dry_run(request)))
+    patched = _apply_patch(patcher, current, body)
+    manager = apply.manager_of(request, "unknown")
+    return json_response(_write(store, target, current, patched, dry_run(request), manager))
 
 
 # -- delete --------------------------------------------------------------------------------------------
