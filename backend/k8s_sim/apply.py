@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from k8s_sim import openapi
+from k8s_sim import decoding, openapi
 from k8s_sim.store import ApiError, ObjectStore, ResourceType
 from k8s_sim.wire import Obj, Target, bad_request, dry_run, json_response, object_body
 
@@ -343,6 +343,7 @@ async def apply_patch(store: ObjectStore, request: web.Request, target: Target, 
         )
     force = request.query.get("force", "").lower() in ("true", "1")
     config = parse_apply_body(await request.read(), rt)
+    warnings = decoding.check(rt, config, request)
     name = config["metadata"].get("name") or target.name
     if name != target.name:
         raise bad_request("the name of the object does not match the name on the URL")
@@ -356,6 +357,6 @@ async def apply_patch(store: ObjectStore, request: web.Request, target: Target, 
         result.pop("status", None)
         for server_set in ("resourceVersion", "uid", "creationTimestamp"):
             result["metadata"].pop(server_set, None)
-        return json_response(store.create(rt, result, dry_run=dry), 201)
+        return decoding.with_warnings(json_response(store.create(rt, result, dry_run=dry), 201), warnings)
     result["metadata"].pop("resourceVersion", None)
-    return json_response(write(live, result, dry))
+    return decoding.with_warnings(json_response(write(live, result, dry)), warnings)

@@ -16,7 +16,7 @@ import copy
 import re
 from collections.abc import Callable
 
-from k8s_sim import resources as r
+from k8s_sim import resources as r, validation
 from k8s_sim.admission import Cause, default_pod_spec, invalid, qos_class, validate_pod_spec
 from k8s_sim.cron import CronError, parse_schedule
 from k8s_sim.store import ApiError, Obj, ObjectStore, ResourceType
@@ -388,6 +388,11 @@ class KindAdmission:
             self._pod_admission(obj)
         if strategy is not None:
             strategy(rt, obj, old, causes)
+        found = validation.pod_spec_of(rt, obj)
+        if found is not None:
+            validation.check_pod_spec(found[0], found[1], causes)
+        if rt == r.SERVICES:
+            validation.check_service(obj, old, causes)
         if causes:
             raise invalid(rt, str(obj["metadata"].get("name", "")), causes)
 

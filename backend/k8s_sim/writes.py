@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from k8s_sim import apply
+from k8s_sim import apply, decoding, validation
 from k8s_sim.patch import PatchError, json_merge_patch, json_patch, strategic_merge_patch
 from k8s_sim.reads import scale_of
 from k8s_sim.store import ApiError, ObjectStore, ResourceType
@@ -77,6 +77,7 @@ async def create(store: ObjectStore, request: web.Request, target: Target, body:
     if target.namespace is None and rt.namespaced:
         raise method_not_allowed("create", rt)
     obj = object_body(await read_json(request) if body is None else body, rt)
+    warnings = decoding.check(rt, obj, request)
     _check_namespace(store, rt, obj, target.namespace)
     _check_name(rt, obj["metadata"].get("name") or "")
     for server_set in ("resourceVersion", "uid", "creationTimestamp", "deletionTimestamp"):
@@ -85,7 +86,7 @@ async def create(store: ObjectStore, request: web.Request, target: Target, body:
         # Status is written through /status by controllers, as on a real server (Nodes register with it).
         obj.pop("status", None)
     apply.record_update(rt, None, obj, apply.manager_of(request, "unknown"), store.clock.rfc3339(), None)
-    return json_response(store.create(rt, obj, dry_run=dry_run(request)), 201)
+    return decoding.with_warnings(json_response(store.create(rt, obj, dry_run=dry_run(request)), 201), warnings)
 
 
 # -- update and patch ----------------------------------------------------------------------------------
@@ -129,6 +130,8 @@ def _write(
             raise bad_request(_NAMESPACE_MISMATCH)
         meta["namespace"] = target.namespace
     merged = _merge_for_subresource(target, current, proposed)
+    if target.subresource is None:
+        validation.check_update(rt, current, merged)
     if manager is not None:
         apply.record_update(rt, current, merged, manager, store.clock.rfc3339(), target.subresource)
     return store.update(rt, merged, expect_rv=current["metadata"]["resourceVersion"], dry_run=dry)
@@ -154,7 +157,9 @@ async def update(store: ObjectStore, request: web.Request, target: Target, decod
     current = store.require(rt, target.namespace or "", target.name or "")
     if target.subresource == "scale":
         return json_response(_write_scale(store, target, current, body, dry_run(request)))
-    return json_response(_write(store, target, current, body, dry_run(request), apply.manager_of(request, "unknown")))
+    warnings = decoding.check(rt, body, request)
+    stored = _write(store, target, current, body, dry_run(request), apply.manager_of(request, "unknown"))
+    return decoding.with_warnings(json_response(stored), warnings)
 
 
 def _apply_patch(patcher: Callable[[Any, Any], Any], base: Obj, body: Any) -> Obj:
@@ -195,8 +200,11 @@ async def patch(store: ObjectStore, request: web.Request, target: Target, view: 
         patched = view[1](_apply_patch(patcher, view[0](current), body))
         return json_response(view[0](_write(store, target, current, patched, dry_run(request))))
     patched = _apply_patch(patcher, current, body)
+    warnings = decoding.check(rt, patched, request)
     manager = apply.manager_of(request, "unknown")
-    return json_response(_write(store, target, current, patched, dry_run(request), manager))
+    return decoding.with_warnings(
+        json_response(_write(store, target, current, patched, dry_run(request), manager)), warnings
+    )
 
 
 # -- delete --------------------------------------------------------------------------------------------
