@@ -142,6 +142,13 @@ def _cronjob(rt: ResourceType, obj: Obj, old: Obj | None, causes: list[Cause]) -
     schedule = spec.get("schedule")
     if not schedule:
         causes.append(("spec.schedule", "Required value"))
+    elif "TZ=" in str(schedule):
+        causes.append(
+            (
+                "spec.schedule",
+                f'Invalid value: "{schedule}": cannot use TZ or CRON_TZ in schedule, use timeZone field instead',
+            )
+        )
     else:
         try:
             parse_schedule(str(schedule))
@@ -393,6 +400,7 @@ class KindAdmission:
             validation.check_pod_spec(found[0], found[1], causes)
         if rt == r.SERVICES:
             validation.check_service(obj, old, causes)
+        validation.check_update(rt, old, obj, causes)
         if causes:
             raise invalid(rt, str(obj["metadata"].get("name", "")), causes)
 

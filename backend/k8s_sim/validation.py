@@ -13,10 +13,13 @@ Messages and field paths are the real server's.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from k8s_sim import resources as r
-from k8s_sim.admission import Cause, invalid
+from k8s_sim.admission import Cause
 from k8s_sim.store import Obj, ResourceType
 
 _SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
@@ -240,7 +243,21 @@ def _pod_spec_changed(old: Obj, new: Obj) -> bool:
     return before != after
 
 
-def check_update(rt: ResourceType, current: Obj, proposed: Obj) -> None:
-    causes = update_causes(rt, current, proposed)
-    if causes:
-        raise invalid(rt, str(current["metadata"].get("name", "")), causes)
+# Set while a client's update (not a controller's, not a status write) passes admission: the update rules
+# compare the defaulted object with the stored one, so they run inside admission, after the defaults.
+_CLIENT_UPDATE: ContextVar[bool] = ContextVar("client_update", default=False)
+
+
+@contextmanager
+def client_update(active: bool) -> Iterator[None]:
+    token = _CLIENT_UPDATE.set(active)
+    try:
+        yield
+    finally:
+        _CLIENT_UPDATE.reset(token)
+
+
+def check_update(rt: ResourceType, current: Obj | None, proposed: Obj, causes: list[Cause]) -> None:
+    """Called by admission: the update rules, for clients' updates only."""
+    if current is not None and _CLIENT_UPDATE.get():
+        causes.extend(update_causes(rt, current, proposed))

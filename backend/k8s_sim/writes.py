@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from k8s_sim import apply, decoding, validation
+from k8s_sim.admission import invalid as admission_invalid, name_causes
 from k8s_sim.patch import PatchError, json_merge_patch, json_patch, strategic_merge_patch
 from k8s_sim.reads import scale_of
 from k8s_sim.store import ApiError, ObjectStore, ResourceType
@@ -34,7 +34,6 @@ from k8s_sim.wire import (
     selectors,
 )
 
-_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _PATCHERS: dict[str, Callable[[Any, Any], Any]] = {
     "application/strategic-merge-patch+json": strategic_merge_patch,
     "application/merge-patch+json": json_merge_patch,
@@ -60,14 +59,9 @@ def _check_namespace(store: ObjectStore, rt: ResourceType, obj: Obj, namespace: 
 
 
 def _check_name(rt: ResourceType, name: str) -> None:
-    if name and (len(name) > 253 or not _NAME.match(name)):
-        raise invalid(
-            rt.kind,
-            name,
-            "metadata.name",
-            f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case '
-            "alphanumeric characters, '-' or '.'",
-        )
+    causes = name_causes(rt, name) if name else []
+    if causes:
+        raise admission_invalid(rt, name, causes)
 
 
 async def create(store: ObjectStore, request: web.Request, target: Target, body: Any = None) -> web.Response:
@@ -130,11 +124,10 @@ def _write(
             raise bad_request(_NAMESPACE_MISMATCH)
         meta["namespace"] = target.namespace
     merged = _merge_for_subresource(target, current, proposed)
-    if target.subresource is None:
-        validation.check_update(rt, current, merged)
     if manager is not None:
         apply.record_update(rt, current, merged, manager, store.clock.rfc3339(), target.subresource)
-    return store.update(rt, merged, expect_rv=current["metadata"]["resourceVersion"], dry_run=dry)
+    with validation.client_update(target.subresource is None):
+        return store.update(rt, merged, expect_rv=current["metadata"]["resourceVersion"], dry_run=dry)
 
 
 def _write_scale(store: ObjectStore, target: Target, current: Obj, scale: Obj, dry: bool) -> Obj:
