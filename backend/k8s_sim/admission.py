@@ -394,7 +394,7 @@ _NAME_RULES = {
 
 def name_causes(rt: ResourceType, name: str) -> list[Cause]:
     """metadata.name rules per kind: Namespaces are labels, Services DNS-1035 labels, the rest subdomains."""
-    rule = "label" if rt == r.NAMESPACES else "dns1035" if rt == r.SERVICES else "subdomain"
+    rule = "label" if rt is r.NAMESPACES else "dns1035" if rt is r.SERVICES else "subdomain"
     pattern, message = _NAME_RULES[rule]
     limit = 63 if rule != "subdomain" else 253
     if len(name) > limit or not pattern.match(name):

@@ -387,18 +387,18 @@ class KindAdmission:
     def __call__(self, rt: ResourceType, obj: Obj, old: Obj | None) -> None:
         causes: list[Cause] = []
         strategy = STRATEGIES.get(rt.key)
-        if rt == r.PVCS and old is None:
+        if rt is r.PVCS and old is None:
             self._default_storage_class(obj)
-        elif rt == r.INGRESSES and old is None:
+        elif rt is r.INGRESSES and old is None:
             self._default_ingress_class(obj)
-        elif rt == r.PODS and old is None:
+        elif rt is r.PODS and old is None:
             self._pod_admission(obj)
         if strategy is not None:
             strategy(rt, obj, old, causes)
-        found = validation.pod_spec_of(rt, obj)
+        found = validation.pod_spec_of(rt, obj) if old is None or obj.get("spec") != old.get("spec") else None
         if found is not None:
             validation.check_pod_spec(found[0], found[1], causes)
-        if rt == r.SERVICES:
+        if rt is r.SERVICES:
             validation.check_service(obj, old, causes)
         validation.check_update(rt, old, obj, causes)
         if causes:
@@ -441,6 +441,8 @@ class KindAdmission:
     def _limit_range_defaults(self, namespace: str, spec: Obj) -> bool:
         """LimitRanger: containers without limits/requests get the namespace's Container defaults."""
         changed = False
+        if not self.store.count(r.LIMITRANGES):
+            return False
         for limit_range in self.store.list_objects(r.LIMITRANGES, namespace):
             for item in (limit_range.get("spec") or {}).get("limits") or ():
                 if item.get("type") != "Container":

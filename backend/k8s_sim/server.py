@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from k8s_sim import discovery, logs, openapi, reads, review, versions, writes
+from k8s_sim import discovery, knobs, logs, openapi, reads, review, versions, writes
 from k8s_sim.control import Control, Handler, background, fault_middleware
 from k8s_sim.faults import Faults
 from k8s_sim.store import ApiError, ResourceType
@@ -201,6 +201,8 @@ def build_app(cluster: Cluster, faults: Faults, *, bookmark_interval_seconds: fl
     router.add_route("*", "/api/{tail:.+}", api.core)
     router.add_route("*", "/apis/{tail:.+}", api.grouped)
     Control(cluster, faults).routes(router)
+    router.add_route("GET", "/sim/v1/images", knobs.images_handler(cluster))
+    router.add_route("POST", "/sim/v1/images", knobs.images_handler(cluster))
     app.cleanup_ctx.append(background(cluster, faults))
     app.on_shutdown.append(_end_watches(cluster))
     return app

@@ -22,6 +22,8 @@ from k8s_sim import resources as r
 from k8s_sim.admission import Cause
 from k8s_sim.store import Obj, ResourceType
 
+_TEMPLATED = frozenset(rt.key for rt in (r.DEPLOYMENTS, r.REPLICASETS, r.STATEFULSETS, r.DAEMONSETS, r.JOBS, r.RCS))
+_SELECTOR_IMMUTABLE = frozenset(rt.key for rt in (r.DEPLOYMENTS, r.REPLICASETS, r.DAEMONSETS, r.STATEFULSETS))
 _SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 _NODE_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
 _ENUMS = {
@@ -55,12 +57,12 @@ def _supported(values: tuple[str, ...]) -> str:
 # -- pod specs -----------------------------------------------------------------------------------------
 def pod_spec_of(rt: ResourceType, obj: Obj) -> tuple[Obj, str] | None:
     spec = obj.get("spec") or {}
-    if rt == r.PODS:
+    if rt is r.PODS:
         return spec, "spec"
-    if rt == r.CRONJOBS:
+    if rt is r.CRONJOBS:
         template = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
         return template.get("spec") or {}, "spec.jobTemplate.spec.template.spec"
-    if rt in (r.DEPLOYMENTS, r.REPLICASETS, r.STATEFULSETS, r.DAEMONSETS, r.JOBS, r.RCS):
+    if rt.key in _TEMPLATED:
         return (spec.get("template") or {}).get("spec") or {}, "spec.template.spec"
     return None
 
@@ -207,16 +209,14 @@ def update_causes(rt: ResourceType, current: Obj, proposed: Obj) -> list[Cause]:
     """What a client may not change in an update (the status subresource excepted)."""
     causes: list[Cause] = []
     new_spec, old_spec = proposed.get("spec") or {}, current.get("spec") or {}
-    if rt in (r.DEPLOYMENTS, r.REPLICASETS, r.DAEMONSETS, r.STATEFULSETS) and new_spec.get("selector") != old_spec.get(
-        "selector"
-    ):
+    if rt.key in _SELECTOR_IMMUTABLE and new_spec.get("selector") != old_spec.get("selector"):
         causes.append(("spec.selector", f"Invalid value: {_go_selector(new_spec.get('selector'))}: field is immutable"))
-    if rt == r.STATEFULSETS:
+    if rt is r.STATEFULSETS:
         strip = {k: v for k, v in new_spec.items() if k not in _STS_MUTABLE}
         before = {k: v for k, v in old_spec.items() if k not in _STS_MUTABLE}
         if strip != before and not causes:
             causes.append(("spec", _STS_UPDATE_MESSAGE))
-    if rt == r.PODS and _pod_spec_changed(old_spec, new_spec):
+    if rt is r.PODS and _pod_spec_changed(old_spec, new_spec):
         causes.append(("spec", _POD_UPDATE_MESSAGE))
     return causes
 

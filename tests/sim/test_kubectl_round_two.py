@@ -163,7 +163,8 @@ def test_apply_server_side_with_ownership_conflicts_and_force(sim: SimCluster, t
     deploy = _json(sim, "get", "deployment", "ssa", "-n", "k2-ssa", "--show-managed-fields")
     owners = {e["manager"]: e["fieldsV1"].get("f:spec", {}) for e in deploy["metadata"]["managedFields"]}
     assert deploy["spec"]["replicas"] == 3
-    assert "f:replicas" in owners["ci"] and "f:replicas" not in owners["kubectl"]
+    assert "f:replicas" in owners["ci"]
+    assert "f:replicas" not in owners["kubectl"]
 
 
 def test_explain_reads_the_served_schemas(sim: SimCluster) -> None:
@@ -203,3 +204,22 @@ def test_strict_validation_gives_the_real_messages(sim: SimCluster, tmp_path: Pa
     assert 'The Service "v6" is invalid: spec.ipFamilies[0]: Invalid value: "IPv6": not configured on this cluster' in (
         unsupported.stderr
     )
+
+
+def test_images_marked_unpullable_end_in_image_pull_back_off(sim: SimCluster) -> None:
+    _ok(sim, "create", "namespace", "k2-pull")
+    assert sim.control("POST", "/sim/v1/images", {"unpullable": ["registry.example/private/*"]}) == {
+        "unpullable": ["registry.example/private/*"]
+    }
+    _ok(sim, "run", "private", "-n", "k2-pull", "--image=registry.example/private/app:1.0")
+
+    def status() -> str:
+        row = _ok(sim, "get", "pod", "private", "-n", "k2-pull", "--no-headers").split()
+        return row[2]
+
+    assert _eventually(lambda: status() == "ErrImagePull")
+    sim.advance(12)
+    assert _eventually(lambda: status() == "ImagePullBackOff")
+    sim.control("POST", "/sim/v1/images", {"unpullable": []})
+    sim.advance(25)
+    assert _eventually(lambda: status() == "Running")

@@ -41,7 +41,17 @@ class JobController:
         self.tracking = DirtyOwners(r.JOBS, r.PODS)
         self.dirty = self.tracking.dirty
         self._expiry: dict[Key, float] = {}  # finished Jobs with a TTL → when they go
-        store.add_listener(self.tracking.observe)
+        store.add_listener(self._on_event)
+
+    def _on_event(self, event: WatchEvent) -> None:
+        if event.resource is r.PODS:
+            refs = event.object["metadata"].get("ownerReferences") or ()
+            indexed = self.tracking.children.owner_of
+            if not any(ref.get("kind") == "Job" for ref in refs) and (
+                not indexed or key_of(event.object) not in indexed
+            ):
+                return  # 10,000 ReplicaSet pods are none of the Job controller's business
+        self.tracking.observe(event)
 
     def next_due(self) -> float | None:
         return min(self._expiry.values(), default=None)
@@ -205,7 +215,7 @@ class CronJobController:
         store.add_listener(self._on_event)
 
     def _on_event(self, event: WatchEvent) -> None:
-        if event.resource == r.CRONJOBS:
+        if event.resource is r.CRONJOBS:
             key = key_of(event.object)
             if event.type == "DELETED":
                 self._due.pop(key, None)
@@ -213,7 +223,7 @@ class CronJobController:
             else:
                 self._by_uid[event.object["metadata"]["uid"]] = key
                 self.dirty.add(key)
-        elif event.resource == r.JOBS:
+        elif event.resource is r.JOBS:
             owner = self.jobs.observe(event)
             if owner is not None and owner in self._by_uid:
                 self.dirty.add(self._by_uid[owner])

@@ -74,19 +74,19 @@ def _pod_usage(pod: Obj) -> dict[str, int]:
 
 def usage_of(rt: ResourceType, obj: Obj) -> dict[str, int]:
     """What one object adds to a quota's `used`."""
-    if rt == r.PODS and (obj.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+    if rt is r.PODS and (obj.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
         return {}
     usage = dict.fromkeys(_count_names(rt), 1000)
-    if rt == r.PODS:
+    if rt is r.PODS:
         usage.update(_pod_usage(obj))
-    elif rt == r.SERVICES:
+    elif rt is r.SERVICES:
         kind = (obj.get("spec") or {}).get("type")
         ports = len((obj.get("spec") or {}).get("ports") or ())
         if kind in ("NodePort", "LoadBalancer"):
             usage["services.nodeports"] = ports * 1000
         if kind == "LoadBalancer":
             usage["services.loadbalancers"] = 1000
-    elif rt == r.PVCS:
+    elif rt is r.PVCS:
         storage = (((obj.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage", "0")
         usage["requests.storage"] = _amount("requests.storage", storage)
     return usage
@@ -118,7 +118,7 @@ class QuotaController:
 
     def _on_event(self, event: WatchEvent) -> None:
         namespace = event.object["metadata"].get("namespace", "")
-        if event.resource == r.RESOURCEQUOTAS:
+        if event.resource is r.RESOURCEQUOTAS:
             self._quota_namespaces.add(namespace)
             self.dirty.add(namespace)
         elif namespace in self._quota_namespaces:
@@ -133,7 +133,7 @@ class QuotaController:
         name = obj["metadata"].get("name", "")
         for quota in self.store.list_objects(r.RESOURCEQUOTAS, namespace):
             hard = (quota.get("spec") or {}).get("hard") or {}
-            if rt == r.PODS:
+            if rt is r.PODS:
                 lacking = _missing(obj, hard)
                 if lacking:
                     raise forbidden(rt, name, f"failed quota: {quota['metadata']['name']}: must specify {lacking}")
@@ -153,7 +153,7 @@ class QuotaController:
     def _used(self, namespace: str) -> dict[str, int]:
         used: dict[str, int] = {}
         for rt in self.store.types():
-            if not rt.namespaced or "list" not in rt.verbs or rt.group == "metrics.k8s.io" or rt == r.EVENTS:
+            if not rt.namespaced or "list" not in rt.verbs or rt.group == "metrics.k8s.io" or rt is r.EVENTS:
                 continue
             for obj in self.store.list_objects(rt, namespace):
                 for name, amount in usage_of(rt, obj).items():

@@ -37,8 +37,15 @@ def sync_revision(store: ObjectStore, deployment: Obj, new: Obj, old: list[Obj])
     def stamp_deployment(obj: Obj) -> None:
         obj["metadata"].setdefault("annotations", {})[REVISION_ANNOTATION] = str(revision)
 
-    before = (new["metadata"]["resourceVersion"], deployment["metadata"]["resourceVersion"])
-    updated = store.mutate(r.REPLICASETS, *key_of(new), stamp_set) or new
-    stamped = store.mutate(r.DEPLOYMENTS, *key_of(deployment), stamp_deployment)
-    after = (updated["metadata"]["resourceVersion"], (stamped or deployment)["metadata"]["resourceVersion"])
-    return updated, before != after
+    set_annotations = new["metadata"].get("annotations") or {}
+    wrote = False
+    # mutate() deep-copies: check first, so 2,000 settled Deployments cost nothing per sync
+    if set_annotations.get(REVISION_ANNOTATION) != str(revision) or (
+        cause is not None and set_annotations.get(CHANGE_CAUSE_ANNOTATION) != cause
+    ):
+        new = store.mutate(r.REPLICASETS, *key_of(new), stamp_set) or new
+        wrote = True
+    if (deployment["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION) != str(revision):
+        store.mutate(r.DEPLOYMENTS, *key_of(deployment), stamp_deployment)
+        wrote = True
+    return new, wrote

@@ -58,18 +58,18 @@ class VolumeBinder:
         store.add_listener(self._on_event)
 
     def _on_event(self, event: WatchEvent) -> None:
-        if event.resource == r.PVCS:
+        if event.resource is r.PVCS:
             if event.type == "DELETED":
                 self._deleted.append(event.object)
             else:
                 self.dirty.add(key_of(event.object))
-        elif event.resource == r.PODS and event.type != "DELETED":
+        elif event.resource is r.PODS and event.type != "DELETED":
             namespace = event.object["metadata"].get("namespace", "")
             for claim in claim_names(event.object.get("spec") or {}):
                 if (namespace, claim) not in self._consumed:
                     self._consumed.add((namespace, claim))
                     self.dirty.add((namespace, claim))
-        elif event.resource in (r.PVS, r.STORAGECLASSES) and event.type != "DELETED":
+        elif (event.resource is r.PVS or event.resource is r.STORAGECLASSES) and event.type != "DELETED":
             self.dirty.update(key_of(obj) for obj in self.store.iter_objects(r.PVCS) if _pending(obj))
 
     def run(self, now_seconds: float) -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from k8s_sim import resources as r
 from k8s_sim.store import ApiError, Obj
 from tests.sim.embedded import deployment, events_for, running_cluster
@@ -290,7 +292,8 @@ async def test_cronjob_creates_a_job_each_scheduled_minute_and_keeps_its_history
         assert len(completed) == 2  # successfulJobsHistoryLimit; older completed Jobs were deleted
         assert len(jobs) - len(completed) <= 1  # at most this minute's Job still running
         status = _get(cluster, "tick", r.CRONJOBS)["status"]
-        assert status["lastScheduleTime"].endswith(":00Z") and "lastSuccessfulTime" in status
+        assert status["lastScheduleTime"].endswith(":00Z")
+        assert "lastSuccessfulTime" in status
 
 
 async def test_service_type_change_to_cluster_ip_drops_its_node_ports() -> None:
@@ -318,7 +321,7 @@ async def test_quota_tracks_usage_and_refuses_what_exceeds_it() -> None:
         }
         cluster.store.create(r.RESOURCEQUOTAS, quota)
         await cluster.advance(1)
-        before = len([p for p in cluster.store.list_objects(r.PODS, "default")])
+        before = len(list(cluster.store.list_objects(r.PODS, "default")))
         assert before == 0
         cluster.store.create(r.PODS, _pod("one"))
         cluster.store.create(r.PODS, _pod("two"))
@@ -327,16 +330,13 @@ async def test_quota_tracks_usage_and_refuses_what_exceeds_it() -> None:
             "hard": {"pods": "2", "requests.cpu": "25m"},
             "used": {"pods": "2", "requests.cpu": "20m"},
         }
-        try:
+        with pytest.raises(ApiError) as refused:
             cluster.store.create(r.PODS, _pod("three"))
-        except ApiError as error:
-            assert (error.code, error.message) == (
-                403,
-                'pods "three" is forbidden: exceeded quota: compute, requested: pods=1,requests.cpu=10m, '
-                "used: pods=2,requests.cpu=20m, limited: pods=2,requests.cpu=25m",
-            )
-        else:
-            raise AssertionError("the third pod was admitted")
+        assert (refused.value.code, refused.value.message) == (
+            403,
+            'pods "three" is forbidden: exceeded quota: compute, requested: pods=1,requests.cpu=10m, '
+            "used: pods=2,requests.cpu=20m, limited: pods=2,requests.cpu=25m",
+        )
 
 
 async def test_limit_range_defaults_containers_at_admission() -> None:
@@ -368,7 +368,8 @@ async def test_replication_controller_manages_its_pods() -> None:
         pods = [
             p for p in cluster.store.list_objects(r.PODS, "default") if p["metadata"]["labels"].get("app") == "legacy"
         ]
-        assert len(pods) == 1 and pods[0]["metadata"]["ownerReferences"][0]["kind"] == "ReplicationController"
+        assert len(pods) == 1
+        assert pods[0]["metadata"]["ownerReferences"][0]["kind"] == "ReplicationController"
 
 
 async def test_logs_carry_the_requests_each_echo_pod_served() -> None:
@@ -381,13 +382,15 @@ async def test_logs_carry_the_requests_each_echo_pod_served() -> None:
         ]
         pod = echo[0]
         runs = cluster.logs.runs("k8s-optimizer", pod["metadata"]["name"], "echo")
-        assert runs is not None and runs[0] is not None
+        assert runs is not None
+        assert runs[0] is not None
         lines = cluster.logs.lines(
             "k8s-optimizer", pod["metadata"]["name"], "echo", runs[0], cluster.clock.now_seconds()
         )
         load_gen = _get(cluster, "load-gen", namespace="k8s-optimizer")
         access = [text for _, text in lines[1:]]
         assert lines[0][1] == "echo: listening on port 8080 (ealen/echo-server:0.9.2)"
-        assert access and all(text.startswith(f"{load_gen['status']['podIP']} - - [") for text in access)
+        assert access
+        assert all(text.startswith(f"{load_gen['status']['podIP']} - - [") for text in access)
         assert all('"GET / HTTP/1.1" 200 ' in text for text in access)
         assert [at for at, _ in lines] == sorted(at for at, _ in lines)
