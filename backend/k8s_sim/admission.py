@@ -385,6 +385,38 @@ def _endpointslice(rt: ResourceType, obj: Obj, old: Obj | None, causes: list[Cau
 
 _Strategy = Callable[[ResourceType, Obj, Obj | None, list[Cause]], None]
 
+# kube-apiserver's name messages (apimachinery's validation package), verbatim.
+_NAME_RULES = {
+    "subdomain": (
+        _DNS1123_SUBDOMAIN,
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must "
+        "start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+        "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+    ),
+    "label": (
+        _DNS1123_LABEL,
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and "
+        "end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+        "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+    ),
+    "dns1035": (
+        _DNS1035_LABEL,
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic "
+        "character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for "
+        "validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
+    ),
+}
+
+
+def name_causes(rt: ResourceType, name: str) -> list[Cause]:
+    """metadata.name rules per kind: Namespaces are labels, Services DNS-1035 labels, the rest subdomains."""
+    rule = "label" if rt is r.NAMESPACES else "dns1035" if rt is r.SERVICES else "subdomain"
+    pattern, message = _NAME_RULES[rule]
+    limit = 63 if rule != "subdomain" else 253
+    if len(name) > limit or not pattern.match(name):
+        return [("metadata.name", f'Invalid value: "{name}": {message}')]
+    return []
+
 
 class Admission:
     """Mutating + validating admission for every served type (see module docstring)."""
@@ -424,19 +456,7 @@ class Admission:
 
     @staticmethod
     def _validate_name(rt: ResourceType, meta: Obj, causes: list[Cause]) -> None:
-        name = str(meta.get("name", ""))
-        pattern, what = _DNS1123_SUBDOMAIN, "a lowercase RFC 1123 subdomain"
-        if rt in (r.NAMESPACES,):
-            pattern, what = _DNS1123_LABEL, "a lowercase RFC 1123 label"
-        elif rt == r.SERVICES:
-            pattern, what = _DNS1035_LABEL, "a DNS-1035 label"
-        if len(name) > 253 or not pattern.match(name):
-            causes.append(
-                (
-                    "metadata.name",
-                    f"Invalid value: {name!r}: {what} must consist of lower case alphanumeric characters or '-'",
-                )
-            )
+        causes.extend(name_causes(rt, str(meta.get("name", ""))))
 
     # -- services: ClusterIP and NodePort allocation ----------------------------------------------------
     def _service(self, rt: ResourceType, obj: Obj, old: Obj | None, causes: list[Cause]) -> None:

@@ -24,18 +24,24 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from k8s_sim import resources as r
+from k8s_sim import bootstrap, resources as r
 from k8s_sim.admission import Admission
 from k8s_sim.clock import SimClock
 from k8s_sim.controllers.base import Recorder
+from k8s_sim.controllers.batch import CronJobController, JobController
 from k8s_sim.controllers.endpoints import EndpointsController
 from k8s_sim.controllers.housekeeping import DisruptionController, GarbageCollector, NodeLifecycle
 from k8s_sim.controllers.hpa import SYNC_SECONDS, HpaController
 from k8s_sim.controllers.kubelet import Kubelet
+from k8s_sim.controllers.quota import QuotaController
+from k8s_sim.controllers.replication import ReplicationManager
 from k8s_sim.controllers.scheduler import Scheduler
 from k8s_sim.controllers.sets import DaemonSetController, StatefulSetController
+from k8s_sim.controllers.storage import VolumeBinder
 from k8s_sim.controllers.workloads import DeploymentController, ReplicaSetController
+from k8s_sim.kinds import KindAdmission
 from k8s_sim.load import SAMPLE_SECONDS, LoadModel
+from k8s_sim.logs import PodLogs
 from k8s_sim.metrics import MetricsProvider
 from k8s_sim.scenarios import broken, common, demo, rps_hpa, scale
 from k8s_sim.scrape.source import ScrapeSource
@@ -81,6 +87,9 @@ class EmbeddedCluster:
         self.rng = random.Random(seed)
         self.admission = Admission(self.store)
         self.store.add_admission(self.admission)
+        self.store.add_admission(KindAdmission(self.store))
+        self.quota = QuotaController(self.store)
+        self.store.add_admission(self.quota)
         self.recorder = Recorder(self.store, self.clock, self.rng)
         self.gc = GarbageCollector(self.store)
         self.scheduler = Scheduler(self.store, self.recorder)
@@ -90,12 +99,17 @@ class EmbeddedCluster:
         self.statefulsets = StatefulSetController(self.store, self.recorder)
         self.daemonsets = DaemonSetController(self.store, self.recorder, self.scheduler, self.rng)
         self.endpoints = EndpointsController(self.store)
+        self.jobs = JobController(self.store, self.recorder, self.rng)
+        self.cronjobs = CronJobController(self.store, self.recorder)
+        self.volumes = VolumeBinder(self.store, self.recorder)
+        self.replication = ReplicationManager(self.store, self.recorder, self.rng)
         self.load = LoadModel(self.store, self.kubelet, seed)
         self.hpa = HpaController(self.store, self.recorder, self.load)
         self.nodes = NodeLifecycle(self.store)
         self.disruption = DisruptionController(self.store)
         self.metrics = MetricsProvider(self.store, self.clock, self.load)
         self.scrape = ScrapeSource(self.store, self.load, self.kubelet)  # kubelet/KSM/pod /metrics for Prometheus
+        self.logs = PodLogs(self.store, self.load)
         self.store.add_listener(self._on_event)
         self._wake = asyncio.Event() if _has_loop() else None
         self._task: asyncio.Task[None] | None = None
@@ -144,6 +158,7 @@ class EmbeddedCluster:
         nodes = scale.scale_nodes(self.pod_target) if self.scenario == "scale" else common.demo_nodes()
         common.create_nodes(self.store, nodes)
         control_plane = nodes[0]
+        bootstrap.create_defaults(self.store)
         common.create_system(self.store, control_plane.name, control_plane.ip)
         if self.scenario == "demo":
             demo.apply_objects(self.store, demo.demo_objects())
@@ -169,9 +184,14 @@ class EmbeddedCluster:
             self.replicasets,
             self.statefulsets,
             self.daemonsets,
+            self.replication,
+            self.cronjobs,
+            self.jobs,
+            self.volumes,
             self.scheduler,
             self.kubelet,
             self.endpoints,
+            self.quota,
         )
         for _ in range(_MAX_ROUNDS):
             progressed = False
@@ -226,9 +246,9 @@ class EmbeddedCluster:
 
     def next_due(self) -> float:
         candidates = [self._next_sample, self._next_hpa, self.nodes.next_due()]
-        wakeup = self.kubelet.next_wakeup()
-        if wakeup is not None:
-            candidates.append(wakeup)
+        for wakeup in (self.kubelet.next_wakeup(), self.jobs.next_due(), self.cronjobs.next_due()):
+            if wakeup is not None:
+                candidates.append(wakeup)
         return min(candidates)
 
     async def _run(self) -> None:

@@ -26,6 +26,13 @@ KUBERNETES_VERSION = {
     "platform": "linux/amd64",
 }
 _SUBRESOURCE_VERBS = ["get", "patch", "update"]
+_SUBRESOURCE_KINDS = {"exec": "PodExecOptions", "attach": "PodAttachOptions", "portforward": "PodPortForwardOptions"}
+_SUBRESOURCE_VERB_SETS = {
+    "log": ["get"],
+    "exec": ["create", "get"],
+    "attach": ["create", "get"],
+    "portforward": ["create", "get"],
+}
 
 
 def version() -> Obj:
@@ -82,8 +89,8 @@ def _resource_entries(rt: ResourceType) -> list[Obj]:
         if sub == "scale":
             entry.update(group="autoscaling", version="v1", kind="Scale")
         else:
-            entry["kind"] = rt.kind
-        entry["verbs"] = list(_SUBRESOURCE_VERBS)
+            entry["kind"] = _SUBRESOURCE_KINDS.get(sub, rt.kind)
+        entry["verbs"] = list(_SUBRESOURCE_VERB_SETS.get(sub, _SUBRESOURCE_VERBS))
         entries.append(entry)
     return entries
 
@@ -103,49 +110,4 @@ def api_resource_list(types: Iterable[ResourceType], group: str, version: str) -
         "apiVersion": "v1",
         "groupVersion": f"{group}/{version}" if group else version,
         "resources": [entry for rt in selected for entry in _resource_entries(rt)],
-    }
-
-
-# -- OpenAPI v3 (just enough for kubectl) --------------------------------------------------------------
-# kubectl apply/create validate by asking OpenAPI v3 whether PATCH of the kind accepts `fieldValidation`;
-# if so they leave validation to the server. These documents declare exactly that and nothing more (no
-# schemas: `kubectl explain` is not supported). PATCH operations carry no requestBody, so kubectl computes
-# strategic merge patches from its compiled-in types, exactly as for a server without OpenAPI.
-def _gv_path(group: str, version: str) -> str:
-    return f"apis/{group}/{version}" if group else f"api/{version}"
-
-
-def openapi_v3_root(types: Iterable[ResourceType]) -> Obj:
-    gvs = sorted({(rt.group, rt.version) for rt in types})
-    return {"paths": {_gv_path(g, v): {"serverRelativeURL": f"/openapi/v3/{_gv_path(g, v)}?hash=sim"} for g, v in gvs}}
-
-
-def _patch_operation(rt: ResourceType) -> Obj:
-    return {
-        "patch": {
-            "operationId": f"patch{rt.kind}",
-            "x-kubernetes-group-version-kind": {"group": rt.group, "version": rt.version, "kind": rt.kind},
-            "parameters": [
-                {"name": name, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
-                for name in ("dryRun", "fieldManager", "fieldValidation", "force")
-            ],
-            "responses": {"200": {"description": "OK"}},
-        }
-    }
-
-
-def openapi_v3_group(types: Iterable[ResourceType], group: str, version: str) -> Obj | None:
-    selected = [rt for rt in types if rt.group == group and rt.version == version and "patch" in rt.verbs]
-    if not any(rt.group == group and rt.version == version for rt in types):
-        return None
-    prefix = "/" + _gv_path(group, version)
-    paths = {
-        f"{prefix}{'/namespaces/{namespace}' if rt.namespaced else ''}/{rt.plural}/{{name}}": _patch_operation(rt)
-        for rt in selected
-    }
-    return {
-        "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION["gitVersion"]},
-        "paths": paths,
-        "components": {},
     }

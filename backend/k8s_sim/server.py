@@ -13,11 +13,12 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from k8s_sim import discovery, reads, writes
+from k8s_sim import discovery, knobs, logs, openapi, reads, review, versions, writes
 from k8s_sim.control import Control, Handler, background, fault_middleware
 from k8s_sim.faults import Faults
 from k8s_sim.scrape.routes import add_scrape_routes
 from k8s_sim.store import ApiError, ResourceType
+from k8s_sim.versions import served_types
 from k8s_sim.watch import watch
 from k8s_sim.wire import (
     METRICS_GROUP,
@@ -48,7 +49,7 @@ class KubeApi:
     async def discovery_root(self, request: web.Request) -> web.Response:
         if request.path.rstrip("/") == "/api":
             return json_response(discovery.api_versions(request.host))
-        return json_response(discovery.api_group_list(self.cluster.store.types()))
+        return json_response(discovery.api_group_list(served_types(self.cluster.store)))
 
     async def core(self, request: web.Request) -> web.StreamResponse:
         segments = [s for s in request.match_info["tail"].split("/") if s]
@@ -58,7 +59,7 @@ class KubeApi:
     async def grouped(self, request: web.Request) -> web.StreamResponse:
         segments = [s for s in request.match_info["tail"].split("/") if s]
         if len(segments) == 1:
-            group = discovery.api_group(self.cluster.store.types(), segments[0])
+            group = discovery.api_group(served_types(self.cluster.store), segments[0])
             if group is None:
                 raise _not_found(f" (group {segments[0]})")
             return json_response(group)
@@ -66,7 +67,7 @@ class KubeApi:
 
     async def _dispatch(self, request: web.Request, group: str, version: str, rest: list[str]) -> web.StreamResponse:
         if not rest:
-            resources = discovery.api_resource_list(self.cluster.store.types(), group, version)
+            resources = discovery.api_resource_list(served_types(self.cluster.store), group, version)
             if resources is None:
                 raise _not_found()
             return json_response(resources)
@@ -93,10 +94,13 @@ class KubeApi:
 
     def _type(self, group: str, version: str, plural: str) -> ResourceType | None:
         rt = self.cluster.store.type_for(group, plural)
-        return rt if rt is not None and rt.version == version else None
+        return rt if rt is not None and rt.version == version else versions.alternate(group, version, plural)
 
     async def _verb(self, request: web.Request, target: Target) -> web.StreamResponse:
         store, method = self.cluster.store, request.method
+        special = _special_handler(target)
+        if special is not None:
+            return await special(self.cluster, request, target)
         if target.name is None:
             if method == "GET" and is_watch(request):
                 return await watch(self.cluster, self.faults, self.bookmark_interval_seconds, request, target)
@@ -113,6 +117,22 @@ class KubeApi:
             if handler is not None:
                 return await handler(store, request, target)
         raise method_not_allowed(method.lower(), target.rt)
+
+
+_Special = Callable[[Cluster, web.Request, Target], Awaitable[web.StreamResponse]]
+
+
+def _special_handler(target: Target) -> _Special | None:
+    """Verbs that are not plain storage: reviews, pod logs, and the container verbs (answered plainly)."""
+    if target.rt is versions.HPAS_V1:
+        return versions.handle
+    if target.rt.kind in review.REVIEW_KINDS:
+        return review.review
+    if target.subresource == "log":
+        return logs.pod_log
+    if target.subresource in logs.CONTAINER_VERBS:
+        return logs.container_verb
+    return None
 
 
 @web.middleware
@@ -134,15 +154,22 @@ async def _version(request: web.Request) -> web.Response:
 def _openapi(cluster: Cluster) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def serve(request: web.Request) -> web.Response:
         tail = request.match_info.get("tail", "").strip("/")
-        types = cluster.store.types()
+        types = served_types(cluster.store)
         if not tail:
-            return json_response(discovery.openapi_v3_root(types))
+            return json_response(openapi.openapi_v3_root(types))
         parts = tail.split("/")
         group, version = ("", parts[1]) if parts[0] == "api" and len(parts) == 2 else (parts[-2], parts[-1])
-        document = discovery.openapi_v3_group(types, group, version) if len(parts) in (2, 3) else None
+        document = openapi.openapi_v3_document(types, group, version) if len(parts) in (2, 3) else None
         if document is None:
             raise _not_found()
-        return json_response(document)
+        return web.Response(body=document, content_type="application/json")
+
+    return serve
+
+
+def _openapi_v2(cluster: Cluster) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def serve(request: web.Request) -> web.Response:
+        return json_response(openapi.openapi_v2(served_types(cluster.store)))
 
     return serve
 
@@ -157,20 +184,27 @@ def _end_watches(cluster: Cluster) -> Callable[[web.Application], Awaitable[None
 def build_app(cluster: Cluster, faults: Faults, *, bookmark_interval_seconds: float = 10.0) -> web.Application:
     """The aiohttp application serving the Kubernetes API and /sim/v1 for `cluster`."""
     api = KubeApi(cluster, faults, bookmark_interval_seconds=bookmark_interval_seconds)
-    app = web.Application(middlewares=[_errors, fault_middleware(faults)], client_max_size=64 * 1024 * 1024)
+    counts = review.RequestMetrics()
+    app = web.Application(
+        middlewares=[counts.middleware(), _errors, fault_middleware(faults)], client_max_size=64 * 1024 * 1024
+    )
     router = app.router
     router.add_get("/version", _version)
     router.add_get("/version/", _version)  # kubernetes_asyncio's VersionApi asks with a trailing slash
     for probe in ("/healthz", "/livez", "/readyz"):
         router.add_get(probe, _ok)
+    router.add_get("/openapi/v2", _openapi_v2(cluster))
     router.add_get("/openapi/v3", _openapi(cluster))
     router.add_get("/openapi/v3/{tail:.+}", _openapi(cluster))
+    router.add_get("/metrics", review.metrics_handler(cluster, counts))
     router.add_get("/api", api.discovery_root)
     router.add_get("/apis", api.discovery_root)
     add_scrape_routes(router, cluster)  # node/service/pod proxy paths: before the generic /api route
     router.add_route("*", "/api/{tail:.+}", api.core)
     router.add_route("*", "/apis/{tail:.+}", api.grouped)
     Control(cluster, faults).routes(router)
+    router.add_route("GET", "/sim/v1/images", knobs.images_handler(cluster))
+    router.add_route("POST", "/sim/v1/images", knobs.images_handler(cluster))
     app.cleanup_ctx.append(background(cluster, faults))
     app.on_shutdown.append(_end_watches(cluster))
     return app

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from k8s_sim import kind_tables
 from k8s_sim.selectors import format_selector
 
 Obj = dict[str, Any]
@@ -432,6 +433,7 @@ PRINTERS: dict[str, tuple[tuple[Column, ...], Cells]] = {
     "ConfigMap": ((_NAME, ("Data", _I, 0), _AGE), _configmap_cells),
     "Lease": ((_NAME, ("Holder", _S, 0), _AGE), _lease_cells),
 }  # fmt: skip
+PRINTERS.update(kind_tables.PRINTERS)  # the round-two kinds' printers live beside their module
 
 
 def column_definitions(kind: str) -> list[Obj]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
+from k8s_sim import apply, decoding, validation
+from k8s_sim.admission import invalid as admission_invalid, name_causes
 from k8s_sim.patch import PatchError, json_merge_patch, json_patch, strategic_merge_patch
 from k8s_sim.reads import scale_of
 from k8s_sim.store import ApiError, ObjectStore, ResourceType
@@ -33,7 +34,6 @@ from k8s_sim.wire import (
     selectors,
 )
 
-_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _PATCHERS: dict[str, Callable[[Any, Any], Any]] = {
     "application/strategic-merge-patch+json": strategic_merge_patch,
     "application/merge-patch+json": json_merge_patch,
@@ -59,22 +59,19 @@ def _check_namespace(store: ObjectStore, rt: ResourceType, obj: Obj, namespace: 
 
 
 def _check_name(rt: ResourceType, name: str) -> None:
-    if name and (len(name) > 253 or not _NAME.match(name)):
-        raise invalid(
-            rt.kind,
-            name,
-            "metadata.name",
-            f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case '
-            "alphanumeric characters, '-' or '.'",
-        )
+    causes = name_causes(rt, name) if name else []
+    if causes:
+        raise admission_invalid(rt, name, causes)
 
 
-async def create(store: ObjectStore, request: web.Request, target: Target) -> web.Response:
+async def create(store: ObjectStore, request: web.Request, target: Target, body: Any = None) -> web.Response:
+    """POST; `body` (already decoded, e.g. converted from another version) replaces the request's."""
     rt = target.rt
     require_verb("create", rt)
     if target.namespace is None and rt.namespaced:
         raise method_not_allowed("create", rt)
-    obj = object_body(await read_json(request), rt)
+    obj = object_body(await read_json(request) if body is None else body, rt)
+    warnings = decoding.check(rt, obj, request)
     _check_namespace(store, rt, obj, target.namespace)
     _check_name(rt, obj["metadata"].get("name") or "")
     for server_set in ("resourceVersion", "uid", "creationTimestamp", "deletionTimestamp"):
@@ -82,7 +79,8 @@ async def create(store: ObjectStore, request: web.Request, target: Target) -> we
     if "status" in rt.subresources and rt.kind != "Node":
         # Status is written through /status by controllers, as on a real server (Nodes register with it).
         obj.pop("status", None)
-    return json_response(store.create(rt, obj, dry_run=dry_run(request)), 201)
+    apply.record_update(rt, None, obj, apply.manager_of(request, "unknown"), store.clock.rfc3339(), None)
+    return decoding.with_warnings(json_response(store.create(rt, obj, dry_run=dry_run(request)), 201), warnings)
 
 
 # -- update and patch ----------------------------------------------------------------------------------
@@ -111,7 +109,10 @@ def _merge_for_subresource(target: Target, current: Obj, proposed: Obj) -> Obj:
     return proposed
 
 
-def _write(store: ObjectStore, target: Target, current: Obj, proposed: Obj, dry: bool) -> Obj:
+def _write(
+    store: ObjectStore, target: Target, current: Obj, proposed: Obj, dry: bool, manager: str | None = None
+) -> Obj:
+    """Store an update; with `manager`, the fields it changed are recorded in managedFields (an Update)."""
     rt = target.rt
     meta = proposed.setdefault("metadata", {})
     _precondition(rt, current, meta.get("resourceVersion"))
@@ -123,7 +124,10 @@ def _write(store: ObjectStore, target: Target, current: Obj, proposed: Obj, dry:
             raise bad_request(_NAMESPACE_MISMATCH)
         meta["namespace"] = target.namespace
     merged = _merge_for_subresource(target, current, proposed)
-    return store.update(rt, merged, expect_rv=current["metadata"]["resourceVersion"], dry_run=dry)
+    if manager is not None:
+        apply.record_update(rt, current, merged, manager, store.clock.rfc3339(), target.subresource)
+    with validation.client_update(target.subresource is None):
+        return store.update(rt, merged, expect_rv=current["metadata"]["resourceVersion"], dry_run=dry)
 
 
 def _write_scale(store: ObjectStore, target: Target, current: Obj, scale: Obj, dry: bool) -> Obj:
@@ -138,14 +142,17 @@ def _write_scale(store: ObjectStore, target: Target, current: Obj, scale: Obj, d
     return scale_of(stored)
 
 
-async def update(store: ObjectStore, request: web.Request, target: Target) -> web.Response:
+async def update(store: ObjectStore, request: web.Request, target: Target, decoded: Any = None) -> web.Response:
     rt = target.rt
     require_verb("update", rt)
-    body = object_body(await read_json(request), _SCALE_TYPE if target.subresource == "scale" else rt)
+    raw = await read_json(request) if decoded is None else decoded
+    body = object_body(raw, _SCALE_TYPE if target.subresource == "scale" else rt)
     current = store.require(rt, target.namespace or "", target.name or "")
     if target.subresource == "scale":
         return json_response(_write_scale(store, target, current, body, dry_run(request)))
-    return json_response(_write(store, target, current, body, dry_run(request)))
+    warnings = decoding.check(rt, body, request)
+    stored = _write(store, target, current, body, dry_run(request), apply.manager_of(request, "unknown"))
+    return decoding.with_warnings(json_response(stored), warnings)
 
 
 def _apply_patch(patcher: Callable[[Any, Any], Any], base: Obj, body: Any) -> Obj:
@@ -158,11 +165,20 @@ def _apply_patch(patcher: Callable[[Any, Any], Any], base: Obj, body: Any) -> Ob
     return patched
 
 
-async def patch(store: ObjectStore, request: web.Request, target: Target) -> web.Response:
+View = tuple[Callable[[Obj], Obj], Callable[[Obj], Obj]]  # (stored → served version, served → stored)
+
+
+async def patch(store: ObjectStore, request: web.Request, target: Target, view: View | None = None) -> web.Response:
+    """PATCH; with `view`, the patch applies to the object as another version serves it."""
     rt = target.rt
     require_verb("patch", rt)
-    patcher = _PATCHERS.get(request.headers.get("Content-Type", "").split(";")[0].strip())
-    if patcher is None:  # includes server-side apply (application/apply-patch+yaml), which is not implemented
+    content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
+    if content_type == apply.APPLY_CONTENT_TYPE and target.subresource is None and view is None:
+        return await apply.apply_patch(
+            store, request, target, lambda old, new, dry: _write(store, target, old, new, dry)
+        )
+    patcher = _PATCHERS.get(content_type)
+    if patcher is None:
         raise ApiError(
             415,
             "UnsupportedMediaType",
@@ -173,7 +189,15 @@ async def patch(store: ObjectStore, request: web.Request, target: Target) -> web
     if target.subresource == "scale":
         patched = _apply_patch(patcher, scale_of(current), body)
         return json_response(_write_scale(store, target, current, patched, dry_run(request)))
-    return json_response(_write(store, target, current, _apply_patch(patcher, current, body), dry_run(request)))
+    if view is not None:
+        patched = view[1](_apply_patch(patcher, view[0](current), body))
+        return json_response(view[0](_write(store, target, current, patched, dry_run(request))))
+    patched = _apply_patch(patcher, current, body)
+    warnings = decoding.check(rt, patched, request)
+    manager = apply.manager_of(request, "unknown")
+    return decoding.with_warnings(
+        json_response(_write(store, target, current, patched, dry_run(request), manager)), warnings
+    )
 
 
 # -- delete --------------------------------------------------------------------------------------------

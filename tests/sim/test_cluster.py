@@ -33,6 +33,18 @@ MODELS = {
     "ClusterRoleBinding": "V1ClusterRoleBinding",
     "Role": "V1Role",
     "RoleBinding": "V1RoleBinding",
+    "StorageClass": "V1StorageClass",
+    "PriorityClass": "V1PriorityClass",
+    "Secret": "V1Secret",
+    "Job": "V1Job",
+    "CronJob": "V1CronJob",
+    "PersistentVolumeClaim": "V1PersistentVolumeClaim",
+    "PersistentVolume": "V1PersistentVolume",
+    "ResourceQuota": "V1ResourceQuota",
+    "LimitRange": "V1LimitRange",
+    "ReplicationController": "V1ReplicationController",
+    "Ingress": "V1Ingress",
+    "IngressClass": "V1IngressClass",
 }
 
 

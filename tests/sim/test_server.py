@@ -402,18 +402,18 @@ async def test_custom_objects_dict_patch_pitfall_is_400(served: Served, kube: cl
     assert fixed["spec"]["replicas"] == 1
 
 
-async def test_apply_patch_and_unknown_patch_types_are_415(served: Served) -> None:
+async def test_unknown_patch_types_are_415_and_apply_needs_a_field_manager(served: Served) -> None:
     seed_namespaces(served.store, "default")
     served.store.create(DEPLOYMENTS, deployment("web"))
-    for content_type in ("application/apply-patch+yaml", "text/plain"):
-        status, body, _ = await _http(
-            served,
-            "PATCH",
-            "/apis/apps/v1/namespaces/default/deployments/web",
-            data=b"{}",
-            headers={"Content-Type": content_type},
-        )
-        assert (status, body["reason"]) == (415, "UnsupportedMediaType")
+    path = "/apis/apps/v1/namespaces/default/deployments/web"
+    status, body, _ = await _http(served, "PATCH", path, data=b"{}", headers={"Content-Type": "text/plain"})
+    assert (status, body["reason"]) == (415, "UnsupportedMediaType")
+    apply_type = {"Content-Type": "application/apply-patch+yaml"}
+    status, body, _ = await _http(served, "PATCH", path, data=b"{}", headers=apply_type)
+    assert (status, body["message"]) == (
+        422,
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+    )
 
 
 async def test_scale_subresource_reads_and_writes_replicas(served: Served, kube: client.ApiClient) -> None:

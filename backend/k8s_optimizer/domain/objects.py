@@ -158,6 +158,7 @@ class ContainerStatus:
     restart_count: int
     state: ContainerState
     reason: str | None = None  # e.g. CrashLoopBackOff (waiting), OOMKilled (terminated)
+    message: str | None = None  # the kubelet's detail, e.g. 'secret "db" not found' (CreateContainerConfigError)
     last_termination_reason: str | None = None
     last_termination_at: datetime | None = None
     started_at: datetime | None = None

@@ -289,6 +289,7 @@ def translate_container_status(obj: Json) -> ContainerStatus:
         restart_count=int(obj.get("restartCount", 0)),
         state=state,
         reason=body.get("reason"),
+        message=body.get("message") if state == "waiting" else None,
         last_termination_reason=last_terminated.get("reason"),
         last_termination_at=parse_time(last_terminated.get("finishedAt")),
         started_at=parse_time(body.get("startedAt")) if state == "running" else None,

@@ -37,10 +37,17 @@ class _NotReady:
 
 
 def _waiting_reason(pod: Pod) -> str | None:
+    """The first waiting container's reason, with the kubelet's message when it names the cause."""
     for status in pod.container_statuses:
         if status.state == "waiting" and status.reason:
+            if status.reason in _EXPLAINED_WAITS and status.message:
+                return f"{status.reason}: {status.message}"
             return status.reason
     return None
+
+
+# Waiting reasons whose message says what is missing (a Secret/ConfigMap or key, an image).
+_EXPLAINED_WAITS = frozenset({"CreateContainerConfigError", "ErrImagePull", "ImagePullBackOff", "InvalidImageName"})
 
 
 def _probe_event(pod: Pod, topology: Topology) -> str | None:

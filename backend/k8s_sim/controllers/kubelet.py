@@ -20,12 +20,15 @@ import zlib
 from dataclasses import dataclass, field
 
 from k8s_sim import resources as r
+from k8s_sim.controllers import kubelet_checks as checks
 from k8s_sim.controllers.base import Key, Recorder, key_of, parse_time, set_condition
 from k8s_sim.store import Obj, ObjectStore, WatchEvent
 
 ANNOTATION_PREFIX = "sim.k8s-optimizer.io/"
 READINESS_ANNOTATION = ANNOTATION_PREFIX + "readiness"  # "fail": the readiness probe never succeeds
 EXIT_AFTER_ANNOTATION = ANNOTATION_PREFIX + "exit-after-seconds"  # the main container exits with code 1
+COMPLETE_AFTER_ANNOTATION = ANNOTATION_PREFIX + "complete-after-seconds"  # the main container exits 0
+JOB_POD_SECONDS = 5.0  # a Job's pod without the annotation runs this long, then succeeds
 CONTAINER_START_SECONDS = 1.0  # sandbox + image already present: Running one second after binding
 BACKOFF_INITIAL_SECONDS = 10.0
 BACKOFF_MAX_SECONDS = 300.0
@@ -46,6 +49,8 @@ class ContainerRuntime:
     backoff_exponent: int = 0  # 0: the next crash restarts at once (no back-off entry yet, as in the kubelet)
     backoff_until: float = 0.0
     last_terminated: Obj | None = None
+    terminated: Obj | None = None  # set when the container ran to its end and is not restarted
+    pull_attempts: int = 0
 
 
 @dataclass(slots=True)
@@ -56,6 +61,8 @@ class PodRuntime:
     containers: list[ContainerRuntime]
     readiness_fails: bool = False
     exit_after_seconds: float | None = None
+    complete_after_seconds: float | None = None  # the main container exits 0 after this long
+    restart_policy: str = "Always"
     ip: str = ""
     start_seconds: float | None = None
     ready: bool = False
@@ -84,6 +91,7 @@ class Kubelet:
         self._new: set[Key] = set()
         self._node_cidrs: dict[str, ipaddress.IPv4Network | ipaddress.IPv6Network] = {}
         self._used_ips: dict[str, set[str]] = {}
+        self.unpullable: frozenset[str] = frozenset()  # image patterns whose pulls fail (a scenario knob)
         store.add_listener(self._on_event)
 
     # -- change feed ---------------------------------------------------------------------------------------
@@ -153,7 +161,13 @@ class Kubelet:
             delay = float(probe.get("initialDelaySeconds", 0)) if probe else None
             containers.append(ContainerRuntime(container["name"], container.get("image", ""), delay))
         exit_after = annotations.get(EXIT_AFTER_ANNOTATION)
+        complete_after = annotations.get(COMPLETE_AFTER_ANNOTATION)
+        owner_kind = next((ref.get("kind") for ref in pod["metadata"].get("ownerReferences") or ()), None)
+        if complete_after is None and owner_kind == "Job":
+            complete_after = str(JOB_POD_SECONDS)
         return PodRuntime(
+            complete_after_seconds=float(complete_after) if complete_after else None,
+            restart_policy=str(pod["spec"].get("restartPolicy", "Always")),
             key=key_of(pod),
             uid=pod["metadata"].get("uid", ""),
             node=pod["spec"]["nodeName"],
@@ -195,7 +209,7 @@ class Kubelet:
     # -- the state machine ---------------------------------------------------------------------------------
     def _advance(self, runtime: PodRuntime, now: float) -> None:
         for container in runtime.containers:
-            if container.state == "waiting" and (container.waiting_reason in ("ContainerCreating", "CrashLoopBackOff")):
+            if container.state == "waiting" and container.waiting_reason in _STARTABLE:
                 self._start_container(runtime, container, now)
         self._maybe_exit(runtime, now)
         self._update_readiness(runtime, now)
@@ -209,7 +223,9 @@ class Kubelet:
             and now < self._backoff_until(container)
         ):
             return
-        first = container.waiting_reason == "ContainerCreating"
+        if container.waiting_reason != "CrashLoopBackOff" and self._blocked(runtime, container, now):
+            return
+        first = not container.container_id
         container.state = "running"
         container.started_at = now
         container.waiting_reason = container.waiting_message = ""
@@ -222,14 +238,56 @@ class Kubelet:
         runtime.events.append(("Normal", "Created", f"Created container: {container.name}"))
         runtime.events.append(("Normal", "Started", f"Started container {container.name}"))
 
+    def _blocked(self, runtime: PodRuntime, container: ContainerRuntime, now: float) -> bool:
+        """A missing volume source, an unpullable image or a missing env reference (kubelet_checks)."""
+        if container.backoff_until > now and container.waiting_reason in checks.BLOCKING_REASONS:
+            return True
+        pod = self.store.get(r.PODS, *runtime.key)
+        if pod is None:
+            return True
+        spec: Obj = next((c for c in pod["spec"].get("containers") or () if c.get("name") == container.name), {})
+        retry = checks.RETRY_SECONDS
+        blocker = checks.mount_blocker(self.store, pod)
+        if blocker is None and checks.is_unpullable(container.image, self.unpullable):
+            blocker = checks.pull_blocker(container.image, container.pull_attempts)
+            container.pull_attempts += 1
+            retry = checks.pull_backoff_seconds(container.pull_attempts)
+        if blocker is None:
+            blocker = checks.config_blocker(self.store, pod, spec)
+        if blocker is None:
+            return False
+        if blocker.reason:
+            container.waiting_reason, container.waiting_message = blocker.reason, blocker.message
+        container.backoff_until = now + retry
+        runtime.events.extend(blocker.events)
+        return True
+
+    def _complete(self, runtime: PodRuntime, container: ContainerRuntime, now: float, reason: str, code: int) -> None:
+        """The container ran to its end and is not restarted (restartPolicy Never, or OnFailure with exit 0)."""
+        container.state = "terminated"
+        container.terminated = {
+            "exitCode": code,
+            "reason": reason,
+            "startedAt": self.store.clock.rfc3339(container.started_at or now),
+            "finishedAt": self.store.clock.rfc3339(now),
+            "containerID": container.container_id,
+        }
+
     @staticmethod
     def _backoff_until(container: ContainerRuntime) -> float:
         return container.backoff_until
 
     def _maybe_exit(self, runtime: PodRuntime, now: float) -> None:
-        if runtime.exit_after_seconds is None or not runtime.containers:
+        main = runtime.containers[0] if runtime.containers else None
+        done = runtime.complete_after_seconds
+        started = main.started_at if main is not None and main.state == "running" else None
+        if done is not None and started is not None and now >= started + done:
+            for container in runtime.containers:
+                if container.state == "running":
+                    self._complete(runtime, container, now, "Completed", 0)
             return
-        main = runtime.containers[0]
+        if runtime.exit_after_seconds is None or main is None:
+            return
         if (
             main.state == "running"
             and main.started_at is not None
@@ -261,6 +319,8 @@ class Kubelet:
         main = runtime.containers[0] if runtime.containers else None
         if runtime.exit_after_seconds is not None and main and main.state == "running" and main.started_at is not None:
             due.append(main.started_at + runtime.exit_after_seconds)
+        if runtime.complete_after_seconds is not None and main and main.state == "running" and main.started_at:
+            due.append(main.started_at + runtime.complete_after_seconds)
         if runtime.readiness_fails:
             due.append(now + 300.0)  # the failing probe keeps reporting (the Unhealthy event's count grows)
         future = [t for t in due if t > now]
@@ -271,12 +331,17 @@ class Kubelet:
         """When this container next needs the kubelet: end of back-off, or its readiness delay (-inf: never)."""
         if container.state == "waiting" and container.waiting_reason == "CrashLoopBackOff":
             return self._backoff_until(container)
+        if container.state == "waiting" and container.waiting_reason in _STARTABLE and container.backoff_until:
+            return container.backoff_until  # a blocked start is retried
         waiting_for_probe = not runtime.ready and container.probe_delay_seconds and not runtime.readiness_fails
         if container.state == "running" and container.started_at is not None and waiting_for_probe:
             return container.started_at + float(container.probe_delay_seconds or 0.0)
         return -math.inf
 
     def _terminate(self, runtime: PodRuntime, container: ContainerRuntime, now: float, reason: str, code: int) -> None:
+        if runtime.restart_policy == "Never":
+            self._complete(runtime, container, now, reason, code)
+            return
         ran = now - (container.started_at or now)
         container.backoff_exponent = 0 if ran >= BACKOFF_RESET_SECONDS else container.backoff_exponent
         container.last_terminated = {
@@ -336,7 +401,7 @@ class Kubelet:
         def change(pod: Obj) -> None:
             status = pod.setdefault("status", {})
             started = any(c.started_at is not None or c.restart_count for c in runtime.containers)
-            status["phase"] = "Running" if started else "Pending"
+            status["phase"] = _phase(runtime, started)
             status["hostIP"] = node_ip
             status["hostIPs"] = [{"ip": node_ip}]
             if started and runtime.ip:
@@ -380,8 +445,10 @@ class Kubelet:
 
     def _container_status(self, container: ContainerRuntime, pod_ready: bool) -> Obj:
         clock = self.store.clock
-        if container.state == "running":
-            state: Obj = {"running": {"startedAt": clock.rfc3339(container.started_at)}}
+        if container.state == "terminated" and container.terminated is not None:
+            state: Obj = {"terminated": dict(container.terminated)}
+        elif container.state == "running":
+            state = {"running": {"startedAt": clock.rfc3339(container.started_at)}}
         else:
             waiting: Obj = {"reason": container.waiting_reason}
             if container.waiting_message:
@@ -407,6 +474,17 @@ class Kubelet:
             if address.get("type") == "InternalIP":
                 return str(address["address"])
         return ""
+
+
+_STARTABLE = ("ContainerCreating", "CrashLoopBackOff", *checks.BLOCKING_REASONS)
+
+
+def _phase(runtime: PodRuntime, started: bool) -> str:
+    """Succeeded/Failed once every container ran to its end; Running once one started; else Pending."""
+    ends = [c.terminated for c in runtime.containers]
+    if runtime.containers and all(end is not None for end in ends):
+        return "Succeeded" if all(end and end.get("exitCode") == 0 for end in ends) else "Failed"
+    return "Running" if started else "Pending"
 
 
 def _backoff_seconds(exponent: int) -> float:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from k8s_optimizer.domain.quantities import parse_cpu_millicores, parse_memory_bytes
 from k8s_sim import resources as r
+from k8s_sim.controllers import placement
 from k8s_sim.controllers.base import Key, Recorder, isolated, key_of, set_condition
 from k8s_sim.store import Obj, ObjectStore, WatchEvent
 
@@ -158,11 +159,16 @@ class Scheduler:
         pod = self.store.get(r.PODS, *key)
         if pod is None or pod["spec"].get("nodeName") or pod.get("status", {}).get("phase") != "Pending":
             return False
+        if pod["spec"].get("schedulingGates"):
+            return self._gated(pod, key)
         cpu, memory = pod_requests(pod["spec"])
         reasons: Counter[str] = Counter()
+        blocked = placement.pre_filter(self.store, pod)
+        if blocked is not None:
+            return self._unschedulable_pod(pod, key, reasons, now_seconds, detail=blocked)
         best: NodeInfo | None = None
         for info in sorted(self.nodes.values(), key=lambda n: n.name):
-            reason = self._misfit(pod["spec"], info, cpu, memory)
+            reason = self._misfit(pod["spec"], info, cpu, memory) or self._affinity_misfit(pod, info)
             if reason:
                 reasons.update(reason)
             elif best is None or _score(info) > _score(best):
@@ -178,9 +184,8 @@ class Scheduler:
         for taint in info.taints:
             if taint.get("effect") in ("NoSchedule", "NoExecute") and not _tolerates(spec, taint):
                 return [f"node(s) had untolerated taint {{{taint.get('key')}: {taint.get('value', '')}}}"]
-        selector = spec.get("nodeSelector") or {}
-        if any(info.labels.get(k) != v for k, v in selector.items()):
-            return ["node(s) didn't match Pod's node affinity/selector"]
+        if not placement.node_fits(spec, info.labels, info.name):
+            return [placement.NODE_AFFINITY_REASON]
         reasons = []
         if info.requested_cpu + cpu > info.cpu_millicores:
             reasons.append("Insufficient cpu")
@@ -189,6 +194,33 @@ class Scheduler:
         if info.pod_count + 1 > info.pods:
             reasons.append("Too many pods")
         return reasons
+
+    def _affinity_misfit(self, pod: Obj, info: NodeInfo) -> list[str]:
+        affinity = pod["spec"].get("affinity") or {}
+        if not affinity.get("podAffinity") and not affinity.get("podAntiAffinity"):
+            return []
+        reason = placement.pod_affinity_reason(pod["spec"], pod, info.labels, self._domain_pods)
+        return [reason] if reason else []
+
+    def _domain_pods(self, label: str, value: str) -> list[Obj]:
+        """Pods bound to nodes whose `label` is `value` ('' and '': every bound pod)."""
+        found: list[Obj] = []
+        for info in self.nodes.values():
+            if label and info.labels.get(label) != value:
+                continue
+            found.extend(pod for key in info.pod_keys if (pod := self.store.get(r.PODS, *key)) is not None)
+        return found
+
+    def _gated(self, pod: Obj, key: Key) -> bool:
+        now_text = self.store.clock.rfc3339()
+
+        def change(updated: Obj) -> None:
+            conditions = updated.setdefault("status", {}).setdefault("conditions", [])
+            new = {"type": "PodScheduled", "status": "False", "reason": "SchedulingGated"}
+            set_condition(conditions, {**new, "message": placement.GATED_MESSAGE, "lastProbeTime": None}, now_text)
+
+        self.store.mutate(r.PODS, key[0], key[1], change)
+        return False
 
     def _bind(self, pod: Obj, key: Key, node: NodeInfo, cpu: int, memory: int) -> None:
         now_text = self.store.clock.rfc3339()
@@ -209,10 +241,13 @@ class Scheduler:
         message = f"Successfully assigned {key[0]}/{key[1]} to {node.name}"
         self.recorder.record(pod, "Normal", "Scheduled", message, "default-scheduler")
 
-    def _unschedulable_pod(self, pod: Obj, key: Key, reasons: Counter[str], now_seconds: float) -> bool:
+    def _unschedulable_pod(
+        self, pod: Obj, key: Key, reasons: Counter[str], now_seconds: float, detail: str = ""
+    ) -> bool:
         self._unschedulable[key] = now_seconds
         total = len(self.nodes)
-        detail = ", ".join(sorted(f"{count} {reason}" for reason, count in reasons.items()))  # as the real sorts
+        # as the real one sorts; a PreFilter failure (`detail`) holds for every node and has no counts
+        detail = detail or ", ".join(sorted(f"{count} {reason}" for reason, count in reasons.items()))
         message = (
             f"0/{total} nodes are available: {detail}. preemption: 0/{total} nodes are available: "
             f"{total} Preemption is not helpful for scheduling."

@@ -22,6 +22,7 @@ from k8s_sim.controllers.base import (
     owner_reference,
     random_suffix,
 )
+from k8s_sim.controllers.placement import node_fits
 from k8s_sim.controllers.scheduler import Scheduler, _tolerates
 from k8s_sim.controllers.workloads import DirtyOwners, template_hash
 from k8s_sim.store import ApiError, Obj, ObjectStore, WatchEvent
@@ -204,6 +205,7 @@ class DaemonSetController(_SetController):
             if all(
                 t.get("effect") not in ("NoSchedule", "NoExecute") or _tolerates(template_spec, t) for t in info.taints
             )
+            and node_fits(template_spec, info.labels, info.name)
         ]
         wrote = False
         revision = template_hash(owner["spec"]["template"])

@@ -19,6 +19,7 @@ import zlib
 from collections import defaultdict
 
 from k8s_sim import resources as r
+from k8s_sim.controllers import revisions
 from k8s_sim.controllers.base import (
     Key,
     Recorder,
@@ -256,6 +257,8 @@ class DeploymentController:
         if new is None:
             new = self._create_set(deployment, wanted_hash, old)
             wrote = True
+        new, revised = revisions.sync_revision(self.store, deployment, new, old)
+        wrote |= revised
         if deployment["spec"].get("strategy", {}).get("type") == "Recreate":
             wrote |= self._recreate(deployment, new, old)
         else:

@@ -79,7 +79,12 @@ class _Builder:
         deployment = self.store.create(
             r.DEPLOYMENTS,
             {
-                "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
+                "metadata": {
+                    "name": name,
+                    "namespace": namespace,
+                    "labels": {"app": name},
+                    "annotations": {REVISION_ANNOTATION: "1"},  # in its final state, as its ReplicaSet
+                },
                 "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}}, "template": template},
             },
         )
