@@ -1,13 +1,18 @@
-// The app shell: navigation, the connection indicator, the theme switch and the routed view. Heavy views
-// (service detail with charts, recommendations, network map) are loaded on demand to keep the first load small.
+// The app shell: navigation (a menu on phones), the connection indicator, the theme switch, the live region
+// and the routed view. Heavy views (service detail with charts, recommendations, network map) are loaded on
+// demand to keep the first load small. Focus follows route changes (focus.ts) so keyboard users land on
+// the new content, and come back to the link they followed when they go back.
 
 import type { ComponentType, JSX } from "preact";
-import { useContext, useEffect, useState } from "preact/hooks";
+import { useContext, useEffect, useRef, useState } from "preact/hooks";
 
 import { ConnectionIndicator } from "./components/Connection";
+import { LiveAnnouncer } from "./components/LiveAnnouncer";
 import { Link, Loading } from "./components/common";
+import { type NavigationCause, focusLinkWhenShown, focusMemory, focusPlan } from "./focus";
+import { clock } from "./format";
 import { ConnectionContext, StoreContext, useLive } from "./hooks";
-import { type Route, parseRoute, useLocation } from "./router";
+import { CHANGE, type Route, parseRoute, useLocation } from "./router";
 import type { Store } from "./store";
 import { Overview } from "./views/Overview";
 import { Services } from "./views/Services";
@@ -87,49 +92,112 @@ function useTheme(): [string, () => void] {
   return [theme, () => setTheme((t) => (t === "dark" ? "light" : "dark"))];
 }
 
+/** Moves focus after route changes (not after query changes: typing in a filter keeps focus in the field). */
+function useRouteFocus(pathname: string, main: { current: HTMLElement | null }): void {
+  const cause = useRef<NavigationCause>("initial");
+  useEffect(() => {
+    // The skip link's fragment navigation fires popstate too, so the cause is set by every navigation.
+    const popped = () => {
+      cause.current = "history";
+    };
+    const followed = () => {
+      cause.current = "link";
+    };
+    window.addEventListener("popstate", popped);
+    window.addEventListener(CHANGE, followed);
+    return () => {
+      window.removeEventListener("popstate", popped);
+      window.removeEventListener(CHANGE, followed);
+    };
+  }, []);
+  useEffect(() => {
+    const plan = focusPlan(cause.current, pathname, focusMemory);
+    const element = main.current;
+    if (!element || !plan.main) return;
+    element.focus({ preventScroll: true });
+    return plan.link ? focusLinkWhenShown(element, plan.link) : undefined;
+  }, [pathname]);
+}
+
+/** The phone menu: open/closed, closed again by navigation and by Escape (focus back on its button). */
+function useMenu(pathname: string): { open: boolean; toggle: () => void; button: { current: HTMLButtonElement | null } } {
+  const [open, setOpen] = useState(false);
+  const button = useRef<HTMLButtonElement>(null);
+  useEffect(() => setOpen(false), [pathname]);
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== "Escape") return;
+      setOpen(false);
+      button.current?.focus();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [open]);
+  return { open, toggle: () => setOpen((o) => !o), button };
+}
+
 function Shell(): JSX.Element {
   const location = useLocation();
   const route = parseRoute(location.pathname);
   const [theme, toggleTheme] = useTheme();
   const connection = useContext(ConnectionContext);
   const live = useLive();
+  const main = useRef<HTMLElement>(null);
+  const menu = useMenu(location.pathname);
+  useRouteFocus(location.pathname, main);
   const openRecommendations = live.recommendations.length;
   useEffect(() => {
     const names: Record<string, string> = { overview: "Overview", services: "Services", recommendations: "Recommendations", network: "Network map" };
     const title = route.view === "service" ? `${route.namespace}/${route.name}` : names[route.view] ?? "Not found";
     document.title = `${title} · k8s-service-optimizer`;
   }, [location.pathname]);
+  const stale = connection.status === "reconnecting";
   return (
     <div class="shell">
-      <a class="skip" href="#main">
+      <a class="skip" href="#main" data-testid="skip-link">
         Skip to content
       </a>
       <header class="topbar">
         <Link href="/" class="brand">
           <span class="brand-mark" aria-hidden="true" />
-          k8s-service-optimizer
+          <span>
+            k8s-<span class="brand-long">service-</span>optimizer
+          </span>
         </Link>
-        <nav aria-label="Views" class="nav">
-          {NAV.map((item) => (
-            <Link
-              key={item.href}
-              href={item.href}
-              class={item.views.includes(route.view) ? "nav-item active" : "nav-item"}
-              testid={`nav-${item.views[0]}`}
-            >
-              {item.label}
-              {item.href === "/recommendations" && openRecommendations > 0 && <span class="nav-count">{openRecommendations}</span>}
-            </Link>
-          ))}
+        <button type="button" ref={menu.button} class="btn nav-toggle" aria-expanded={menu.open} aria-controls="nav" onClick={menu.toggle} data-testid="nav-toggle">
+          <span aria-hidden="true">☰</span> Menu
+        </button>
+        <nav id="nav" aria-label="Views" class={menu.open ? "nav open" : "nav"}>
+          {NAV.map((item) => {
+            const current = item.views.includes(route.view);
+            return (
+              <Link key={item.href} href={item.href} class={current ? "nav-item active" : "nav-item"} current={current ? "page" : undefined} testid={`nav-${item.views[0]}`}>
+                {item.label}
+                {item.href === "/recommendations" && openRecommendations > 0 && (
+                  <span class="nav-count">
+                    {openRecommendations}
+                    <span class="sr-only"> open</span>
+                  </span>
+                )}
+              </Link>
+            );
+          })}
         </nav>
         <div class="topbar-right">
           <ConnectionIndicator />
           <button type="button" class="btn btn-ghost" onClick={toggleTheme} aria-label={`Switch to ${theme === "dark" ? "light" : "dark"} theme`} data-testid="theme-toggle">
-            {theme === "dark" ? "☀" : "☾"}
+            <span aria-hidden="true">{theme === "dark" ? "☀" : "☾"}</span>
           </button>
         </div>
       </header>
-      <main id="main" class={connection.status === "reconnecting" ? "main stale" : "main"} tabIndex={-1} data-testid={`view-${route.view}`}>
+      <LiveAnnouncer />
+      <main id="main" ref={main} class={stale ? "main stale" : "main"} tabIndex={-1} data-testid={`view-${route.view}`}>
+        {stale && (
+          <p class="stale-banner" data-testid="stale-banner">
+            Not live: this is the last known state, from {clock(connection.staleSinceMs)}. Reconnecting…
+          </p>
+        )}
         <RoutedView route={route} />
       </main>
     </div>

@@ -1,6 +1,7 @@
 // The connection indicator: live, reconnecting (with the time the data went stale), or connecting. When the
 // socket fails and the backend's capabilities say it needs a token (a backend with apply enabled refuses
-// token-less sockets), it offers the token form; without capabilities, after a few failed attempts.
+// token-less sockets), it offers the token form; without capabilities, after a few failed attempts. The
+// indicator is not itself a live region: LiveAnnouncer says when the connection drops and comes back, once.
 
 import type { JSX } from "preact";
 import { useContext, useState } from "preact/hooks";
@@ -24,7 +25,7 @@ export function ConnectionIndicator(): JSX.Element {
   const offerToken = shouldOfferToken(state, capabilities.data, getToken() !== null);
   return (
     <div class="conn-wrap">
-      <div class={`conn conn-${state.status}`} data-testid="connection-state" data-state={state.status} role="status" aria-live="polite">
+      <div class={`conn conn-${state.status}`} data-testid="connection-state" data-state={state.status}>
         <span class="conn-dot" aria-hidden="true" />
         {text}
       </div>

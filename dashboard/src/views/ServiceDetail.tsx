@@ -8,7 +8,7 @@ import { useState } from "preact/hooks";
 
 import { Chart, type Line } from "../components/Chart";
 import { HpaTimeline } from "../components/HpaTimeline";
-import { Badge, CodeBlock, Empty, ErrorBox, Link, Loading, Section, gradeTone, priorityTone } from "../components/common";
+import { Badge, CodeBlock, Empty, ErrorBox, Link, Loading, ScrollBox, Section, gradeTone, priorityTone } from "../components/common";
 import { bytes, cpu, pct, savings, scoreTitle } from "../format";
 import { useFetch, useLive, useThrottled } from "../hooks";
 import type { Route } from "../router";
@@ -91,6 +91,7 @@ function ProxyRules(props: { path: ServicePath; port: number }): JSX.Element | n
   const chain = props.path.kube_proxy.find((k) => k.service_port === props.port);
   if (!chain || chain.rules.length === 0) return null;
   return (
+    <ScrollBox label={`kube-proxy rules for port ${props.port}`}>
     <table class="table compact" data-testid="proxy-rules">
       <caption>kube-proxy rules for port {props.port}: rule i of n matches with probability 1/(n−i), so each endpoint gets 1/n</caption>
       <thead>
@@ -118,6 +119,7 @@ function ProxyRules(props: { path: ServicePath; port: number }): JSX.Element | n
         ))}
       </tbody>
     </table>
+    </ScrollBox>
   );
 }
 
@@ -190,7 +192,7 @@ function PodsSection(props: { pods: PodOut[]; workload: string | null; revision:
       {props.pods.length === 0 ? (
         <Empty>No pods back this service.</Empty>
       ) : (
-        <div class="table-wrap">
+        <ScrollBox label="Pods table">
           <table class="table">
             <thead>
               <tr>
@@ -229,7 +231,7 @@ function PodsSection(props: { pods: PodOut[]; workload: string | null; revision:
               })}
             </tbody>
           </table>
-        </div>
+        </ScrollBox>
       )}
       {props.workload && (
         <div class="chart-grid">
@@ -278,7 +280,12 @@ function HpaSection(props: { detail: Detail; revision: unknown }): JSX.Element |
             <Fragment key={c.type}>
               <span>{c.type}</span>
               <span>
-                <Badge tone={c.status === "True" ? "good" : "warn"}>{c.reason}</Badge> {c.message}
+                <Badge tone={c.status === "True" ? "good" : "warn"} title={`status ${c.status}`}>
+                  <span aria-hidden="true">{c.status === "True" ? "✓ " : "✗ "}</span>
+                  <span class="sr-only">{c.status}: </span>
+                  {c.reason}
+                </Badge>{" "}
+                {c.message}
               </span>
             </Fragment>
           ))}
@@ -324,7 +331,10 @@ function Header(props: { detail: Detail }): JSX.Element {
     <div class="detail-head">
       <div>
         <div class="crumbs">
-          <Link href="/services">Services</Link> / {d.namespace}
+          <Link href="/services" testid="crumb-services">
+            Services
+          </Link>{" "}
+          / {d.namespace}
         </div>
         <h1>
           {d.name} <Badge tone="info">{d.type}</Badge> {d.score && <Badge tone={gradeTone(d.score.letter)} title={scoreTitle(d.score)}>{d.score.letter}</Badge>}

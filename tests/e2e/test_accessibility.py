@@ -1,0 +1,211 @@
+"""The dashboard for everyone and every screen (WCAG 2.1 AA, a 390 px phone, the keyboard), checked in real
+Chromium through real nginx against the real backend.
+
+axe-core (the dashboard's devDependency, never a CDN copy) is injected into every routed view in both
+themes at 1280 px and 390 px; any serious or critical violation of the WCAG 2.0/2.1 A and AA rules fails
+the test, and so does a page that scrolls sideways on the phone. A keyboard-only walk goes through the main
+flow (skip link → navigation → a service → its detail → back) and checks that focus is always visible and
+lands where the next key press is useful.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.dashboard_servers import REPO, NginxServer
+from tests.e2e.conftest import screenshot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+AXE = REPO / "dashboard" / "node_modules" / "axe-core" / "axe.min.js"
+NAMESPACE = "k8s-optimizer"
+# Every routed view, with the element that says it has drawn its live content (axe must see the real page,
+# not a spinner).
+VIEWS: list[tuple[str, str, str]] = [
+    ("overview", "/", f'[data-testid="node-{NAMESPACE}-worker"]'),
+    ("services", "/services", f'[data-testid="service-row-{NAMESPACE}-echo-demo"]'),
+    ("service", f"/services/{NAMESPACE}/echo-demo", '[data-testid="traffic-path"]'),
+    ("recommendations", "/recommendations", '[data-testid="recommendation"]'),
+    ("network", "/network", f'[data-testid="map-node-{NAMESPACE}-worker"]'),
+    ("not-found", "/no/such/view", '[data-testid="not-found"]'),
+]
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BLOCKING = {"serious", "critical"}
+PHONE, LAPTOP = 390, 1280
+
+
+# On failure, say what sticks out: the page's width and the outermost elements reaching past the screen.
+_WIDEST = """() => {
+    const out = [...document.querySelectorAll('body *')].filter((el) => {
+        const box = el.getBoundingClientRect();
+        return box.right > innerWidth + 0.5 && !el.parentElement.closest('.table-wrap')
+            && el.parentElement.getBoundingClientRect().right <= innerWidth + 0.5;
+    });
+    return [document.documentElement.scrollWidth,
+            out.slice(0, 5).map((el) => `${el.tagName.toLowerCase()}.${el.className}`)];
+}"""
+
+
+def _context(browser: Any, dashboard: NginxServer, width: int, theme: str) -> Any:
+    # The theme comes from prefers-color-scheme on a first visit (no stored choice), which this also checks.
+    context = browser.new_context(
+        base_url=dashboard.url,
+        viewport={"width": width, "height": 844 if width == PHONE else 900},
+        color_scheme=theme,
+        reduced_motion="reduce",
+    )
+    context.set_default_timeout(20_000)
+    context.add_init_script(path=str(AXE))
+    return context
+
+
+@pytest.fixture
+def errors() -> Iterator[list[str]]:
+    found: list[str] = []
+    yield found
+    assert found == [], f"uncaught errors or CSP violations in the page: {found}"
+
+
+def _watch(page: Any, errors: list[str]) -> None:
+    def console(message: Any) -> None:
+        # nginx serves a strict CSP; a violation is only a console error.
+        if message.type == "error" and "Content Security Policy" in message.text:
+            errors.append(message.text)
+
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", console)
+
+
+def _open(page: Any, path: str, ready: str) -> None:
+    page.goto(path)
+    page.wait_for_selector('[data-testid="connection-state"][data-state="live"]')
+    page.wait_for_selector(ready)
+    # Lazily drawn parts (charts, fetched sections) settle: no spinner left in the view.
+    page.wait_for_function("!document.querySelector('main [data-testid=\"loading\"]')")
+
+
+def _axe(page: Any) -> list[dict[str, Any]]:
+    options = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
+    result = page.evaluate("async (options) => (await window.axe.run(document, options)).violations", options)
+    return [
+        {
+            "rule": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [(n["target"], n.get("failureSummary", "")[:200]) for n in v["nodes"][:5]],
+            "count": len(v["nodes"]),
+        }
+        for v in result
+        if v["impact"] in BLOCKING
+    ]
+
+
+@pytest.mark.parametrize("width", [LAPTOP, PHONE])
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_every_view_passes_axe_and_fits_the_screen(
+    browser: Any, dashboard: NginxServer, errors: list[str], theme: str, width: int
+) -> None:
+    context = _context(browser, dashboard, width, theme)
+    try:
+        page = context.new_page()
+        _watch(page, errors)
+        violations: dict[str, list[dict[str, Any]]] = {}
+        too_wide: dict[str, int] = {}
+        for view, path, ready in VIEWS:
+            _open(page, path, ready)
+            assert page.evaluate("document.documentElement.dataset.theme") == theme
+            found = _axe(page)
+            if found:
+                violations[view] = found
+            if page.evaluate("document.documentElement.scrollWidth > window.innerWidth"):
+                too_wide[view] = page.evaluate(_WIDEST)
+            screenshot(page, f"a11y-{view}-{theme}-{width}")
+        assert violations == {}, json.dumps(violations, indent=1)
+        assert too_wide == {}, f"views wider than the {width} px screen (page width, widest elements): {too_wide}"
+    finally:
+        context.close()
+
+
+def _focused(page: Any) -> dict[str, Any]:
+    """What has focus, and whether a sighted keyboard user can see it (inside the viewport, with a ring)."""
+    found: dict[str, Any] = page.evaluate(
+        """() => {
+            const el = document.activeElement;
+            const box = el.getBoundingClientRect();
+            const style = getComputedStyle(el);
+            const ring = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2)
+                || style.boxShadow !== 'none';
+            return {
+                tag: el.tagName.toLowerCase(), id: el.id, testid: el.dataset.testid || '',
+                text: (el.textContent || '').trim().slice(0, 60), href: el.getAttribute('href') || '',
+                visible: box.width > 0 && box.height > 0 && box.bottom > 0 && box.top < innerHeight
+                    && box.right > 0 && box.left < innerWidth,
+                ring: ring || el.id === 'main',
+            };
+        }"""
+    )
+    return found
+
+
+def _tab_to(page: Any, matches: Any, limit: int = 60) -> dict[str, Any]:
+    """Press Tab until `matches(focused)`; every stop on the way must show visible focus."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = _focused(page)
+        if focused["tag"] != "body":
+            assert focused["visible"], f"focus is outside the screen: {focused}"
+            assert focused["ring"], f"focus has no visible ring: {focused}"
+        if matches(focused):
+            return focused
+    raise AssertionError(f"Tab never reached the target; last focus: {_focused(page)}")
+
+
+@pytest.mark.parametrize("width", [LAPTOP, PHONE])
+def test_keyboard_walk_through_the_main_flow(
+    browser: Any, dashboard: NginxServer, errors: list[str], width: int
+) -> None:
+    context = _context(browser, dashboard, width, "dark")
+    try:
+        page = context.new_page()
+        _watch(page, errors)
+        _open(page, "/", VIEWS[0][2])
+        # The first Tab reaches the skip link, shown on focus; Enter moves focus to the content.
+        skip = _tab_to(page, lambda f: True, limit=1)
+        assert skip["href"] == "#main", skip
+        page.keyboard.press("Enter")
+        assert _focused(page)["id"] == "main"
+        # Back to the navigation (on the phone it sits behind the menu button) and on to Services.
+        page.keyboard.press("Shift+Tab")
+        if width == PHONE:
+            menu = _tab_to(page, lambda f: f["testid"] == "nav-toggle")
+            assert menu["tag"] == "button"
+            page.keyboard.press("Enter")
+        _tab_to(page, lambda f: f["testid"] == "nav-services")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(f'[data-testid="service-row-{NAMESPACE}-echo-demo"]')
+        # Focus follows the navigation to the new view's content, not back to the top of the page.
+        assert _focused(page)["id"] == "main"
+        service_href = f"/services/{NAMESPACE}/echo-demo"
+        _tab_to(page, lambda f: f["href"] == service_href)
+        page.keyboard.press("Enter")
+        page.wait_for_selector('[data-testid="traffic-path"]')
+        assert page.url.endswith(service_href)
+        assert _focused(page)["id"] == "main"
+        screenshot(page, f"a11y-keyboard-detail-{width}")
+        # Back, by keyboard: the breadcrumb's Services link; then the browser's back returns focus to the
+        # link that was followed.
+        _tab_to(page, lambda f: f["testid"] == "crumb-services")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(f'[data-testid="service-row-{NAMESPACE}-echo-demo"]')
+        page.go_back()
+        page.wait_for_selector('[data-testid="traffic-path"]')
+        page.go_back()
+        page.wait_for_selector(f'[data-testid="service-row-{NAMESPACE}-echo-demo"]')
+        page.wait_for_function(f"document.activeElement.getAttribute('href') === '{service_href}'")
+        assert _focused(page)["visible"]
+    finally:
+        context.close()
