@@ -195,7 +195,9 @@ function Shell(): JSX.Element {
       <main id="main" ref={main} class={stale ? "main stale" : "main"} tabIndex={-1} data-testid={`view-${route.view}`}>
         {stale && (
           <p class="stale-banner" data-testid="stale-banner">
-            Not live: this is the last known state, from {clock(connection.staleSinceMs)}. Reconnecting…
+            {live.synced
+              ? `Not live: this is the last known state, from ${clock(connection.staleSinceMs)}. Reconnecting…`
+              : "Not connected to the backend yet. Retrying…"}
           </p>
         )}
         <RoutedView route={route} />

@@ -16,18 +16,16 @@ export function ConnectionIndicator(): JSX.Element {
   const state = useContext(ConnectionContext);
   const [askToken, setAskToken] = useState(false);
   const capabilities = useCapabilities();
-  const text =
-    state.status === "live"
-      ? "Live"
-      : state.status === "reconnecting"
-        ? `Reconnecting · stale since ${clock(state.staleSinceMs)}`
-        : "Connecting…";
+  const text = state.status === "live" ? "Live" : state.status === "reconnecting" ? "Reconnecting" : "Connecting…";
+  // On a phone the detail folds away: the banner above the view says the same in full.
+  const detail = state.status === "reconnecting" ? `· stale since ${clock(state.staleSinceMs)}` : "";
   const offerToken = shouldOfferToken(state, capabilities.data, getToken() !== null);
   return (
     <div class="conn-wrap">
       <div class={`conn conn-${state.status}`} data-testid="connection-state" data-state={state.status}>
         <span class="conn-dot" aria-hidden="true" />
         {text}
+        {detail && <span class="conn-detail">{detail}</span>}
       </div>
       {offerToken && !askToken && (
         <button type="button" class="btn btn-ghost btn-small" onClick={() => setAskToken(true)} title="A backend with apply enabled only accepts sockets that carry its token">
