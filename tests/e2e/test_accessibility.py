@@ -162,6 +162,8 @@ def test_keyboard_walk_through_the_main_flow(
         assert _focused(page)["id"] == "main"
         # Back to the navigation (on the phone it sits behind the menu button) and on to Services.
         page.keyboard.press("Shift+Tab")
+        # The menu button exists only where the navigation does not fit.
+        assert page.get_by_test_id("nav-toggle").is_visible() == (width == PHONE)
         if width == PHONE:
             menu = _tab_to(page, lambda f: f["testid"] == "nav-toggle")
             assert menu["tag"] == "button"
