@@ -57,3 +57,19 @@ def sideways_overflow(page: Any) -> list[Any] | None:
         return None
     found: list[Any] = page.evaluate(_WIDEST)
     return found
+
+
+# Controls (not links inside text, which WCAG exempts) smaller than 24 × 24 CSS px.
+_SMALL_TARGETS = """() => [...document.querySelectorAll(
+        'button, select, input, [role="tab"], .nav-item, .brand, .chip')]
+    .filter((el) => {
+        const box = el.getBoundingClientRect();
+        return box.width > 0 && box.height > 0 && (box.width < 24 || box.height < 24);
+    })
+    .map((el) => `${el.tagName.toLowerCase()}.${el.className} ${el.textContent.trim().slice(0, 30)}`)"""
+
+
+def small_targets(page: Any) -> list[str]:
+    """Visible controls under the 24 px touch-target minimum (WCAG 2.5.8)."""
+    found: list[str] = page.evaluate(_SMALL_TARGETS)
+    return found

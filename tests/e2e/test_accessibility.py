@@ -3,9 +3,10 @@ Chromium through real nginx against the real backend.
 
 axe-core (the dashboard's devDependency, never a CDN copy) is injected into every routed view in both
 themes at 1280 px and 390 px; any serious or critical violation of the WCAG 2.0/2.1 A and AA rules fails
-the test, and so does a page that scrolls sideways on the phone. A keyboard-only walk goes through the main
-flow (skip link → navigation → a service → its detail → back) and checks that focus is always visible and
-lands where the next key press is useful.
+the test, and so does a page that scrolls sideways on the phone or a control there smaller than 24 px.
+A keyboard-only walk goes through the main flow (skip link → navigation → a service → its detail → back)
+and checks that focus is always visible and lands where the next key press is useful. A new
+recommendation is announced in the live region exactly once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import httpx
 import pytest
 
 from tests.dashboard_servers import NginxServer
-from tests.e2e.a11y import axe_blocking, sideways_overflow
+from tests.e2e.a11y import axe_blocking, sideways_overflow, small_targets
 from tests.e2e.conftest import screenshot
 from tests.simcluster import SimCluster
 
@@ -88,6 +89,7 @@ def test_every_view_passes_axe_and_fits_the_screen(
         _watch(page, errors)
         violations: dict[str, list[dict[str, Any]]] = {}
         too_wide: dict[str, list[Any]] = {}
+        too_small: dict[str, list[str]] = {}
         for view, path, ready in VIEWS:
             _open(page, path, ready)
             assert page.evaluate("document.documentElement.dataset.theme") == theme
@@ -97,6 +99,8 @@ def test_every_view_passes_axe_and_fits_the_screen(
             overflow = sideways_overflow(page)
             if overflow:
                 too_wide[view] = overflow
+            if width == PHONE and (small := small_targets(page)):
+                too_small[view] = small
             screenshot(page, f"a11y-{view}-{theme}-{width}")
         if width == PHONE:
             # The phone's navigation menu, open over the page.
@@ -108,6 +112,7 @@ def test_every_view_passes_axe_and_fits_the_screen(
             screenshot(page, f"a11y-menu-{theme}-{width}")
         assert violations == {}, json.dumps(violations, indent=1)
         assert too_wide == {}, f"views wider than the {width} px screen (page width, widest elements): {too_wide}"
+        assert too_small == {}, f"touch targets under 24 px: {too_small}"
     finally:
         context.close()
 
