@@ -119,22 +119,46 @@ function useRouteFocus(pathname: string, main: { current: HTMLElement | null }):
   }, [pathname]);
 }
 
-/** The phone menu: open/closed, closed again by navigation and by Escape (focus back on its button). */
-function useMenu(pathname: string): { open: boolean; toggle: () => void; button: { current: HTMLButtonElement | null } } {
+interface Menu {
+  open: boolean;
+  toggle: () => void;
+  button: { current: HTMLButtonElement | null };
+  nav: { current: HTMLElement | null };
+}
+
+/**
+ * The phone menu: closed again by navigation, by Escape (focus back on its button), by a click outside it
+ * and by focus leaving it (Tab past the last entry), so it never hides the page it opened over.
+ */
+function useMenu(pathname: string): Menu {
   const [open, setOpen] = useState(false);
   const button = useRef<HTMLButtonElement>(null);
+  const nav = useRef<HTMLElement>(null);
   useEffect(() => setOpen(false), [pathname]);
   useEffect(() => {
     if (!open) return;
+    const inside = (target: EventTarget | null) => target instanceof Node && (nav.current?.contains(target) || button.current?.contains(target));
     const onKey = (event: KeyboardEvent) => {
       if (event.key !== "Escape") return;
       setOpen(false);
       button.current?.focus();
     };
+    const onPointer = (event: PointerEvent) => {
+      if (!inside(event.target)) setOpen(false);
+    };
+    const onFocus = (event: FocusEvent) => {
+      if (!inside(event.target)) setOpen(false);
+    };
     document.addEventListener("keydown", onKey);
-    return () => document.removeEventListener("keydown", onKey);
+    document.addEventListener("pointerdown", onPointer);
+    document.addEventListener("focusin", onFocus);
+    return () => {
+      document.removeEventListener("keydown", onKey);
+      document.removeEventListener("pointerdown", onPointer);
+      document.removeEventListener("focusin", onFocus);
+    };
   }, [open]);
-  return { open, toggle: () => setOpen((o) => !o), button };
+  return { open, toggle: () => setOpen((o) => !o), button, nav };
 }
 
 function Shell(): JSX.Element {
@@ -168,7 +192,7 @@ function Shell(): JSX.Element {
         <button type="button" ref={menu.button} class="btn nav-toggle" aria-expanded={menu.open} aria-controls="nav" onClick={menu.toggle} data-testid="nav-toggle">
           <span aria-hidden="true">☰</span> Menu
         </button>
-        <nav id="nav" aria-label="Views" class={menu.open ? "nav open" : "nav"}>
+        <nav id="nav" ref={menu.nav} aria-label="Views" class={menu.open ? "nav open" : "nav"}>
           {NAV.map((item) => {
             const current = item.views.includes(route.view);
             return (
