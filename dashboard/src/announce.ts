@@ -8,7 +8,7 @@
 export interface AnnouncedRecommendation {
   kind: string;
   target: { kind: string; namespace: string; name: string };
-  container: string | null;
+  container?: string | null;
 }
 
 export type LinkStatus = "connecting" | "live" | "reconnecting";
