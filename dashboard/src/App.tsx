@@ -57,8 +57,11 @@ function RoutedView(props: { route: Route }): JSX.Element {
       return <Lazy name={route.view} route={route} />;
     default:
       return (
-        <div class="state state-empty" data-testid="not-found">
-          Nothing at <code>{route.path}</code>. <Link href="/">Go to the overview</Link>.
+        <div class="page">
+          <h1>Not found</h1>
+          <div class="state state-empty" data-testid="not-found">
+            Nothing at <code>{route.path}</code>. <Link href="/">Go to the overview</Link>.
+          </div>
         </div>
       );
   }
