@@ -11,7 +11,7 @@ import { LiveAnnouncer } from "./components/LiveAnnouncer";
 import { Link, Loading } from "./components/common";
 import { type NavigationCause, focusLinkWhenShown, focusMemory, focusPlan } from "./focus";
 import { clock } from "./format";
-import { ConnectionContext, StoreContext, useLive } from "./hooks";
+import { ConnectionContext, StoreContext, ThemeContext, useLive } from "./hooks";
 import { CHANGE, type Route, parseRoute, useLocation } from "./router";
 import type { Store } from "./store";
 import { Overview } from "./views/Overview";
@@ -74,6 +74,11 @@ const NAV: { href: string; label: string; views: string[] }[] = [
   { href: "/network", label: "Network map", views: ["network"] },
 ];
 
+function applyTheme(theme: string): string {
+  document.documentElement.dataset.theme = theme;
+  return theme;
+}
+
 function useTheme(): [string, () => void] {
   const initial = (() => {
     try {
@@ -83,16 +88,17 @@ function useTheme(): [string, () => void] {
     }
   })();
   const prefersLight = typeof matchMedia === "function" && matchMedia("(prefers-color-scheme: light)").matches;
-  const [theme, setTheme] = useState(initial ?? (prefersLight ? "light" : "dark"));
+  // The attribute is set before the render that uses the theme, not in an effect: charts read the theme's
+  // colours in their own effects, which run before their parents' effects.
+  const [theme, setTheme] = useState(() => applyTheme(initial ?? (prefersLight ? "light" : "dark")));
   useEffect(() => {
-    document.documentElement.dataset.theme = theme;
     try {
       localStorage.setItem("k8s-optimizer.theme", theme);
     } catch {
       // private mode: the theme is not remembered
     }
   }, [theme]);
-  return [theme, () => setTheme((t) => (t === "dark" ? "light" : "dark"))];
+  return [theme, () => setTheme(applyTheme(theme === "dark" ? "light" : "dark"))];
 }
 
 /** Moves focus after route changes (not after query changes: typing in a filter keeps focus in the field). */
@@ -181,55 +187,57 @@ function Shell(): JSX.Element {
   }, [location.pathname]);
   const stale = connection.status === "reconnecting";
   return (
-    <div class="shell">
-      <a class="skip" href="#main" data-testid="skip-link">
-        Skip to content
-      </a>
-      <header class="topbar">
-        <Link href="/" class="brand">
-          <span class="brand-mark" aria-hidden="true" />
-          <span>
-            k8s-<span class="brand-long">service-</span>optimizer
-          </span>
-        </Link>
-        <button type="button" ref={menu.button} class="btn nav-toggle" aria-expanded={menu.open} aria-controls="nav" onClick={menu.toggle} data-testid="nav-toggle">
-          <span aria-hidden="true">☰</span> Menu
-        </button>
-        <nav id="nav" ref={menu.nav} aria-label="Views" class={menu.open ? "nav open" : "nav"}>
-          {NAV.map((item) => {
-            const current = item.views.includes(route.view);
-            return (
-              <Link key={item.href} href={item.href} class={current ? "nav-item active" : "nav-item"} current={current ? "page" : undefined} testid={`nav-${item.views[0]}`}>
-                {item.label}
-                {item.href === "/recommendations" && openRecommendations > 0 && (
-                  <span class="nav-count">
-                    {openRecommendations}
-                    <span class="sr-only"> open</span>
-                  </span>
-                )}
-              </Link>
-            );
-          })}
-        </nav>
-        <div class="topbar-right">
-          <ConnectionIndicator />
-          <button type="button" class="btn btn-ghost" onClick={toggleTheme} aria-label={`Switch to ${theme === "dark" ? "light" : "dark"} theme`} data-testid="theme-toggle">
-            <span aria-hidden="true">{theme === "dark" ? "☀" : "☾"}</span>
+    <ThemeContext.Provider value={theme}>
+      <div class="shell">
+        <a class="skip" href="#main" data-testid="skip-link">
+          Skip to content
+        </a>
+        <header class="topbar">
+          <Link href="/" class="brand">
+            <span class="brand-mark" aria-hidden="true" />
+            <span>
+              k8s-<span class="brand-long">service-</span>optimizer
+            </span>
+          </Link>
+          <button type="button" ref={menu.button} class="btn nav-toggle" aria-expanded={menu.open} aria-controls="nav" onClick={menu.toggle} data-testid="nav-toggle">
+            <span aria-hidden="true">☰</span> Menu
           </button>
-        </div>
-      </header>
-      <LiveAnnouncer />
-      <main id="main" ref={main} class={stale ? "main stale" : "main"} tabIndex={-1} data-testid={`view-${route.view}`}>
-        {stale && (
-          <p class="stale-banner" data-testid="stale-banner">
-            {live.synced
-              ? `Not live: this is the last known state, from ${clock(connection.staleSinceMs)}. Reconnecting…`
-              : "Not connected to the backend yet. Retrying…"}
-          </p>
-        )}
-        <RoutedView route={route} />
-      </main>
-    </div>
+          <nav id="nav" ref={menu.nav} aria-label="Views" class={menu.open ? "nav open" : "nav"}>
+            {NAV.map((item) => {
+              const current = item.views.includes(route.view);
+              return (
+                <Link key={item.href} href={item.href} class={current ? "nav-item active" : "nav-item"} current={current ? "page" : undefined} testid={`nav-${item.views[0]}`}>
+                  {item.label}
+                  {item.href === "/recommendations" && openRecommendations > 0 && (
+                    <span class="nav-count">
+                      {openRecommendations}
+                      <span class="sr-only"> open</span>
+                    </span>
+                  )}
+                </Link>
+              );
+            })}
+          </nav>
+          <div class="topbar-right">
+            <ConnectionIndicator />
+            <button type="button" class="btn btn-ghost" onClick={toggleTheme} aria-label={`Switch to ${theme === "dark" ? "light" : "dark"} theme`} data-testid="theme-toggle">
+              <span aria-hidden="true">{theme === "dark" ? "☀" : "☾"}</span>
+            </button>
+          </div>
+        </header>
+        <LiveAnnouncer />
+        <main id="main" ref={main} class={stale ? "main stale" : "main"} tabIndex={-1} data-testid={`view-${route.view}`}>
+          {stale && (
+            <p class="stale-banner" data-testid="stale-banner">
+              {live.synced
+                ? `Not live: this is the last known state, from ${clock(connection.staleSinceMs)}. Reconnecting…`
+                : "Not connected to the backend yet. Retrying…"}
+            </p>
+          )}
+          <RoutedView route={route} />
+        </main>
+      </div>
+    </ThemeContext.Provider>
   );
 }
 

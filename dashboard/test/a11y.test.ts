@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { type AnnouncedRecommendation, Announcer, type Timer, connectionMessage, recommendationKey, recommendationsMessage } from "../src/announce";
+import { cssVarName } from "../src/components/Chart";
 import { FocusMemory, focusPlan } from "../src/focus";
 
 /** A clock the test moves by hand; timers fire when it passes them. */
@@ -177,5 +178,14 @@ describe("focus after navigation", () => {
     expect(memory.recall("/a")).toBeNull();
     expect(memory.recall("/b")).toBe("/z");
     expect(memory.recall("/c")).toBe("/w");
+  });
+});
+
+describe("chart colours from the theme", () => {
+  it("names the custom property of a var() colour and leaves plain colours alone", () => {
+    expect(cssVarName("var(--series-3)")).toBe("--series-3");
+    expect(cssVarName(" var(--good) ")).toBe("--good");
+    expect(cssVarName("#3b82f6")).toBeNull();
+    expect(cssVarName("var(--a, #fff)")).toBeNull();
   });
 });

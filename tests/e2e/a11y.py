@@ -73,3 +73,9 @@ def small_targets(page: Any) -> list[str]:
     """Visible controls under the 24 px touch-target minimum (WCAG 2.5.8)."""
     found: list[str] = page.evaluate(_SMALL_TARGETS)
     return found
+
+
+def resize(page: Any, width: int, height: int) -> None:
+    """Resize the viewport and let the page settle: ResizeObservers (the charts) run before the next frame."""
+    page.set_viewport_size({"width": width, "height": height})
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.dashboard_servers import NginxServer
-from tests.e2e.a11y import axe_blocking, sideways_overflow, small_targets
+from tests.e2e.a11y import axe_blocking, resize, sideways_overflow, small_targets
 from tests.e2e.conftest import screenshot
 from tests.simcluster import SimCluster
 
@@ -33,7 +33,8 @@ NAMESPACE = "k8s-optimizer"
 VIEWS: list[tuple[str, str, str]] = [
     ("overview", "/", f'[data-testid="node-{NAMESPACE}-worker"]'),
     ("services", "/services", f'[data-testid="service-row-{NAMESPACE}-echo-demo"]'),
-    ("service", f"/services/{NAMESPACE}/echo-demo", '[data-testid="traffic-path"]'),
+    # The charts draw once the backend has two scrapes of the pods (up to ~30 s after it starts).
+    ("service", f"/services/{NAMESPACE}/echo-demo", '[data-testid="chart-cpu"] canvas'),
     ("recommendations", "/recommendations", '[data-testid="recommendation"]'),
     ("network", "/network", f'[data-testid="map-node-{NAMESPACE}-worker"]'),
     ("not-found", "/no/such/view", '[data-testid="not-found"]'),
@@ -73,7 +74,7 @@ def _watch(page: Any, errors: list[str]) -> None:
 def _open(page: Any, path: str, ready: str) -> None:
     page.goto(path)
     page.wait_for_selector('[data-testid="connection-state"][data-state="live"]')
-    page.wait_for_selector(ready)
+    page.wait_for_selector(ready, timeout=60_000)
     # Lazily drawn parts (charts, fetched sections) settle: no spinner left in the view.
     page.wait_for_function("!document.querySelector('main [data-testid=\"loading\"]')")
 
@@ -103,10 +104,10 @@ def test_every_view_passes_axe_and_fits_the_screen(
                 too_small[view] = small
             if width == PHONE:
                 # WCAG 1.4.10 reflow is judged at 320 px: the phone layout holds down to there too.
-                page.set_viewport_size({"width": REFLOW, "height": 844})
+                resize(page, REFLOW, 844)
                 if overflow := sideways_overflow(page):
                     too_wide[f"{view}@{REFLOW}"] = overflow
-                page.set_viewport_size({"width": PHONE, "height": 844})
+                resize(page, PHONE, 844)
             screenshot(page, f"a11y-{view}-{theme}-{width}")
         if width == PHONE:
             # The phone's navigation menu, open over the page.
@@ -209,6 +210,26 @@ def test_keyboard_walk_through_the_main_flow(
         page.wait_for_selector(f'[data-testid="service-row-{NAMESPACE}-echo-demo"]')
         page.wait_for_function(f"document.activeElement.getAttribute('href') === '{service_href}'")
         assert _focused(page)["visible"]
+    finally:
+        context.close()
+
+
+def test_charts_redraw_in_the_theme_colours(browser: Any, dashboard: NginxServer, errors: list[str]) -> None:
+    """uPlot bakes colours into its canvas: a theme switch redraws the lines in the new theme's palette (each
+    3:1 against its chart), which the legend's markers show."""
+    context = _context(browser, dashboard, LAPTOP, "dark")
+    marker = '[data-testid="chart-cpu"] .u-series:nth-child(2) .u-marker'
+    try:
+        page = context.new_page()
+        _watch(page, errors)
+        _open(page, VIEWS[2][1], VIEWS[2][2])
+        page.wait_for_selector('[data-testid="chart-cpu"] canvas')
+        page.wait_for_selector(marker, state="attached")
+        colour = f"getComputedStyle(document.querySelector('{marker}')).borderColor"
+        assert page.evaluate(colour) == "rgb(108, 176, 255)"  # --series-1, dark
+        page.get_by_test_id("theme-toggle").click()
+        page.wait_for_function(f"{colour} === 'rgb(10, 88, 202)'")  # --series-1, light
+        assert axe_blocking(page) == []
     finally:
         context.close()
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.dashboard_servers import BackendServer
-from tests.e2e.a11y import axe_blocking, sideways_overflow
+from tests.e2e.a11y import axe_blocking, resize, sideways_overflow
 from tests.e2e.conftest import screenshot
 from tests.simcluster import SimCluster
 
@@ -204,11 +204,11 @@ def test_connection_indicator_follows_the_backend(page: Any, backend: BackendSer
         _expect(page)(page.get_by_test_id("stale-banner")).to_contain_text("last known state")
         # The stale state is as readable as the live one, on a phone too (the indicator's text is longer).
         assert axe_blocking(page) == []
-        page.set_viewport_size({"width": 390, "height": 844})
+        resize(page, 390, 844)
         assert sideways_overflow(page) is None
         assert axe_blocking(page) == []
         screenshot(page, "reconnecting-390")
-        page.set_viewport_size({"width": 1440, "height": 900})
+        resize(page, 1440, 900)
         screenshot(page, "reconnecting")
     finally:
         backend.start_and_wait()

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.dashboard_servers import BackendServer, NginxServer
-from tests.e2e.a11y import axe_blocking, sideways_overflow
+from tests.e2e.a11y import axe_blocking, resize, sideways_overflow
 from tests.e2e.conftest import screenshot
 from tests.simcluster import SimCluster
 
@@ -135,10 +135,10 @@ def _check_accessible(page: Any) -> None:
     for _theme in ("first", "second"):
         assert axe_blocking(page) == []
         page.get_by_test_id("theme-toggle").click()
-    page.set_viewport_size({"width": 390, "height": 844})
+    resize(page, 390, 844)
     assert sideways_overflow(page) is None
     assert axe_blocking(page) == []
-    page.set_viewport_size({"width": 1440, "height": 900})
+    resize(page, 1440, 900)
 
 
 def _settings_text(rec: dict[str, Any]) -> str:

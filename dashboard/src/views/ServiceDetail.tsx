@@ -148,7 +148,8 @@ function PathSection(props: { namespace: string; name: string; detail: Detail; r
   );
 }
 
-const PALETTE = ["#3b82f6", "#a855f7", "#14b8a6", "#f97316", "#ec4899", "#84cc16", "#eab308", "#06b6d4"];
+// Theme colours (styles.css), each with 3:1 against the chart in its theme.
+const PALETTE = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => `var(--series-${n})`);
 
 /** Chart lines of a TimeSeries: one per pod (average per step), plus the per-pod request and limit. */
 export function seriesLines(series: TimeSeries | null, metric: string): { times: number[]; lines: Line[] } {
@@ -159,8 +160,8 @@ export function seriesLines(series: TimeSeries | null, metric: string): { times:
   const lines: Line[] =
     metric === "replicas" || pods.length === 0
       ? [
-          { label: metric === "replicas" ? "replicas (avg)" : "total (avg)", values: series.total.map((p) => p.avg), color: "#f59e0b" },
-          { label: metric === "replicas" ? "replicas (max)" : "total (max)", values: series.total.map((p) => p.max), color: "#ef4444", dash: [4, 3] },
+          { label: metric === "replicas" ? "replicas (avg)" : "total (avg)", values: series.total.map((p) => p.avg), color: "var(--warn)" },
+          { label: metric === "replicas" ? "replicas (max)" : "total (max)", values: series.total.map((p) => p.max), color: "var(--bad)", dash: [4, 3] },
         ]
       : pods.slice(0, PALETTE.length).map(([pod, points], i) => {
           const values: (number | null)[] = times.map(() => null);
@@ -170,8 +171,8 @@ export function seriesLines(series: TimeSeries | null, metric: string): { times:
           }
           return { label: pod.replace(/^.*\//, ""), values, color: PALETTE[i]! };
         });
-  if (metric !== "replicas" && series.request_per_pod !== null) lines.push({ label: "request", values: times.map(() => series.request_per_pod), color: "#22c55e", dash: [6, 4] });
-  if (metric !== "replicas" && series.limit_per_pod !== null) lines.push({ label: "limit", values: times.map(() => series.limit_per_pod), color: "#ef4444", dash: [2, 4] });
+  if (metric !== "replicas" && series.request_per_pod !== null) lines.push({ label: "request", values: times.map(() => series.request_per_pod), color: "var(--good)", dash: [6, 4] });
+  if (metric !== "replicas" && series.limit_per_pod !== null) lines.push({ label: "limit", values: times.map(() => series.limit_per_pod), color: "var(--bad)", dash: [2, 4] });
   return { times, lines };
 }
 
@@ -250,8 +251,8 @@ function LiveHpaChart(props: { hpaKey: string }): JSX.Element {
   if (points.length < 2) return <div class="chart chart-empty">HPA current vs desired: recording live ({points.length} sample so far)</div>;
   const times = points.map((p) => p.tMs / 1000);
   const lines: Line[] = [
-    { label: "current", values: points.map((p) => p.current), color: "#3b82f6", step: true },
-    { label: "desired", values: points.map((p) => p.desired), color: "#f59e0b", dash: [6, 4], step: true },
+    { label: "current", values: points.map((p) => p.current), color: "var(--series-1)", step: true },
+    { label: "desired", values: points.map((p) => p.desired), color: "var(--warn)", dash: [6, 4], step: true },
   ];
   return <Chart title="HPA current vs desired replicas (live, since this page opened)" times={times} lines={lines} format={(v) => v.toFixed(0)} integerY testid="chart-hpa-live" />;
 }
