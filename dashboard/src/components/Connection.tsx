@@ -4,7 +4,7 @@
 // indicator is not itself a live region: LiveAnnouncer says when the connection drops and comes back, once.
 
 import type { JSX } from "preact";
-import { useContext, useState } from "preact/hooks";
+import { useContext, useEffect, useRef, useState } from "preact/hooks";
 
 import { getToken } from "../api";
 import { shouldOfferToken, useCapabilities } from "../capabilities";
@@ -20,6 +20,14 @@ export function ConnectionIndicator(): JSX.Element {
   // On a phone the detail folds away: the banner above the view says the same in full.
   const detail = state.status === "reconnecting" ? `· stale since ${clock(state.staleSinceMs)}` : "";
   const offerToken = shouldOfferToken(state, capabilities.data, getToken() !== null);
+  // Closing the form (Cancel, Escape) puts focus back on the button that opened it, where it was.
+  const tokenButton = useRef<HTMLButtonElement>(null);
+  const refocus = useRef(false);
+  useEffect(() => {
+    if (askToken || !refocus.current) return;
+    refocus.current = false;
+    tokenButton.current?.focus();
+  }, [askToken]);
   return (
     <div class="conn-wrap">
       <div class={`conn conn-${state.status}`} data-testid="connection-state" data-state={state.status}>
@@ -28,13 +36,19 @@ export function ConnectionIndicator(): JSX.Element {
         {detail && <span class="conn-detail">{detail}</span>}
       </div>
       {offerToken && !askToken && (
-        <button type="button" class="btn btn-ghost btn-small" onClick={() => setAskToken(true)} title="A backend with apply enabled only accepts sockets that carry its token">
+        <button type="button" ref={tokenButton} class="btn btn-ghost btn-small" onClick={() => setAskToken(true)} title="A backend with apply enabled only accepts sockets that carry its token">
           Token…
         </button>
       )}
       {askToken && (
         <div class="popover">
-          <TokenForm purpose="for the live stream" onDone={() => setAskToken(false)} />
+          <TokenForm
+            purpose="for the live stream"
+            onDone={() => {
+              refocus.current = true;
+              setAskToken(false);
+            }}
+          />
         </div>
       )}
     </div>
