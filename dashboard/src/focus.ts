@@ -60,3 +60,25 @@ export function focusLinkWhenShown(root: HTMLElement, href: string, timeoutMs = 
     if (handle !== null) clearTimeout(handle);
   };
 }
+
+/**
+ * The tab a key moves to in a tab list (WAI-ARIA tabs: the arrows move and wrap, Home and End jump to the
+ * ends); null for any other key. Only the selected tab is a Tab stop, so the arrows are how to reach the rest.
+ */
+export function rovingIndex(key: string, current: number, count: number): number | null {
+  if (count <= 0) return null;
+  switch (key) {
+    case "ArrowRight":
+    case "ArrowDown":
+      return (current + 1) % count;
+    case "ArrowLeft":
+    case "ArrowUp":
+      return (current - 1 + count) % count;
+    case "Home":
+      return 0;
+    case "End":
+      return count - 1;
+    default:
+      return null;
+  }
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import { type AnnouncedRecommendation, Announcer, type Timer, connectionMessage, recommendationKey, recommendationsMessage } from "../src/announce";
 import { cssVarName } from "../src/components/Chart";
-import { FocusMemory, focusPlan } from "../src/focus";
+import { FocusMemory, focusPlan, rovingIndex } from "../src/focus";
 
 /** A clock the test moves by hand; timers fire when it passes them. */
 class FakeTimer implements Timer {
@@ -187,5 +187,14 @@ describe("chart colours from the theme", () => {
     expect(cssVarName(" var(--good) ")).toBe("--good");
     expect(cssVarName("#3b82f6")).toBeNull();
     expect(cssVarName("var(--a, #fff)")).toBeNull();
+  });
+});
+
+describe("tab lists", () => {
+  it("moves with the arrows (wrapping) and jumps with Home/End; other keys do nothing", () => {
+    expect([rovingIndex("ArrowRight", 0, 3), rovingIndex("ArrowRight", 2, 3), rovingIndex("ArrowDown", 1, 3)]).toEqual([1, 0, 2]);
+    expect([rovingIndex("ArrowLeft", 0, 3), rovingIndex("ArrowLeft", 2, 3), rovingIndex("ArrowUp", 1, 3)]).toEqual([2, 1, 0]);
+    expect([rovingIndex("Home", 2, 3), rovingIndex("End", 0, 3)]).toEqual([0, 2]);
+    expect([rovingIndex("Tab", 1, 3), rovingIndex("a", 1, 3), rovingIndex("ArrowRight", 0, 0)]).toEqual([null, null, null]);
   });
 });

@@ -214,6 +214,32 @@ def test_keyboard_walk_through_the_main_flow(
         context.close()
 
 
+def test_traffic_path_tabs_follow_the_arrow_keys(browser: Any, dashboard: NginxServer, errors: list[str]) -> None:
+    """A NodePort Service has two entry points, shown as WAI-ARIA tabs: one Tab stop, the arrows between."""
+    context = _context(browser, dashboard, PHONE, "light")
+    try:
+        page = context.new_page()
+        _watch(page, errors)
+        _open(page, f"/services/{NAMESPACE}/optimizer-dashboard", '[role="tab"]')
+        tabs = page.get_by_role("tab")
+        assert tabs.count() == 2
+        tabs.first.focus()
+        page.keyboard.press("ArrowRight")
+        from playwright.sync_api import expect
+
+        expect(tabs.nth(1)).to_be_focused()
+        expect(tabs.nth(1)).to_have_attribute("aria-selected", "true")
+        assert [tabs.nth(i).get_attribute("tabindex") for i in range(2)] == ["-1", "0"]
+        expect(page.get_by_role("tabpanel")).to_have_attribute("aria-labelledby", "path-tab-1")
+        expect(page.get_by_role("tabpanel")).to_contain_text("NodePort")
+        page.keyboard.press("Home")
+        expect(tabs.first).to_be_focused()
+        assert axe_blocking(page) == []
+        assert sideways_overflow(page) is None
+    finally:
+        context.close()
+
+
 def test_charts_redraw_in_the_theme_colours(browser: Any, dashboard: NginxServer, errors: list[str]) -> None:
     """uPlot bakes colours into its canvas: a theme switch redraws the lines in the new theme's palette (each
     3:1 against its chart), which the legend's markers show."""

@@ -40,9 +40,15 @@ export function CopyButton(props: { text: string; label: string; testid?: string
     setTimeout(() => setCopied(false), 1500);
   };
   return (
-    <button type="button" class="btn btn-small" onClick={copy} aria-label={`Copy ${props.label}`} data-testid={props.testid}>
-      {copied ? "Copied" : "Copy"}
-    </button>
+    <>
+      <button type="button" class="btn btn-small" onClick={copy} aria-label={`Copy ${props.label}`} data-testid={props.testid}>
+        {copied ? "Copied" : "Copy"}
+      </button>
+      {/* The button's own name does not change ("Copy …"): a screen reader hears the result here. */}
+      <span class="sr-only" role="status">
+        {copied ? `${props.label} copied` : ""}
+      </span>
+    </>
   );
 }
 

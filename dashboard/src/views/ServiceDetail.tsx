@@ -10,6 +10,7 @@ import { Chart, type Line } from "../components/Chart";
 import { HpaTimeline } from "../components/HpaTimeline";
 import { Badge, CodeBlock, Empty, ErrorBox, Link, Loading, ScrollBox, Section, gradeTone, priorityTone } from "../components/common";
 import { bytes, cpu, pct, savings, scoreTitle } from "../format";
+import { rovingIndex } from "../focus";
 import { useFetch, useLive, useThrottled } from "../hooks";
 import type { Route } from "../router";
 import { keyOf } from "../store";
@@ -128,21 +129,41 @@ function PathSection(props: { namespace: string; name: string; detail: Detail; r
   const servicePathData = fetched.data?.paths.length ? fetched.data : fallbackPath(props.detail);
   const paths = servicePathData.paths;
   const [selected, setSelected] = useState(0);
-  const path = paths[Math.min(selected, paths.length - 1)]!;
+  const shown = Math.min(selected, paths.length - 1);
+  const path = paths[shown]!;
+  const onTabKey = (event: KeyboardEvent) => {
+    const next = rovingIndex(event.key, shown, paths.length);
+    if (next === null) return;
+    event.preventDefault();
+    setSelected(next);
+    document.getElementById(`path-tab-${next}`)?.focus();
+  };
   const commands = servicePathData.verification_commands;
   return (
     <Section title="Traffic path" testid="traffic-path-section">
       {paths.length > 1 && (
-        <div class="tabs" role="tablist" aria-label="Entry point">
+        <div class="tabs" role="tablist" aria-label="Entry point" onKeyDown={onTabKey}>
           {paths.map((p, index) => (
-            <button key={index} type="button" role="tab" aria-selected={index === selected} class={index === selected ? "tab active" : "tab"} onClick={() => setSelected(index)}>
+            <button
+              key={index}
+              id={`path-tab-${index}`}
+              type="button"
+              role="tab"
+              aria-selected={index === shown}
+              aria-controls="path-panel"
+              tabIndex={index === shown ? 0 : -1}
+              class={index === shown ? "tab active" : "tab"}
+              onClick={() => setSelected(index)}
+            >
               {PATH_LABEL[p.kind] ?? p.kind} · port {p.service_port}
             </button>
           ))}
         </div>
       )}
-      <TrafficPath path={path} endpoints={servicePathData.endpoints} />
-      <ProxyRules path={servicePathData} port={path.service_port} />
+      <div id="path-panel" role={paths.length > 1 ? "tabpanel" : undefined} aria-labelledby={paths.length > 1 ? `path-tab-${shown}` : undefined}>
+        <TrafficPath path={path} endpoints={servicePathData.endpoints} />
+        <ProxyRules path={servicePathData} port={path.service_port} />
+      </div>
       {commands.length > 0 && <CodeBlock code={commands.join("\n")} label="Verify each hop" testid="path-commands" />}
     </Section>
   );

@@ -207,7 +207,8 @@ export function Services(): JSX.Element {
                     {column.key ? (
                       <button type="button" class="th-sort" onClick={() => sortBy(column.key!)}>
                         {column.label}
-                        {column.key === sortKey ? (descending ? " ▾" : " ▴") : ""}
+                        {/* aria-sort on the header says the order; the arrow is for the eye. */}
+                        <span aria-hidden="true">{column.key === sortKey ? (descending ? " ▾" : " ▴") : ""}</span>
                       </button>
                     ) : (
                       column.label
