@@ -8,6 +8,9 @@ import type { State, Store } from "./store";
 import type { ConnectionState } from "./ws";
 
 export const StoreContext = createContext<Store | null>(null);
+/** The current theme ("dark" | "light"): charts bake its colours into their canvas and redraw on a switch. */
+export const ThemeContext = createContext<string>("dark");
+
 export const ConnectionContext = createContext<ConnectionState>({
   status: "connecting",
   staleSinceMs: null,

@@ -24,7 +24,8 @@ export function parseRoute(pathname: string): Route {
 export const servicePath = (namespace: string, name: string): string =>
   `/services/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
 
-const CHANGE = "k8s-optimizer:navigate";
+/** Dispatched on window by navigate(): a route change made by the app, not by the back/forward buttons. */
+export const CHANGE = "k8s-optimizer:navigate";
 
 export function navigate(to: string, replace = false): void {
   if (to === window.location.pathname + window.location.search) return;

@@ -6,9 +6,10 @@ import type { Line } from "./components/Chart";
 import { cpu, duration, pct, usd } from "./format";
 import type { HPASimulation, Recommendation, TimelinePoint } from "./types";
 
-export const REPLICAS_CURRENT_COLOR = "#3b82f6";
-export const REPLICAS_PROPOSED_COLOR = "#22c55e";
-export const USAGE_COLOR = "#f59e0b";
+// Theme colours (styles.css), resolved by the chart: 3:1 against the chart in both themes.
+export const REPLICAS_CURRENT_COLOR = "var(--series-1)";
+export const REPLICAS_PROPOSED_COLOR = "var(--good)";
+export const USAGE_COLOR = "var(--warn)";
 /** The uPlot scale the usage line is drawn on (right axis); replicas use the default `y`. */
 export const USAGE_SCALE = "cpu";
 

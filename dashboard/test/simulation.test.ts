@@ -42,7 +42,7 @@ describe("timelineChart", () => {
     expect(chart.lines.map((l) => [l.label, l.values, l.color, l.step ?? false, l.scale ?? "y"])).toEqual([
       ["replicas, current HPA", [2, 5], REPLICAS_CURRENT_COLOR, true, "y"],
       ["replicas, proposed HPA", [3, 6], REPLICAS_PROPOSED_COLOR, true, "y"],
-      ["CPU usage", [180.5, 420], "#f59e0b", false, USAGE_SCALE],
+      ["CPU usage", [180.5, 420], "var(--warn)", false, USAGE_SCALE],
     ]);
     expect(chart.replicaRange).toEqual([0, 7]);
     expect(chart.lines[2]!.format!(420)).toBe("420m");

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.dashboard_servers import BackendServer, NginxServer
+from tests.e2e.a11y import axe_blocking, resize, sideways_overflow
 from tests.e2e.conftest import screenshot
 from tests.simcluster import SimCluster
 
@@ -50,6 +51,20 @@ def test_token_dry_run_apply_and_rollback(browser: Any, apply_dashboard: NginxSe
         indicator = page.get_by_test_id("connection-state")
         expect(indicator).to_have_attribute("data-state", "reconnecting")
         page.get_by_role("button", name="Token…").click()
+        assert axe_blocking(page) == []  # the token form, open over the page
+        # On a phone the form stays on screen and the page does not scroll sideways.
+        resize(page, 390, 844)
+        form = page.get_by_test_id("token-form").bounding_box()
+        assert form is not None
+        assert (form["x"] >= 0, form["x"] + form["width"] <= 390) == (True, True), form
+        assert sideways_overflow(page) is None
+        screenshot(page, "token-form-390")
+        resize(page, 1440, 900)
+        # Escape closes the form and gives focus back to the button that opened it.
+        page.keyboard.press("Escape")
+        expect(page.get_by_test_id("token-form")).to_have_count(0)
+        expect(page.get_by_role("button", name="Token…")).to_be_focused()
+        page.keyboard.press("Enter")
         page.get_by_label("Apply token").fill(TOKEN)
         page.get_by_role("button", name="Use token").click()
         expect(indicator).to_have_attribute("data-state", "live")
@@ -58,6 +73,9 @@ def test_token_dry_run_apply_and_rollback(browser: Any, apply_dashboard: NginxSe
         expect(card.get_by_test_id("rec-apply")).to_be_enabled()
         card.get_by_test_id("rec-dry-run").click()
         expect(card.get_by_test_id("rec-diff")).to_be_visible()
+        assert axe_blocking(page) == []  # the coloured diff lines keep their contrast
+        page.get_by_test_id("theme-toggle").click()
+        assert axe_blocking(page) == []
         card.get_by_test_id("rec-apply").click()
         expect(page.get_by_role("status").filter(has_text="Applied as change")).to_be_visible()
 

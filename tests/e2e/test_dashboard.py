@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.dashboard_servers import BackendServer
+from tests.e2e.a11y import axe_blocking, resize, sideways_overflow
 from tests.e2e.conftest import screenshot
 from tests.simcluster import SimCluster
 
@@ -193,12 +194,24 @@ def test_connection_indicator_follows_the_backend(page: Any, backend: BackendSer
     page.goto("/services")
     _wait_live(page)
     indicator = page.get_by_test_id("connection-state")
+    announcer = page.get_by_test_id("announcer")
     backend.stop()
     try:
         _expect(page)(indicator).to_have_attribute("data-state", "reconnecting", timeout=5_000)
         _expect(page)(indicator).to_contain_text("stale since")
+        # Said once to screen readers (a polite live region), and in words on the page, not only by dimming.
+        _expect(page)(announcer).to_have_text(re.compile(r"^Connection to the cluster lost\. Showing data as of "))
+        _expect(page)(page.get_by_test_id("stale-banner")).to_contain_text("last known state")
+        # The stale state is as readable as the live one, on a phone too (the indicator's text is longer).
+        assert axe_blocking(page) == []
+        resize(page, 390, 844)
+        assert sideways_overflow(page) is None
+        assert axe_blocking(page) == []
+        screenshot(page, "reconnecting-390")
+        resize(page, 1440, 900)
         screenshot(page, "reconnecting")
     finally:
         backend.start_and_wait()
     _expect(page)(indicator).to_have_attribute("data-state", "live", timeout=30_000)
+    _expect(page)(announcer).to_have_text("Connection restored: the data is live again.", timeout=10_000)
     _expect(page)(page.get_by_test_id(f"service-row-{NAMESPACE}-echo-demo")).to_be_visible()

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.dashboard_servers import BackendServer, NginxServer
+from tests.e2e.a11y import axe_blocking, resize, sideways_overflow
 from tests.e2e.conftest import screenshot
 from tests.simcluster import SimCluster
 
@@ -129,6 +130,17 @@ def _check_summary(section: Any, rec: dict[str, Any]) -> None:
     )
 
 
+def _check_accessible(page: Any) -> None:
+    """The populated view (charts, simulation table) passes axe in both themes and fits a 390 px phone."""
+    for _theme in ("first", "second"):
+        assert axe_blocking(page) == []
+        page.get_by_test_id("theme-toggle").click()
+    resize(page, 390, 844)
+    assert sideways_overflow(page) is None
+    assert axe_blocking(page) == []
+    resize(page, 1440, 900)
+
+
 def _settings_text(rec: dict[str, Any]) -> str:
     before, after = rec["current"], rec["proposed"]
     key = "target_cpu_utilization_percent"
@@ -148,6 +160,7 @@ def test_hpa_recommendation_card_draws_the_simulated_timeline(
     _check_chart(timeline.get_by_test_id("chart-hpa-timeline"))
     _check_summary(timeline, hpa_recommendation)
     screenshot(page, "recommendations-hpa")
+    _check_accessible(page)
 
 
 def test_service_detail_autoscaling_shows_the_simulated_timeline(
@@ -160,6 +173,7 @@ def test_service_detail_autoscaling_shows_the_simulated_timeline(
     _check_chart(section.get_by_test_id("chart-hpa-timeline"))
     _check_summary(section, hpa_recommendation)
     screenshot(page, "service-detail-hpa")
+    _check_accessible(page)
 
 
 def test_apply_buttons_follow_the_capabilities(fast_page: Any, fast_stack: FastStack) -> None:
@@ -175,3 +189,5 @@ def test_apply_buttons_follow_the_capabilities(fast_page: Any, fast_stack: FastS
     )
     page.goto("/")
     screenshot(page, "overview-populated")
+    _expect()(page.get_by_test_id("stat-recommendations")).not_to_have_text("0")
+    _check_accessible(page)

@@ -1,15 +1,20 @@
 // A uPlot time-series chart: uPlot draws thousands of points on a canvas and updates by setData, so a
 // live chart never rebuilds the DOM. Request and limit are drawn as flat dashed lines. A line can sit on a
-// second scale (drawn against a right-hand axis) and be stepped (replica counts change in steps).
+// second scale (drawn against a right-hand axis) and be stepped (replica counts change in steps). Colours
+// may be CSS variables (`var(--series-1)`): they are resolved against the current theme, and a theme switch
+// rebuilds the chart, so lines and axes keep their contrast in both themes.
 
 import type { JSX } from "preact";
-import { useEffect, useRef } from "preact/hooks";
+import { useContext, useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+
+import { ThemeContext } from "../hooks";
 
 export interface Line {
   label: string;
   values: (number | null)[];
+  /** A CSS colour or `var(--name)` (resolved against the current theme). */
   color: string;
   dash?: number[];
   /** Another uPlot scale than the left axis's `y` (needs `rightAxis` with the same scale). */
@@ -46,7 +51,7 @@ function lineSeries(line: Line, format: (value: number) => string): uPlot.Series
   const legend = line.format ?? format;
   return {
     label: line.label,
-    stroke: line.color,
+    stroke: resolveColor(line.color),
     width: line.dash ? 1.5 : 2,
     dash: line.dash,
     spanGaps: true,
@@ -81,10 +86,23 @@ function cssVar(name: string, fallback: string): string {
   return value || fallback;
 }
 
+/** The custom property a `var(--name)` colour names, or null for a plain colour. */
+export function cssVarName(color: string): string | null {
+  return /^var\((--[\w-]+)\)$/.exec(color.trim())?.[1] ?? null;
+}
+
+/** `var(--name)` → the theme's value of --name (canvas strokes do not understand CSS variables). */
+function resolveColor(color: string): string {
+  const name = cssVarName(color);
+  return name ? cssVar(name, "#888888") : color;
+}
+
 export function Chart(props: ChartProps): JSX.Element {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const shape = [...props.lines.map((line) => line.label), props.yRange?.join("-") ?? "", props.rightAxis?.scale ?? ""].join("|");
+  // The theme is part of the shape: its colours are baked into the canvas, so a switch redraws it.
+  const theme = useContext(ThemeContext);
+  const shape = [...props.lines.map((line) => `${line.label}:${line.color}`), props.yRange?.join("-") ?? "", props.rightAxis?.scale ?? "", theme].join("|");
 
   useEffect(() => {
     const element = host.current;

@@ -10,6 +10,8 @@ import type { Recommendation } from "../types";
 import { Chart } from "./Chart";
 
 const VERDICT_CLASS: Record<string, string> = { better: "good", worse: "util-hot", same: "muted", neutral: "" };
+// Green and red are not the only sign: a check or a cross says the same, and the words say it to screen readers.
+const VERDICT_MARK: Record<string, string> = { better: "✓", worse: "✗" };
 
 export function SimulationSummary(props: { rec: Recommendation }): JSX.Element | null {
   const rows = summaryRows(props.rec.simulation_current, props.rec.simulation_proposed);
@@ -31,6 +33,12 @@ export function SimulationSummary(props: { rec: Recommendation }): JSX.Element |
             <td>{row.current}</td>
             <td class={VERDICT_CLASS[row.verdict]} title={row.verdict === "better" || row.verdict === "worse" ? `${row.verdict} with the proposed setting` : undefined}>
               {row.proposed}
+              {VERDICT_MARK[row.verdict] && (
+                <span class="mark">
+                  <span aria-hidden="true">{VERDICT_MARK[row.verdict]}</span>
+                  <span class="sr-only"> ({row.verdict})</span>
+                </span>
+              )}
             </td>
           </tr>
         ))}

@@ -16,7 +16,7 @@ export function TokenForm(props: { purpose: string; onDone: (token: string | nul
     props.onDone(token);
   };
   return (
-    <form class="token-form" onSubmit={submit} data-testid="token-form">
+    <form class="token-form" onSubmit={submit} onKeyDown={(e) => e.key === "Escape" && props.onDone(null)} data-testid="token-form">
       <label>
         <span class="muted">Bearer token {props.purpose}</span>
         <input type="password" autoComplete="off" value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} aria-label="Apply token" autoFocus />

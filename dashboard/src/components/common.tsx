@@ -4,16 +4,19 @@
 import type { ComponentChildren, JSX } from "preact";
 import { useState } from "preact/hooks";
 
+import { focusMemory } from "../focus";
 import { navigate } from "../router";
 
-export function Link(props: { href: string; class?: string; children: ComponentChildren; testid?: string }): JSX.Element {
+export function Link(props: { href: string; class?: string; children: ComponentChildren; testid?: string; current?: "page" }): JSX.Element {
   const onClick = (event: MouseEvent) => {
     if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
     event.preventDefault();
+    // The way back returns focus here (focus.ts).
+    focusMemory.remember(window.location.pathname, props.href);
     navigate(props.href);
   };
   return (
-    <a href={props.href} class={props.class} onClick={onClick} data-testid={props.testid}>
+    <a href={props.href} class={props.class} onClick={onClick} data-testid={props.testid} aria-current={props.current}>
       {props.children}
     </a>
   );
@@ -37,9 +40,15 @@ export function CopyButton(props: { text: string; label: string; testid?: string
     setTimeout(() => setCopied(false), 1500);
   };
   return (
-    <button type="button" class="btn btn-small" onClick={copy} aria-label={`Copy ${props.label}`} data-testid={props.testid}>
-      {copied ? "Copied" : "Copy"}
-    </button>
+    <>
+      <button type="button" class="btn btn-small" onClick={copy} aria-label={`Copy ${props.label}`} data-testid={props.testid}>
+        {copied ? "Copied" : "Copy"}
+      </button>
+      {/* The button's own name does not change ("Copy …"): a screen reader hears the result here. */}
+      <span class="sr-only" role="status">
+        {copied ? `${props.label} copied` : ""}
+      </span>
+    </>
   );
 }
 
@@ -152,3 +161,15 @@ export function gradeTone(letter: string | null | undefined): string {
 
 export const priorityTone = (priority: string): string =>
   priority === "high" ? "bad" : priority === "medium" ? "warn" : "muted";
+
+/**
+ * A box that scrolls sideways on its own when its content (a wide table) is wider than the screen, so the
+ * page never does. It is a named, focusable region: keyboard users can scroll it with the arrow keys.
+ */
+export function ScrollBox(props: { label: string; children: ComponentChildren }): JSX.Element {
+  return (
+    <div class="table-wrap" role="region" aria-label={props.label} tabIndex={0}>
+      {props.children}
+    </div>
+  );
+}

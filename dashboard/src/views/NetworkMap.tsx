@@ -144,6 +144,7 @@ export function NetworkMap(): JSX.Element {
                       <div key={key} class={`chip chip-pod ${activePods.has(key) ? "hl" : ""} ${pod.ready ? "" : "chip-unready"}`} data-link={`pod:${key}`} title={`${pod.namespace}/${pod.name}`}>
                         <span class="pod-name">{pod.name}</span>
                         <code>{pod.ip ?? "pending"}</code>
+                        {!pod.ready && <span class="muted">not ready</span>}
                       </div>
                     );
                   })}

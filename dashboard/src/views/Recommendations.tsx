@@ -10,7 +10,7 @@ import { ApiError, api, getToken, setToken } from "../api";
 import { type ApplyAvailability, type ApplyMode, applyAvailability, useCapabilities } from "../capabilities";
 import { HpaTimeline } from "../components/HpaTimeline";
 import { TokenForm } from "../components/Token";
-import { Badge, CodeBlock, CopyButton, DiffBlock, Empty, ErrorBox, Link, Loading, Section, priorityTone } from "../components/common";
+import { Badge, CodeBlock, CopyButton, DiffBlock, Empty, ErrorBox, Link, Loading, ScrollBox, Section, priorityTone } from "../components/common";
 import { field, label, savings, usd, value } from "../format";
 import { serviceFor } from "../model";
 import { useFetch, useLive } from "../hooks";
@@ -35,12 +35,15 @@ function CurrentProposed(props: { rec: Recommendation }): JSX.Element | null {
   const keys = [...new Set([...Object.keys(current), ...Object.keys(proposed)])];
   if (keys.length === 0) return null;
   return (
+    <ScrollBox label="Current and proposed settings">
     <table class="table compact" data-testid="rec-values">
       <thead>
         <tr>
           <th scope="col">Setting</th>
           <th scope="col">Current</th>
-          <th scope="col" />
+          <th scope="col">
+            <span class="sr-only">Change</span>
+          </th>
           <th scope="col">Proposed</th>
         </tr>
       </thead>
@@ -51,13 +54,17 @@ function CurrentProposed(props: { rec: Recommendation }): JSX.Element | null {
             <tr key={k} class={changed ? "changed" : ""}>
               <td>{label(k)}</td>
               <td>{field(k, current[k])}</td>
-              <td aria-hidden="true">{changed ? "→" : ""}</td>
+              <td>
+                <span aria-hidden="true">{changed ? "→" : ""}</span>
+                <span class="sr-only">{changed ? "changes to" : "unchanged"}</span>
+              </td>
               <td class={changed ? "strong" : ""}>{field(k, proposed[k])}</td>
             </tr>
           );
         })}
       </tbody>
     </table>
+    </ScrollBox>
   );
 }
 

@@ -8,8 +8,9 @@ import { useState } from "preact/hooks";
 
 import { Chart, type Line } from "../components/Chart";
 import { HpaTimeline } from "../components/HpaTimeline";
-import { Badge, CodeBlock, Empty, ErrorBox, Link, Loading, Section, gradeTone, priorityTone } from "../components/common";
+import { Badge, CodeBlock, Empty, ErrorBox, Link, Loading, ScrollBox, Section, gradeTone, priorityTone } from "../components/common";
 import { bytes, cpu, pct, savings, scoreTitle } from "../format";
+import { rovingIndex } from "../focus";
 import { useFetch, useLive, useThrottled } from "../hooks";
 import type { Route } from "../router";
 import { keyOf } from "../store";
@@ -91,6 +92,7 @@ function ProxyRules(props: { path: ServicePath; port: number }): JSX.Element | n
   const chain = props.path.kube_proxy.find((k) => k.service_port === props.port);
   if (!chain || chain.rules.length === 0) return null;
   return (
+    <ScrollBox label={`kube-proxy rules for port ${props.port}`}>
     <table class="table compact" data-testid="proxy-rules">
       <caption>kube-proxy rules for port {props.port}: rule i of n matches with probability 1/(n−i), so each endpoint gets 1/n</caption>
       <thead>
@@ -118,6 +120,7 @@ function ProxyRules(props: { path: ServicePath; port: number }): JSX.Element | n
         ))}
       </tbody>
     </table>
+    </ScrollBox>
   );
 }
 
@@ -126,27 +129,48 @@ function PathSection(props: { namespace: string; name: string; detail: Detail; r
   const servicePathData = fetched.data?.paths.length ? fetched.data : fallbackPath(props.detail);
   const paths = servicePathData.paths;
   const [selected, setSelected] = useState(0);
-  const path = paths[Math.min(selected, paths.length - 1)]!;
+  const shown = Math.min(selected, paths.length - 1);
+  const path = paths[shown]!;
+  const onTabKey = (event: KeyboardEvent) => {
+    const next = rovingIndex(event.key, shown, paths.length);
+    if (next === null) return;
+    event.preventDefault();
+    setSelected(next);
+    document.getElementById(`path-tab-${next}`)?.focus();
+  };
   const commands = servicePathData.verification_commands;
   return (
     <Section title="Traffic path" testid="traffic-path-section">
       {paths.length > 1 && (
-        <div class="tabs" role="tablist" aria-label="Entry point">
+        <div class="tabs" role="tablist" aria-label="Entry point" onKeyDown={onTabKey}>
           {paths.map((p, index) => (
-            <button key={index} type="button" role="tab" aria-selected={index === selected} class={index === selected ? "tab active" : "tab"} onClick={() => setSelected(index)}>
+            <button
+              key={index}
+              id={`path-tab-${index}`}
+              type="button"
+              role="tab"
+              aria-selected={index === shown}
+              aria-controls="path-panel"
+              tabIndex={index === shown ? 0 : -1}
+              class={index === shown ? "tab active" : "tab"}
+              onClick={() => setSelected(index)}
+            >
               {PATH_LABEL[p.kind] ?? p.kind} · port {p.service_port}
             </button>
           ))}
         </div>
       )}
-      <TrafficPath path={path} endpoints={servicePathData.endpoints} />
-      <ProxyRules path={servicePathData} port={path.service_port} />
+      <div id="path-panel" role={paths.length > 1 ? "tabpanel" : undefined} aria-labelledby={paths.length > 1 ? `path-tab-${shown}` : undefined}>
+        <TrafficPath path={path} endpoints={servicePathData.endpoints} />
+        <ProxyRules path={servicePathData} port={path.service_port} />
+      </div>
       {commands.length > 0 && <CodeBlock code={commands.join("\n")} label="Verify each hop" testid="path-commands" />}
     </Section>
   );
 }
 
-const PALETTE = ["#3b82f6", "#a855f7", "#14b8a6", "#f97316", "#ec4899", "#84cc16", "#eab308", "#06b6d4"];
+// Theme colours (styles.css), each with 3:1 against the chart in its theme.
+const PALETTE = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => `var(--series-${n})`);
 
 /** Chart lines of a TimeSeries: one per pod (average per step), plus the per-pod request and limit. */
 export function seriesLines(series: TimeSeries | null, metric: string): { times: number[]; lines: Line[] } {
@@ -157,8 +181,8 @@ export function seriesLines(series: TimeSeries | null, metric: string): { times:
   const lines: Line[] =
     metric === "replicas" || pods.length === 0
       ? [
-          { label: metric === "replicas" ? "replicas (avg)" : "total (avg)", values: series.total.map((p) => p.avg), color: "#f59e0b" },
-          { label: metric === "replicas" ? "replicas (max)" : "total (max)", values: series.total.map((p) => p.max), color: "#ef4444", dash: [4, 3] },
+          { label: metric === "replicas" ? "replicas (avg)" : "total (avg)", values: series.total.map((p) => p.avg), color: "var(--warn)" },
+          { label: metric === "replicas" ? "replicas (max)" : "total (max)", values: series.total.map((p) => p.max), color: "var(--bad)", dash: [4, 3] },
         ]
       : pods.slice(0, PALETTE.length).map(([pod, points], i) => {
           const values: (number | null)[] = times.map(() => null);
@@ -168,8 +192,8 @@ export function seriesLines(series: TimeSeries | null, metric: string): { times:
           }
           return { label: pod.replace(/^.*\//, ""), values, color: PALETTE[i]! };
         });
-  if (metric !== "replicas" && series.request_per_pod !== null) lines.push({ label: "request", values: times.map(() => series.request_per_pod), color: "#22c55e", dash: [6, 4] });
-  if (metric !== "replicas" && series.limit_per_pod !== null) lines.push({ label: "limit", values: times.map(() => series.limit_per_pod), color: "#ef4444", dash: [2, 4] });
+  if (metric !== "replicas" && series.request_per_pod !== null) lines.push({ label: "request", values: times.map(() => series.request_per_pod), color: "var(--good)", dash: [6, 4] });
+  if (metric !== "replicas" && series.limit_per_pod !== null) lines.push({ label: "limit", values: times.map(() => series.limit_per_pod), color: "var(--bad)", dash: [2, 4] });
   return { times, lines };
 }
 
@@ -190,7 +214,7 @@ function PodsSection(props: { pods: PodOut[]; workload: string | null; revision:
       {props.pods.length === 0 ? (
         <Empty>No pods back this service.</Empty>
       ) : (
-        <div class="table-wrap">
+        <ScrollBox label="Pods table">
           <table class="table">
             <thead>
               <tr>
@@ -229,7 +253,7 @@ function PodsSection(props: { pods: PodOut[]; workload: string | null; revision:
               })}
             </tbody>
           </table>
-        </div>
+        </ScrollBox>
       )}
       {props.workload && (
         <div class="chart-grid">
@@ -248,8 +272,8 @@ function LiveHpaChart(props: { hpaKey: string }): JSX.Element {
   if (points.length < 2) return <div class="chart chart-empty">HPA current vs desired: recording live ({points.length} sample so far)</div>;
   const times = points.map((p) => p.tMs / 1000);
   const lines: Line[] = [
-    { label: "current", values: points.map((p) => p.current), color: "#3b82f6", step: true },
-    { label: "desired", values: points.map((p) => p.desired), color: "#f59e0b", dash: [6, 4], step: true },
+    { label: "current", values: points.map((p) => p.current), color: "var(--series-1)", step: true },
+    { label: "desired", values: points.map((p) => p.desired), color: "var(--warn)", dash: [6, 4], step: true },
   ];
   return <Chart title="HPA current vs desired replicas (live, since this page opened)" times={times} lines={lines} format={(v) => v.toFixed(0)} integerY testid="chart-hpa-live" />;
 }
@@ -278,7 +302,12 @@ function HpaSection(props: { detail: Detail; revision: unknown }): JSX.Element |
             <Fragment key={c.type}>
               <span>{c.type}</span>
               <span>
-                <Badge tone={c.status === "True" ? "good" : "warn"}>{c.reason}</Badge> {c.message}
+                <Badge tone={c.status === "True" ? "good" : "warn"} title={`status ${c.status}`}>
+                  <span aria-hidden="true">{c.status === "True" ? "✓ " : "✗ "}</span>
+                  <span class="sr-only">{c.status}: </span>
+                  {c.reason}
+                </Badge>{" "}
+                {c.message}
               </span>
             </Fragment>
           ))}
@@ -324,7 +353,10 @@ function Header(props: { detail: Detail }): JSX.Element {
     <div class="detail-head">
       <div>
         <div class="crumbs">
-          <Link href="/services">Services</Link> / {d.namespace}
+          <Link href="/services" testid="crumb-services">
+            Services
+          </Link>{" "}
+          / {d.namespace}
         </div>
         <h1>
           {d.name} <Badge tone="info">{d.type}</Badge> {d.score && <Badge tone={gradeTone(d.score.letter)} title={scoreTitle(d.score)}>{d.score.letter}</Badge>}

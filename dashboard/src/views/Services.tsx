@@ -3,7 +3,7 @@
 
 import { Component, type JSX } from "preact";
 
-import { Badge, Empty, Link, Loading, gradeTone } from "../components/common";
+import { Badge, Empty, Link, Loading, ScrollBox, gradeTone } from "../components/common";
 import { pct, scoreTitle } from "../format";
 import { useLive } from "../hooks";
 import { servicePath, setQuery, useLocation } from "../router";
@@ -71,6 +71,28 @@ function utilTone(value: number | null): string {
   return "";
 }
 
+/** A utilization cell: the colour of a hot or cold value is repeated as a shape and, for screen readers, in words. */
+function Util(props: { value: number | null }): JSX.Element {
+  const tone = utilTone(props.value);
+  return (
+    <td class={tone}>
+      {pct(props.value)}
+      {tone === "util-hot" && (
+        <span class="mark" title="over 90% of the request">
+          <span aria-hidden="true">▲</span>
+          <span class="sr-only"> (over 90% of the request)</span>
+        </span>
+      )}
+      {tone === "util-cold" && (
+        <span class="mark" title="under 30% of the request">
+          <span aria-hidden="true">▽</span>
+          <span class="sr-only"> (under 30% of the request)</span>
+        </span>
+      )}
+    </td>
+  );
+}
+
 /**
  * One table row. The store keeps the object of an unchanged service identical across messages, so a row
  * re-renders only when its own service changed: at 2,000 services a metrics tick touches only its rows.
@@ -105,12 +127,20 @@ function RowCells(props: { service: ServiceSummary }): JSX.Element {
         <code>{s.cluster_ip ?? "None"}</code>
       </td>
       <td class="ports">{ports(s) || "—"}</td>
-      <td data-testid="endpoints" class={s.endpoints.ready === 0 && s.selector ? "util-hot" : ""}>
-        {s.endpoints.ready}/{total}
+      <td class={s.endpoints.ready === 0 && s.selector ? "util-hot" : ""}>
+        <span data-testid="endpoints">
+          {s.endpoints.ready}/{total}
+        </span>
+        {s.endpoints.ready === 0 && s.selector && (
+          <span class="mark" title="no ready endpoint: connections are refused">
+            <span aria-hidden="true">⚠</span>
+            <span class="sr-only"> (no ready endpoint)</span>
+          </span>
+        )}
       </td>
       <td title={s.hpa ? "HPA min / current / max" : "ready / desired"}>{replicas(s)}</td>
-      <td class={utilTone(cpuPct)}>{pct(cpuPct)}</td>
-      <td class={utilTone(memPct)}>{pct(memPct)}</td>
+      <Util value={cpuPct} />
+      <Util value={memPct} />
       <td>{s.score ? <Badge tone={gradeTone(s.score.letter)} title={scoreTitle(s.score)}>{s.score.letter}{s.score.efficiency_measured === false ? "*" : ""}</Badge> : "—"}</td>
       <td>{s.open_recommendations > 0 ? <Badge tone="warn">{s.open_recommendations}</Badge> : "0"}</td>
     </tr>
@@ -168,7 +198,7 @@ export function Services(): JSX.Element {
       ) : all.length === 0 ? (
         <Empty>No services in the watched namespaces.</Empty>
       ) : (
-        <div class="table-wrap">
+        <ScrollBox label="Services table">
           <table class="table" data-testid="services-table">
             <thead>
               <tr>
@@ -177,7 +207,8 @@ export function Services(): JSX.Element {
                     {column.key ? (
                       <button type="button" class="th-sort" onClick={() => sortBy(column.key!)}>
                         {column.label}
-                        {column.key === sortKey ? (descending ? " ▾" : " ▴") : ""}
+                        {/* aria-sort on the header says the order; the arrow is for the eye. */}
+                        <span aria-hidden="true">{column.key === sortKey ? (descending ? " ▾" : " ▴") : ""}</span>
                       </button>
                     ) : (
                       column.label
@@ -193,7 +224,7 @@ export function Services(): JSX.Element {
             </tbody>
           </table>
           {visible.length === 0 && <Empty>No service matches the filter.</Empty>}
-        </div>
+        </ScrollBox>
       )}
     </div>
   );
