@@ -203,6 +203,18 @@ class Service:
     selector: Labels | None  # None: no selector (endpoints managed by hand)
     labels: Labels = field(default_factory=dict)
     created_at: datetime | None = None
+    # How kube-proxy treats traffic (spec fields with the API's defaults; see analysis/kubeproxy).
+    cluster_ips: tuple[str, ...] = ()  # spec.clusterIPs: one per IP family, primary first
+    external_ips: tuple[str, ...] = ()
+    load_balancer_ips: tuple[str, ...] = ()  # status.loadBalancer.ingress[].ip (ipMode VIP only)
+    load_balancer_source_ranges: tuple[str, ...] = ()
+    external_traffic_policy: str = "Cluster"
+    internal_traffic_policy: str = "Cluster"
+    session_affinity_timeout_seconds: int | None = None  # set only under sessionAffinity: ClientIP
+    health_check_node_port: int | None = None
+    external_name: str | None = None
+    publish_not_ready_addresses: bool = False
+    topology_mode: str | None = None  # service.kubernetes.io/topology-mode (or the older hints annotation)
 
     def ref(self) -> ObjectRef:
         return ObjectRef("Service", self.namespace, self.name)
@@ -239,6 +251,39 @@ class Endpoints:
     @property
     def ready_count(self) -> int:
         return sum(1 for address in self.addresses if address.ready)
+
+
+@dataclass(frozen=True, slots=True)
+class SliceEndpoint:
+    """One endpoint of an EndpointSlice, its conditions already resolved as the API defines them.
+
+    `ready` and `serving` are true when the API leaves them unset ("unknown: treat as ready"),
+    `terminating` is false when unset — the same reading kube-proxy's endpoint cache makes.
+    """
+
+    addresses: tuple[str, ...]
+    ready: bool = True
+    serving: bool = True
+    terminating: bool = False
+    node_name: str | None = None
+    zone: str | None = None
+    zone_hints: tuple[str, ...] = ()
+    pod_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSlice:
+    """A `discovery.k8s.io/v1` EndpointSlice: the truth of where a Service's traffic lands."""
+
+    namespace: str
+    name: str
+    service_name: str | None  # the kubernetes.io/service-name label
+    address_type: str  # IPv4, IPv6 or FQDN
+    endpoints: tuple[SliceEndpoint, ...]
+    ports: tuple[EndpointPort, ...]
+
+    def ref(self) -> ObjectRef:
+        return ObjectRef("EndpointSlice", self.namespace, self.name)
 
 
 WorkloadKind = Literal["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"]

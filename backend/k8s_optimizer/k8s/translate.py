@@ -25,6 +25,7 @@ from k8s_optimizer.domain.objects import (
     EndpointAddress,
     EndpointPort,
     Endpoints,
+    EndpointSlice,
     Event,
     HPACondition,
     HPAMetricTarget,
@@ -42,6 +43,7 @@ from k8s_optimizer.domain.objects import (
     ScalingRules,
     Service,
     ServicePort,
+    SliceEndpoint,
     Taint,
     Workload,
     WorkloadKind,
@@ -355,6 +357,69 @@ def translate_service(obj: Json) -> Service:
         selector=selector,
         labels=_labels(meta.get("labels")),
         created_at=parse_time(meta.get("creationTimestamp")),
+        **_service_traffic(spec, obj.get("status") or _EMPTY, meta),
+    )
+
+
+_TOPOLOGY_ANNOTATIONS = ("service.kubernetes.io/topology-mode", "service.kubernetes.io/topology-aware-hints")
+
+
+def _service_traffic(spec: Json, status: Json, meta: Json) -> dict[str, Any]:
+    """The spec fields that decide what kube-proxy programs for a Service (API defaults applied)."""
+    affinity = spec.get("sessionAffinityConfig") or _EMPTY
+    client_ip = affinity.get("clientIP") or _EMPTY
+    ingress = (status.get("loadBalancer") or _EMPTY).get("ingress") or []
+    annotations = meta.get("annotations") or _EMPTY
+    cluster_ips = [ip for ip in spec.get("clusterIPs") or [spec.get("clusterIP")] if ip and ip != "None"]
+    return {
+        "cluster_ips": tuple(str(ip) for ip in cluster_ips),
+        "external_ips": tuple(str(ip) for ip in spec.get("externalIPs") or []),
+        # An ingress in ipMode Proxy is reached through the load balancer, not captured on the node.
+        "load_balancer_ips": tuple(str(i["ip"]) for i in ingress if i.get("ip") and i.get("ipMode") != "Proxy"),
+        "load_balancer_source_ranges": tuple(str(r) for r in spec.get("loadBalancerSourceRanges") or []),
+        "external_traffic_policy": str(spec.get("externalTrafficPolicy") or "Cluster"),
+        "internal_traffic_policy": str(spec.get("internalTrafficPolicy") or "Cluster"),
+        "session_affinity_timeout_seconds": (
+            int(client_ip.get("timeoutSeconds") or 10800) if spec.get("sessionAffinity") == "ClientIP" else None
+        ),
+        "health_check_node_port": spec.get("healthCheckNodePort") or None,
+        "external_name": spec.get("externalName") or None,
+        "publish_not_ready_addresses": bool(spec.get("publishNotReadyAddresses")),
+        "topology_mode": next((str(annotations[a]) for a in _TOPOLOGY_ANNOTATIONS if a in annotations), None),
+    }
+
+
+def _slice_endpoint(endpoint: Json) -> SliceEndpoint:
+    conditions = endpoint.get("conditions") or _EMPTY
+    target = endpoint.get("targetRef") or _EMPTY
+    hints = endpoint.get("hints") or _EMPTY
+    return SliceEndpoint(
+        addresses=tuple(str(a) for a in endpoint.get("addresses") or []),
+        ready=conditions.get("ready") is not False,
+        serving=conditions.get("serving", conditions.get("ready")) is not False,
+        terminating=conditions.get("terminating") is True,
+        node_name=endpoint.get("nodeName"),
+        zone=endpoint.get("zone"),
+        zone_hints=tuple(str(z.get("name")) for z in hints.get("forZones") or []),
+        pod_name=target.get("name") if target.get("kind") == "Pod" else None,
+    )
+
+
+def translate_endpoint_slice(obj: Json) -> EndpointSlice:
+    meta = _meta(obj)
+    labels = _labels(meta.get("labels"))
+    return EndpointSlice(
+        namespace=str(meta.get("namespace", "")),
+        name=str(meta.get("name", "")),
+        service_name=labels.get("kubernetes.io/service-name"),
+        address_type=str(obj.get("addressType") or "IPv4"),
+        endpoints=tuple(_slice_endpoint(e) for e in obj.get("endpoints") or []),
+        ports=tuple(
+            EndpointPort(
+                port=int(p.get("port") or 0), name=p.get("name") or None, protocol=str(p.get("protocol") or "TCP")
+            )
+            for p in obj.get("ports") or []
+        ),
     )
 
 
