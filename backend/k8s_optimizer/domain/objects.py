@@ -286,6 +286,51 @@ class EndpointSlice:
         return ObjectRef("EndpointSlice", self.namespace, self.name)
 
 
+@dataclass(frozen=True, slots=True)
+class IPBlock:
+    cidr: str
+    except_cidrs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPeer:
+    """One `from`/`to` entry. Selectors are None when absent, which differs from empty (match all)."""
+
+    pod_selector: LabelSelector | None = None
+    namespace_selector: LabelSelector | None = None
+    ip_block: IPBlock | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPort:
+    protocol: str = "TCP"
+    port: int | str | None = None  # None: every port; a string is a named container port
+    end_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRule:
+    """An ingress or egress rule; empty `peers` or `ports` means every peer or every port."""
+
+    peers: tuple[PolicyPeer, ...] = ()
+    ports: tuple[PolicyPort, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkPolicy:
+    """A `networking.k8s.io/v1` NetworkPolicy with policyTypes already defaulted as the API does."""
+
+    namespace: str
+    name: str
+    pod_selector: LabelSelector
+    policy_types: tuple[str, ...]
+    ingress: tuple[PolicyRule, ...] = ()
+    egress: tuple[PolicyRule, ...] = ()
+
+    def ref(self) -> ObjectRef:
+        return ObjectRef("NetworkPolicy", self.namespace, self.name)
+
+
 WorkloadKind = Literal["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"]
 
 

@@ -29,14 +29,19 @@ from k8s_optimizer.domain.objects import (
     Event,
     HPACondition,
     HPAMetricTarget,
+    IPBlock,
     LabelRequirement,
     LabelSelector,
     Namespace,
+    NetworkPolicy,
     Node,
     ObjectRef,
     OwnerRef,
     Pod,
     PodDisruptionBudget,
+    PolicyPeer,
+    PolicyPort,
+    PolicyRule,
     Probe,
     ProbeHandler,
     ScalingPolicy,
@@ -420,6 +425,50 @@ def translate_endpoint_slice(obj: Json) -> EndpointSlice:
             )
             for p in obj.get("ports") or []
         ),
+    )
+
+
+def _policy_peer(peer: Json) -> PolicyPeer:
+    block = peer.get("ipBlock")
+    return PolicyPeer(
+        pod_selector=translate_selector(peer["podSelector"]) if "podSelector" in peer else None,
+        namespace_selector=translate_selector(peer["namespaceSelector"]) if "namespaceSelector" in peer else None,
+        ip_block=IPBlock(str(block.get("cidr")), tuple(str(c) for c in block.get("except") or [])) if block else None,
+    )
+
+
+def _policy_port(port: Json) -> PolicyPort:
+    end_port = port.get("endPort")
+    return PolicyPort(
+        protocol=str(port.get("protocol") or "TCP"),
+        port=_int_or_str(port.get("port")),
+        end_port=int(end_port) if end_port is not None else None,
+    )
+
+
+def _policy_rules(rules: object, peers_key: str) -> tuple[PolicyRule, ...]:
+    return tuple(
+        PolicyRule(
+            peers=tuple(_policy_peer(p) for p in rule.get(peers_key) or []),
+            ports=tuple(_policy_port(p) for p in rule.get("ports") or []),
+        )
+        for rule in cast("list[Json]", rules or [])
+    )
+
+
+def translate_network_policy(obj: Json) -> NetworkPolicy:
+    meta = _meta(obj)
+    spec = obj.get("spec") or _EMPTY
+    egress = _policy_rules(spec.get("egress"), "to")
+    # The API defaults policyTypes: Ingress always, Egress when the policy has egress rules.
+    default_types = ("Ingress", "Egress") if spec.get("egress") else ("Ingress",)
+    return NetworkPolicy(
+        namespace=str(meta.get("namespace", "")),
+        name=str(meta.get("name", "")),
+        pod_selector=translate_selector(spec.get("podSelector")),
+        policy_types=tuple(str(t) for t in spec.get("policyTypes") or default_types),
+        ingress=_policy_rules(spec.get("ingress"), "from"),
+        egress=egress,
     )
 
 
