@@ -17,14 +17,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from k8s_optimizer.analysis.kubeproxy.model import (
-    Categorized,
     EndpointInfo,
+    PortPlan,
     ProxyConfig,
     ProxyNode,
-    ServicePortInfo,
-    categorize,
     endpoints_by_port,
     endpoints_of,
+    plan_port,
     service_ports,
 )
 from k8s_optimizer.domain.objects import EndpointSlice, Service
@@ -115,54 +114,6 @@ def _sorted_rules(table: Table, chain: str) -> list[tuple[str, ...]]:
     return sorted(rest, key=lambda rule: _comment_service(rule) or "") + last
 
 
-@dataclass(frozen=True, slots=True)
-class _Port:
-    """One Service port's decisions for this node (the locals of kube-proxy's per-port loop)."""
-
-    info: ServicePortInfo
-    split: Categorized
-    uses_cluster_chain: bool
-    uses_local_chain: bool
-    internal_chain: str
-    has_internal: bool
-    external_policy_chain: str
-    has_external: bool
-    uses_fw_chain: bool
-
-    @property
-    def protocol(self) -> tuple[str, ...]:
-        proto = self.info.lower_protocol
-        return ("-m", proto, "-p", proto)
-
-    @property
-    def load_balancer_chain(self) -> str:
-        return self.info.firewall_chain if self.uses_fw_chain else self.info.external_chain
-
-    def filter_rule(self) -> tuple[tuple[str, ...], str]:
-        """(comment, target) for traffic with nowhere to go: REJECT without any endpoint, else DROP."""
-        name = self.info.name_string
-        if not self.split.has_any:
-            return comment(f"{name} has no endpoints"), "REJECT"
-        return comment(f"{name} has no local endpoints"), "DROP"
-
-
-def _decide(info: ServicePortInfo, endpoints: Sequence[EndpointInfo], node: ProxyNode) -> _Port:
-    split = categorize(endpoints, info, node)
-    has_internal = split.has_any and not (info.internal_policy_local and not split.local)
-    has_external = split.has_any and not (info.external_policy_local and not split.local)
-    return _Port(
-        info=info,
-        split=split,
-        uses_cluster_chain=bool(split.cluster) and info.uses_cluster_endpoints,
-        uses_local_chain=bool(split.local) and info.uses_local_endpoints,
-        internal_chain=info.local_policy_chain if info.internal_policy_local else info.cluster_policy_chain,
-        has_internal=has_internal,
-        external_policy_chain=info.local_policy_chain if info.external_policy_local else info.cluster_policy_chain,
-        has_external=has_external,
-        uses_fw_chain=split.has_any and bool(info.load_balancer_vips) and bool(info.load_balancer_source_ranges),
-    )
-
-
 class _Writer:
     """Writes one node's rules; methods mirror the blocks of kube-proxy's syncProxyRules."""
 
@@ -206,7 +157,7 @@ class _Writer:
                 *("-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "DROP"),
             )
 
-    def service_port(self, port: _Port) -> None:
+    def service_port(self, port: PortPlan) -> None:
         self.capture_cluster_ip(port)
         self.capture_external_ips(port)
         self.capture_load_balancers(port)
@@ -223,10 +174,10 @@ class _Writer:
             self.endpoint_chain(port, endpoint)
 
     @staticmethod
-    def _dest(port: _Port, ip: str) -> tuple[str, ...]:
-        return (*port.protocol, "-d", ip, "--dport", str(port.info.port))
+    def _dest(port: PortPlan, ip: str) -> tuple[str, ...]:
+        return (*_protocol(port), "-d", ip, "--dport", str(port.info.port))
 
-    def capture_cluster_ip(self, port: _Port) -> None:
+    def capture_cluster_ip(self, port: PortPlan) -> None:
         name = port.info.name_string
         if port.has_internal:
             self.nat.add(
@@ -234,13 +185,13 @@ class _Writer:
                 *comment(f"{name} cluster IP"),
                 *self._dest(port, port.info.cluster_ip),
                 "-j",
-                port.internal_chain,
+                _internal_chain(port),
             )
             return
-        note, target = port.filter_rule()
+        note, target = _filter_rule(port)
         self.filter.add(KUBE_SERVICES, *note, *self._dest(port, port.info.cluster_ip), "-j", target)
 
-    def capture_external_ips(self, port: _Port) -> None:
+    def capture_external_ips(self, port: PortPlan) -> None:
         name = port.info.name_string
         for ip in port.info.external_ips:
             if port.split.has_any:
@@ -252,10 +203,10 @@ class _Writer:
                     port.info.external_chain,
                 )
             if not port.has_external:
-                note, target = port.filter_rule()
+                note, target = _filter_rule(port)
                 self.filter.add(KUBE_EXTERNAL_SERVICES, *note, *self._dest(port, ip), "-j", target)
 
-    def capture_load_balancers(self, port: _Port) -> None:
+    def capture_load_balancers(self, port: PortPlan) -> None:
         info = port.info
         for ip in info.load_balancer_vips:
             if port.split.has_any:
@@ -264,7 +215,7 @@ class _Writer:
                     *comment(f"{info.name_string} loadbalancer IP"),
                     *self._dest(port, ip),
                     "-j",
-                    port.load_balancer_chain,
+                    (port.info.firewall_chain if port.uses_fw_chain else port.info.external_chain),
                 )
             if port.uses_fw_chain:
                 self.filter.add(
@@ -275,11 +226,11 @@ class _Writer:
                     "DROP",
                 )
         if not port.has_external:
-            note, target = port.filter_rule()
+            note, target = _filter_rule(port)
             for ip in info.load_balancer_vips:
                 self.filter.add(KUBE_EXTERNAL_SERVICES, *note, *self._dest(port, ip), "-j", target)
 
-    def capture_node_port(self, port: _Port) -> None:
+    def capture_node_port(self, port: PortPlan) -> None:
         info = port.info
         if info.node_port == 0:
             return
@@ -289,26 +240,26 @@ class _Writer:
                 self.nat.add(
                     KUBE_NODEPORTS,
                     *comment(info.name_string),
-                    *port.protocol,
+                    *_protocol(port),
                     *("-d", "127.0.0.0/8", *node_port),
                     *("-m", "nfacct", "--nfacct-name", LOCALHOST_NODEPORT_COUNTER),
                     *("-j", info.external_chain),
                 )
             self.nat.add(
-                KUBE_NODEPORTS, *comment(info.name_string), *port.protocol, *node_port, "-j", info.external_chain
+                KUBE_NODEPORTS, *comment(info.name_string), *_protocol(port), *node_port, "-j", info.external_chain
             )
         if not port.has_external:
-            note, target = port.filter_rule()
+            note, target = _filter_rule(port)
             self.filter.add(
                 KUBE_EXTERNAL_SERVICES,
                 *note,
                 *("-m", "addrtype", "--dst-type", "LOCAL"),
-                *port.protocol,
+                *_protocol(port),
                 *node_port,
                 *("-j", target),
             )
 
-    def capture_health_check(self, port: _Port) -> None:
+    def capture_health_check(self, port: PortPlan) -> None:
         info = port.info
         if info.health_check_node_port:
             self.filter.add(
@@ -317,20 +268,20 @@ class _Writer:
                 *("-m", "tcp", "-p", "tcp", "--dport", str(info.health_check_node_port), "-j", "ACCEPT"),
             )
 
-    def internal_masquerade(self, port: _Port) -> None:
+    def internal_masquerade(self, port: PortPlan) -> None:
         if not port.has_internal:
             return
         info = port.info
         match = (*comment(f"{info.name_string} cluster IP"), *self._dest(port, info.cluster_ip))
         if self.config.masquerade_all:
-            self.nat.add(port.internal_chain, *match, "-j", KUBE_MARK_MASQ)
+            self.nat.add(_internal_chain(port), *match, "-j", KUBE_MARK_MASQ)
         elif self.config.cluster_cidr is not None:
             # Off-cluster traffic to the VIP may be bridged to another node: masquerade it.
-            self.nat.add(port.internal_chain, *match, *self.local_detector(negate=True), "-j", KUBE_MARK_MASQ)
+            self.nat.add(_internal_chain(port), *match, *self.local_detector(negate=True), "-j", KUBE_MARK_MASQ)
 
-    def external_chain(self, port: _Port) -> None:
+    def external_chain(self, port: PortPlan) -> None:
         info = port.info
-        if not (port.split.has_any and info.externally_accessible):
+        if not port.uses_external_chain:
             return
         chain, name = info.external_chain, info.name_string
         self.nat.chain(chain)
@@ -361,9 +312,9 @@ class _Writer:
                 info.cluster_policy_chain,
             )
         if port.has_external:
-            self.nat.add(chain, "-j", port.external_policy_chain)
+            self.nat.add(chain, "-j", _external_policy_chain(port))
 
-    def firewall_chain(self, port: _Port) -> None:
+    def firewall_chain(self, port: PortPlan) -> None:
         if not port.uses_fw_chain:
             return
         info = port.info
@@ -379,7 +330,7 @@ class _Writer:
                 self.nat.add(chain, *head, "-s", ip, "-j", info.external_chain)
         self.nat.add(chain, *comment(f"other traffic to {info.name_string} will be dropped by KUBE-PROXY-FIREWALL"))
 
-    def policy_chain(self, port: _Port, chain: str, endpoints: Sequence[EndpointInfo]) -> None:
+    def policy_chain(self, port: PortPlan, chain: str, endpoints: Sequence[EndpointInfo]) -> None:
         info = port.info
         self.nat.chain(chain)
         if info.sticky_seconds is not None:
@@ -404,7 +355,7 @@ class _Writer:
                 *("-j", info.endpoint_chain(endpoint)),
             )
 
-    def endpoint_chain(self, port: _Port, endpoint: EndpointInfo) -> None:
+    def endpoint_chain(self, port: PortPlan, endpoint: EndpointInfo) -> None:
         info = port.info
         chain = info.endpoint_chain(endpoint)
         self.nat.chain(chain)
@@ -412,7 +363,7 @@ class _Writer:
         # Traffic that loops back to the pod it came from needs SNAT to return.
         self.nat.add(chain, *head, "-s", endpoint.ip, "-j", KUBE_MARK_MASQ)
         affinity = ("-m", "recent", "--name", chain, "--set") if info.sticky_seconds is not None else ()
-        self.nat.add(chain, *head, *affinity, *port.protocol, "-j", "DNAT", "--to-destination", endpoint.address)
+        self.nat.add(chain, *head, *affinity, *_protocol(port), "-j", "DNAT", "--to-destination", endpoint.address)
 
     def closing(self) -> None:
         destinations: tuple[str, ...] = ("-m", "addrtype", "--dst-type", "LOCAL")
@@ -439,6 +390,29 @@ class _Writer:
             *comment("kubernetes forwarding conntrack rule"),
             *("-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"),
         )
+
+
+def _filter_rule(port: PortPlan) -> tuple[tuple[str, ...], str]:
+    """(comment, target) for traffic with nowhere to go: REJECT without any endpoint, else DROP."""
+    name = port.info.name_string
+    if not port.split.has_any:
+        return comment(f"{name} has no endpoints"), "REJECT"
+    return comment(f"{name} has no local endpoints"), "DROP"
+
+
+def _internal_chain(port: PortPlan) -> str:
+    info = port.info
+    return info.local_policy_chain if info.internal_policy_local else info.cluster_policy_chain
+
+
+def _external_policy_chain(port: PortPlan) -> str:
+    info = port.info
+    return info.local_policy_chain if info.external_policy_local else info.cluster_policy_chain
+
+
+def _protocol(port: PortPlan) -> tuple[str, ...]:
+    proto = port.info.lower_protocol
+    return ("-m", proto, "-p", proto)
 
 
 def probability(n: int) -> str:
@@ -469,6 +443,6 @@ def render(
     writer = _Writer(config, node, large_cluster=total_endpoints > LARGE_CLUSTER_ENDPOINTS)
     writer.preamble()
     for info in sorted(infos, key=lambda i: i.name_string):
-        writer.service_port(_decide(info, endpoints_of(info, by_port), node))
+        writer.service_port(plan_port(info, endpoints_of(info, by_port), node))
     writer.closing()
     return RuleSet(filter=writer.filter, nat=writer.nat)

@@ -300,3 +300,33 @@ def categorize(endpoints: Sequence[EndpointInfo], info: ServicePortInfo, node: P
         return Categorized((), local, local, usable)
     merged = {e.address: e for e in (*cluster, *local)}
     return Categorized(cluster, local, tuple(merged.values()), bool(cluster) or usable)
+
+
+@dataclass(frozen=True, slots=True)
+class PortPlan:
+    """One Service port's decisions on one node (the locals of kube-proxy's per-port loop)."""
+
+    info: ServicePortInfo
+    split: Categorized
+    uses_cluster_chain: bool
+    uses_local_chain: bool
+    has_internal: bool
+    has_external: bool
+    uses_fw_chain: bool  # iptables: only with endpoints; nftables decides without them
+
+    @property
+    def uses_external_chain(self) -> bool:
+        return self.split.has_any and self.info.externally_accessible
+
+
+def plan_port(info: ServicePortInfo, endpoints: Sequence[EndpointInfo], node: ProxyNode) -> PortPlan:
+    split = categorize(endpoints, info, node)
+    return PortPlan(
+        info=info,
+        split=split,
+        uses_cluster_chain=bool(split.cluster) and info.uses_cluster_endpoints,
+        uses_local_chain=bool(split.local) and info.uses_local_endpoints,
+        has_internal=split.has_any and not (info.internal_policy_local and not split.local),
+        has_external=split.has_any and not (info.external_policy_local and not split.local),
+        uses_fw_chain=split.has_any and bool(info.load_balancer_vips) and bool(info.load_balancer_source_ranges),
+    )
