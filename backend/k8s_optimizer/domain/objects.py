@@ -331,6 +331,51 @@ class NetworkPolicy:
         return ObjectRef("NetworkPolicy", self.namespace, self.name)
 
 
+@dataclass(frozen=True, slots=True)
+class IngressBackend:
+    """A Service port (by number or name) or, rarely, another resource (`kind/name`)."""
+
+    service_name: str | None = None
+    service_port: int | str | None = None
+    resource: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngressPath:
+    path: str
+    path_type: str  # Exact, Prefix or ImplementationSpecific
+    backend: IngressBackend
+
+
+@dataclass(frozen=True, slots=True)
+class IngressRule:
+    host: str | None  # None: every host; "*.example.com" matches one DNS label
+    paths: tuple[IngressPath, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Ingress:
+    """A `networking.k8s.io/v1` Ingress: host/path rules in front of Services."""
+
+    namespace: str
+    name: str
+    ingress_class: str | None  # spec.ingressClassName, else the kubernetes.io/ingress.class annotation
+    rules: tuple[IngressRule, ...] = ()
+    default_backend: IngressBackend | None = None
+    tls_hosts: tuple[str, ...] = ()
+    load_balancer_ips: tuple[str, ...] = ()
+
+    def ref(self) -> ObjectRef:
+        return ObjectRef("Ingress", self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class IngressClass:
+    name: str
+    controller: str
+    is_default: bool = False
+
+
 WorkloadKind = Literal["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"]
 
 

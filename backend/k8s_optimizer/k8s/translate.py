@@ -29,6 +29,11 @@ from k8s_optimizer.domain.objects import (
     Event,
     HPACondition,
     HPAMetricTarget,
+    Ingress,
+    IngressBackend,
+    IngressClass,
+    IngressPath,
+    IngressRule,
     IPBlock,
     LabelRequirement,
     LabelSelector,
@@ -469,6 +474,58 @@ def translate_network_policy(obj: Json) -> NetworkPolicy:
         policy_types=tuple(str(t) for t in spec.get("policyTypes") or default_types),
         ingress=_policy_rules(spec.get("ingress"), "from"),
         egress=egress,
+    )
+
+
+def _ingress_backend(value: object) -> IngressBackend | None:
+    if not isinstance(value, Mapping):
+        return None
+    service = value.get("service")
+    if isinstance(service, Mapping):
+        port = service.get("port") or _EMPTY
+        return IngressBackend(
+            service_name=str(service.get("name", "")), service_port=port.get("number") or port.get("name")
+        )
+    resource = value.get("resource") or _EMPTY
+    return IngressBackend(resource=f"{resource.get('kind', '')}/{resource.get('name', '')}")
+
+
+def _ingress_rule(rule: Json) -> IngressRule:
+    http = rule.get("http") or _EMPTY
+    paths = tuple(
+        IngressPath(
+            path=str(p.get("path") or "/"),
+            path_type=str(p.get("pathType") or "ImplementationSpecific"),
+            backend=_ingress_backend(p.get("backend")) or IngressBackend(),
+        )
+        for p in http.get("paths") or []
+    )
+    return IngressRule(host=rule.get("host") or None, paths=paths)
+
+
+def translate_ingress(obj: Json) -> Ingress:
+    meta = _meta(obj)
+    spec = obj.get("spec") or _EMPTY
+    annotations = meta.get("annotations") or _EMPTY
+    ingress_status = ((obj.get("status") or _EMPTY).get("loadBalancer") or _EMPTY).get("ingress") or []
+    return Ingress(
+        namespace=str(meta.get("namespace", "")),
+        name=str(meta.get("name", "")),
+        ingress_class=spec.get("ingressClassName") or annotations.get("kubernetes.io/ingress.class"),
+        rules=tuple(_ingress_rule(rule) for rule in spec.get("rules") or []),
+        default_backend=_ingress_backend(spec.get("defaultBackend")),
+        tls_hosts=tuple(str(host) for tls in spec.get("tls") or [] for host in tls.get("hosts") or []),
+        load_balancer_ips=tuple(str(i["ip"]) for i in ingress_status if i.get("ip")),
+    )
+
+
+def translate_ingress_class(obj: Json) -> IngressClass:
+    meta = _meta(obj)
+    annotations = meta.get("annotations") or _EMPTY
+    return IngressClass(
+        name=str(meta.get("name", "")),
+        controller=str((obj.get("spec") or _EMPTY).get("controller", "")),
+        is_default=annotations.get("ingressclass.kubernetes.io/is-default-class") == "true",
     )
 
 
