@@ -42,7 +42,7 @@ def settings_from_config(
     if not conf:
         return KubeProxySettings(default_mode, ProxyConfig(cluster_cidr=cluster_cidr), "setting")
     raw_mode = str(conf.get("mode") or "iptables")  # "" means iptables on Linux
-    mode: ProxyMode = raw_mode if raw_mode in MODES else default_mode  # type: ignore[assignment]
+    mode = next((m for m in MODES if m == raw_mode), default_mode)
     iptables_conf = conf.get("iptables") or {}
     config = ProxyConfig(
         cluster_cidr=str(conf.get("clusterCIDR") or "") or cluster_cidr,
