@@ -57,7 +57,7 @@ def _stub_backend() -> web.Application:
         return web.json_response({"ready": False, "reason": "syncing"}, status=503)
 
     async def ws(request: web.Request) -> web.WebSocketResponse:
-        socket_ = web.WebSocketResponse()
+        socket_ = web.WebSocketResponse(protocols=("k8s-optimizer.v1",))
         await socket_.prepare(request)
         await socket_.send_json(
             {
@@ -65,6 +65,7 @@ def _stub_backend() -> web.Application:
                 "query": request.rel_url.query_string,
                 "host": request.host,
                 "origin": request.headers.get("Origin"),
+                "protocols": request.headers.get("Sec-WebSocket-Protocol"),
             }
         )
         async for message in socket_:
@@ -204,14 +205,17 @@ async def test_backend_health_and_readiness_pass_through_with_status(
 
 
 async def test_websocket_is_upgraded_and_bridged_both_ways(dashboard: str, http: aiohttp.ClientSession) -> None:
-    ws_url = dashboard.replace("http://", "ws://") + "/ws?token=abc"
-    async with http.ws_connect(ws_url, origin=dashboard) as socket_:
-        # The backend sees the browser's Host and Origin, so its same-origin check passes through the proxy.
+    ws_url = dashboard.replace("http://", "ws://") + "/ws?x=1"
+    offered = ("k8s-optimizer.v1", "base64url.bearer.authorization.k8s.io.YWJj")
+    async with http.ws_connect(ws_url, origin=dashboard, protocols=offered) as socket_:
+        # The backend sees the browser's Host, Origin and subprotocols (the token), and its choice comes back.
+        assert socket_.protocol == "k8s-optimizer.v1"
         assert await socket_.receive_json(timeout=5) == {
             "type": "hello",
-            "query": "token=abc",
+            "query": "x=1",
             "host": dashboard.removeprefix("http://"),
             "origin": dashboard,
+            "protocols": "k8s-optimizer.v1,base64url.bearer.authorization.k8s.io.YWJj",
         }
         await socket_.send_str('{"op":"ping"}')
         assert await socket_.receive_str(timeout=5) == 'echo:{"op":"ping"}'

@@ -3,7 +3,9 @@
 `create_app(settings)` has no side effects until the lifespan starts: the Kubernetes client, the
 history store and the background tasks are created inside the lifespan (kubernetes_asyncio's
 ApiClient needs a running loop) and closed when it ends. Tests may inject any of the collaborators
-(`live=`, `history=`, `analyzer=`, `writer=`) as fakes at the Protocol seams of `api/ports.py`.
+(`live=`, `history=`, `analyzer=`, `writer=`) as fakes at the Protocol seams of `api/ports.py`. The
+application owns the process: it tunes the interpreter (k8s_optimizer/interpreter.py) once the live
+model's caches have synced.
 """
 
 from __future__ import annotations
@@ -28,16 +30,18 @@ from k8s_optimizer.api.fastpath import CachedPages
 from k8s_optimizer.api.metrics import ApiMetrics
 from k8s_optimizer.api.ports import Analyzer, HistoryReader, LiveModel, ObjectWriter
 from k8s_optimizer.api.router import api_router
-from k8s_optimizer.api.state import ApiState, analysis_loop
-from k8s_optimizer.api.ws import Hub
+from k8s_optimizer.api.state import ApiState
+from k8s_optimizer.api.ws.hub import Hub
 from k8s_optimizer.domain.history import WorkloadHistory
 from k8s_optimizer.domain.objects import ObjectRef
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
 from k8s_optimizer.history.store import HistoryStore
+from k8s_optimizer.interpreter import tune_for_synced_caches
 from k8s_optimizer.k8s.errors import ClusterError
 from k8s_optimizer.k8s.kube import connect
 from k8s_optimizer.k8s.writer import ClusterWriter
 from k8s_optimizer.live.model import ClusterModel
+from k8s_optimizer.live.scheduler import AnalysisScheduler
 from k8s_optimizer.recommend.engine import analyze
 from k8s_optimizer.recommend.model import AnalysisReport
 from k8s_optimizer.recommend.policy import Policy
@@ -77,7 +81,7 @@ async def _open_real(settings: Settings, given: Collaborators, stack: contextlib
         store = await HistoryStore.open(settings.data_dir, raw_retention_seconds=settings.raw_retention_hours * 3600)
         stack.push_async_callback(store.close)
         history = history or store
-        model = ClusterModel(settings, history=store)
+        model = ClusterModel(settings, history=store, on_synced=tune_for_synced_caches)
         await model.start()
         stack.push_async_callback(model.stop)
         live = model
@@ -114,25 +118,24 @@ async def _backend(app: FastAPI, settings: Settings, given: Collaborators) -> As
             live=ready.live,
             audit=audit,
             history=ready.history,
-            analyzer=ready.analyzer,
             writer=ready.writer,
             metrics=app.state.metrics,
             cluster_name=cluster_name(settings),
         )
-        trigger = asyncio.Event()
-        trigger.set()  # analyse as soon as the caches sync
-        state.hub = Hub(state, on_metrics_tick=trigger)
+        hub = state.hub = Hub(state.live, state.views, state.metrics)
+        scheduler = AnalysisScheduler(
+            ready.live, ready.analyzer, ready.history, fallback_seconds=max(1.0, settings.metrics_interval_seconds)
+        )
+        scheduler.add_listener(lambda previous, report: _publish_report(state, scheduler, previous, report))
         state.metrics.gauges["optimizer_cache_objects"] = lambda: _cache_sizes(state)
         state.metrics.gauges["optimizer_service_list_pages_cached"] = lambda: {"": state.views.pages_cached}
         if isinstance(ready.live, ClusterModel):
             _watch_gauges(state.metrics, ready.live)
         tasks = [
-            asyncio.create_task(state.hub.run(), name="ws-hub-feed"),
-            asyncio.create_task(state.hub.run_flusher(), name="ws-hub-flush"),
-            asyncio.create_task(
-                analysis_loop(state, trigger, fallback_seconds=max(1.0, settings.metrics_interval_seconds)),
-                name="analysis",
-            ),
+            asyncio.create_task(hub.run(), name="ws-hub-feed"),
+            asyncio.create_task(hub.run_flusher(), name="ws-hub-flush"),
+            asyncio.create_task(scheduler.watch_ticks(), name="analysis-ticks"),
+            asyncio.create_task(scheduler.run(), name="analysis"),
         ]
         app.state.api = state
         try:
@@ -140,6 +143,17 @@ async def _backend(app: FastAPI, settings: Settings, given: Collaborators) -> As
         finally:
             app.state.api = None
             await _cancel(tasks)
+
+
+def _publish_report(
+    state: ApiState, scheduler: AnalysisScheduler, previous: AnalysisReport | None, report: AnalysisReport
+) -> None:
+    """A new analysis report: the views serve it, the hub tells the clients, the metrics count it."""
+    state.metrics.analysis_runs = scheduler.runs
+    state.metrics.analysis_seconds = scheduler.last_seconds
+    state.views.report = report
+    if state.hub is not None:
+        state.hub.publish_analysis(previous, report)
 
 
 def _watch_gauges(metrics: ApiMetrics, model: ClusterModel) -> None:

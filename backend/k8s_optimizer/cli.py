@@ -7,7 +7,6 @@ over `OPTIMIZER_*` environment variables, which win over defaults (pydantic-sett
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ from k8s_optimizer import __version__
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from k8s_optimizer.api.redact import log_config
     from k8s_optimizer.app import create_app
     from k8s_optimizer.settings import Settings
 
@@ -34,11 +34,11 @@ def _serve(args: argparse.Namespace) -> int:
         if value is not None
     }
     settings = Settings(**overrides)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        log_config=log_config(settings.log_level),  # every handler redacts tokens (api/redact.py)
         log_level=settings.log_level,
         ws_max_size=64 * 1024,
         timeout_graceful_shutdown=5,

@@ -109,13 +109,19 @@ async def _bridge_websocket(request: web.Request, backend: str) -> web.StreamRes
         headers["Origin"] = request.headers["Origin"]
     if "Authorization" in request.headers:
         headers["Authorization"] = request.headers["Authorization"]
+    # The browser's subprotocols carry the token: offered upstream as sent, the backend's choice answered back
+    # (a browser that offered protocols drops a connection whose answer names none).
+    offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
     try:
         upstream = await session.ws_connect(
-            backend + request.rel_url.path_qs, headers=headers, timeout=aiohttp.ClientWSTimeout()
+            backend + request.rel_url.path_qs,
+            headers=headers,
+            protocols=offered,
+            timeout=aiohttp.ClientWSTimeout(),
         )
     except (aiohttp.ClientError, TimeoutError):
         return web.json_response({"detail": "backend unavailable"}, status=502)
-    downstream = web.WebSocketResponse()
+    downstream = web.WebSocketResponse(protocols=(upstream.protocol,) if upstream.protocol else ())
     await downstream.prepare(request)
     async with upstream:
         pumps = [

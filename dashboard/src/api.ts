@@ -60,6 +60,22 @@ export const api = {
 
 export function wsUrl(loc: Location = window.location): string {
   const scheme = loc.protocol === "https:" ? "wss" : "ws";
-  const token = getToken();
-  return `${scheme}://${loc.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ""}`;
+  return `${scheme}://${loc.host}/ws`;
+}
+
+/** The WebSocket's protocol (always offered, so the server's answer is never empty). */
+export const WS_PROTOCOL = "k8s-optimizer.v1";
+const TOKEN_PROTOCOL_PREFIX = "base64url.bearer.authorization.k8s.io.";
+
+/**
+ * The subprotocols to offer: the token travels as one (browsers cannot set headers on a WebSocket, and a
+ * URL ends up in access logs), base64url-encoded the way kube-apiserver takes bearer tokens from browsers.
+ */
+export function wsProtocols(token: string | null = getToken()): string[] {
+  if (!token) return [WS_PROTOCOL];
+  const bytes = new TextEncoder().encode(token);
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  const encoded = btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return [WS_PROTOCOL, TOKEN_PROTOCOL_PREFIX + encoded];
 }

@@ -3,7 +3,7 @@
 import { render } from "preact";
 
 import { App } from "./App";
-import { wsUrl } from "./api";
+import { wsProtocols, wsUrl } from "./api";
 import { Store } from "./store";
 import "./styles.css";
 import { WsClient } from "./ws";
@@ -14,6 +14,7 @@ let renderConnection: ((state: WsClient["connection"]) => void) | null = null;
 
 const client = new WsClient({
   url: () => wsUrl(),
+  protocols: () => wsProtocols(),
   topics: ["services", "pods", "nodes", "hpa", "metrics", "recommendations", "anomalies"],
   onMessage: (message) => store.apply(message),
   onState: (state) => renderConnection?.(state),

@@ -394,8 +394,9 @@ export type Topic =
 
 export interface SnapshotMessage {
   type: "snapshot";
+  epoch: string;
   seq: number;
-  reason: "subscribe" | "resync" | "since-expired";
+  reason: "subscribe" | "resync" | "since-expired" | "epoch-changed";
   topics: Topic[];
   namespace: string | null;
   data: {
@@ -413,6 +414,7 @@ export interface SnapshotMessage {
 
 export interface DeltaMessage {
   type: "delta";
+  epoch: string;
   seq: number;
   topic: Topic;
   change: "added" | "modified" | "deleted";
@@ -424,10 +426,12 @@ export interface DeltaMessage {
 
 export interface MetricsMessage extends MetricsData {
   type: "metrics";
+  epoch: string;
   seq: number;
 }
 
 export interface ListMessage<T> {
+  epoch: string;
   seq: number;
   items: T[];
   added: string[];
@@ -440,6 +444,6 @@ export type ServerMessage =
   | MetricsMessage
   | ({ type: "recommendations" } & ListMessage<Recommendation>)
   | ({ type: "anomalies" } & ListMessage<Anomaly>)
-  | { type: "heartbeat"; seq: number; at: string }
-  | { type: "pong"; seq: number }
-  | { type: "error"; seq: number; code: string; detail: string };
+  | { type: "heartbeat"; epoch: string; seq: number; at: string }
+  | { type: "pong"; epoch: string; seq: number }
+  | { type: "error"; epoch: string; seq: number; code: string; detail: string };

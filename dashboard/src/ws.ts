@@ -1,6 +1,8 @@
 // The one WebSocket of the dashboard: subscribes to the live topics, reconnects with capped exponential
 // backoff (with jitter, so many browsers do not reconnect in lockstep after a backend restart), and resumes
-// with `since` = the last seq seen, so the server can replay what was missed instead of resending everything.
+// with `since` = the last seq seen and the `epoch` it belongs to, so the server can replay what was missed
+// instead of resending everything (a restarted backend or the other replica has another epoch and answers
+// with a fresh snapshot). The token, if any, is offered as a subprotocol, never put in the URL.
 // A silent socket (no heartbeat within the timeout) is treated as dead: proxies can hold half-open sockets.
 
 import type { ServerMessage, Topic } from "./types";
@@ -33,12 +35,14 @@ export interface Timers {
 }
 
 export interface WsClientOptions {
-  /** The socket URL, or a function read at each (re)connect (it carries the token, which may change). */
+  /** The socket URL (never carries a secret). */
   url: string | (() => string);
+  /** The subprotocols to offer, read at each (re)connect (they carry the token, which may change). */
+  protocols?: () => string[];
   topics: Topic[];
   onMessage: (message: ServerMessage) => void;
   onState?: (state: ConnectionState) => void;
-  createSocket?: (url: string) => SocketLike;
+  createSocket?: (url: string, protocols: string[]) => SocketLike;
   timers?: Timers;
   random?: () => number;
   initialBackoffMs?: number;
@@ -67,6 +71,8 @@ export class WsClient {
   private state: ConnectionState = { status: "connecting", staleSinceMs: null, attempt: 0, nextRetryMs: null };
   /** The last seq received; sent as `since` when resubscribing. */
   lastSeq: number | null = null;
+  /** The serving process's epoch of `lastSeq`; `since` means something only to that epoch. */
+  epoch: string | null = null;
 
   private readonly timers: Timers;
   private readonly random: () => number;
@@ -112,10 +118,12 @@ export class WsClient {
   }
 
   private connect(): void {
-    const create = this.options.createSocket ?? ((url: string) => new WebSocket(url) as unknown as SocketLike);
+    const create =
+      this.options.createSocket ?? ((url: string, protocols: string[]) => new WebSocket(url, protocols) as unknown as SocketLike);
     let socket: SocketLike;
     try {
-      socket = create(typeof this.options.url === "function" ? this.options.url() : this.options.url);
+      const url = typeof this.options.url === "function" ? this.options.url() : this.options.url;
+      socket = create(url, this.options.protocols?.() ?? []);
     } catch {
       this.scheduleReconnect();
       return;
@@ -130,7 +138,10 @@ export class WsClient {
   private onOpen(socket: SocketLike): void {
     if (socket !== this.socket) return;
     const subscribe: Record<string, unknown> = { op: "subscribe", topics: this.options.topics };
-    if (this.lastSeq !== null) subscribe.since = this.lastSeq;
+    if (this.lastSeq !== null && this.epoch !== null) {
+      subscribe.since = this.lastSeq;
+      subscribe.epoch = this.epoch;
+    }
     socket.send(JSON.stringify(subscribe));
     // A resume with nothing missed gets no reply at all; the pong (queued after the subscription is handled)
     // is what tells us the server is serving this socket.
@@ -147,6 +158,7 @@ export class WsClient {
       return; // a broken frame is dropped; the next snapshot or delta repairs the state
     }
     if (typeof message.seq === "number") this.lastSeq = message.seq;
+    if (typeof message.epoch === "string") this.epoch = message.epoch;
     this.armSilenceTimer();
     // Live once the server has answered the subscription: the state now reflects the cluster.
     if (this.state.status !== "live" && (message.type === "snapshot" || message.type === "delta" || message.type === "pong")) {

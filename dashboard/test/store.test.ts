@@ -5,7 +5,7 @@ import type { ServerMessage } from "../src/types";
 import { pod, recommendation, service } from "./fixtures";
 
 const snapshot = (seq: number, data: Record<string, unknown>, topics = Object.keys(data)): ServerMessage =>
-  ({ type: "snapshot", seq, reason: "subscribe", topics, namespace: null, data }) as ServerMessage;
+  ({ type: "snapshot", epoch: "e1", seq, reason: "subscribe", topics, namespace: null, data }) as ServerMessage;
 
 describe("reduce", () => {
   it("replaces the subscribed topics from a snapshot and records its seq", () => {
@@ -27,6 +27,7 @@ describe("reduce", () => {
     const before = reduce(emptyState(), snapshot(1, { services: [service("echo-demo", 2), service("web", 3)] }));
     const after = reduce(before, {
       type: "delta",
+      epoch: "e1",
       seq: 2,
       topic: "services",
       change: "modified",
@@ -44,14 +45,14 @@ describe("reduce", () => {
 
   it("removes an object on a deleted delta and adds one on added", () => {
     let state = reduce(emptyState(), snapshot(1, { pods: [pod("p1", "10.244.1.2")] }));
-    state = reduce(state, { type: "delta", seq: 2, topic: "pods", change: "added", kind: "Pod", namespace: "k8s-optimizer", name: "p2", object: pod("p2", "10.244.2.3") as unknown as Record<string, unknown> });
-    state = reduce(state, { type: "delta", seq: 3, topic: "pods", change: "deleted", kind: "Pod", namespace: "k8s-optimizer", name: "p1", object: null });
+    state = reduce(state, { type: "delta", epoch: "e1", seq: 2, topic: "pods", change: "added", kind: "Pod", namespace: "k8s-optimizer", name: "p2", object: pod("p2", "10.244.2.3") as unknown as Record<string, unknown> });
+    state = reduce(state, { type: "delta", epoch: "e1", seq: 3, topic: "pods", change: "deleted", kind: "Pod", namespace: "k8s-optimizer", name: "p1", object: null });
     expect([...state.pods.keys()]).toEqual(["k8s-optimizer/p2"]);
   });
 
   it("ignores a services-topic delta about another kind (e.g. Endpoints)", () => {
     const before = reduce(emptyState(), snapshot(1, { services: [service("a", 1)] }));
-    const after = reduce(before, { type: "delta", seq: 2, topic: "services", change: "modified", kind: "Endpoints", namespace: "k8s-optimizer", name: "a", object: {} });
+    const after = reduce(before, { type: "delta", epoch: "e1", seq: 2, topic: "services", change: "modified", kind: "Endpoints", namespace: "k8s-optimizer", name: "a", object: {} });
     expect(after.services).toBe(before.services);
   });
 
@@ -59,6 +60,7 @@ describe("reduce", () => {
     const before = reduce(emptyState(), snapshot(1, { services: [service("echo-demo", 2)] }));
     const after = reduce(before, {
       type: "metrics",
+      epoch: "e1",
       seq: 1,
       timestamp: "2026-11-26T20:00:00Z",
       pods: [{ namespace: "k8s-optimizer", name: "p1", cpu_millicores: 30, memory_bytes: 1024 }],
@@ -76,6 +78,7 @@ describe("reduce", () => {
     const before = reduce(emptyState(), snapshot(1, { services: [service("a", 1, { resources: { ...service("a", 1).resources, cpu_request_millicores: null } })] }));
     const after = reduce(before, {
       type: "metrics",
+      epoch: "e1",
       seq: 2,
       timestamp: null,
       pods: [],
@@ -89,11 +92,11 @@ describe("reduce", () => {
   });
 
   it("replaces recommendations and anomalies lists; an error message is recorded, not thrown", () => {
-    let state = reduce(emptyState(), { type: "recommendations", seq: 3, items: [recommendation("r1", "high", 10)], added: ["r1"], removed: [] });
+    let state = reduce(emptyState(), { type: "recommendations", epoch: "e1", seq: 3, items: [recommendation("r1", "high", 10)], added: ["r1"], removed: [] });
     expect(state.recommendations.map((r) => r.id)).toEqual(["r1"]);
-    state = reduce(state, { type: "recommendations", seq: 4, items: [], added: [], removed: ["r1"] });
+    state = reduce(state, { type: "recommendations", epoch: "e1", seq: 4, items: [], added: [], removed: ["r1"] });
     expect(state.recommendations).toEqual([]);
-    state = reduce(state, { type: "error", seq: 4, code: "bad-json", detail: "frame is not JSON" });
+    state = reduce(state, { type: "error", epoch: "e1", seq: 4, code: "bad-json", detail: "frame is not JSON" });
     expect(state.lastError).toBe("bad-json: frame is not JSON");
   });
 
@@ -110,22 +113,22 @@ describe("reduce", () => {
       conditions: [],
     });
     let state = reduce(emptyState(), snapshot(1, { hpa: [hpa(3, 3)] }), 1000);
-    state = reduce(state, { type: "delta", seq: 2, topic: "hpa", change: "modified", kind: "HorizontalPodAutoscaler", namespace: "k8s-optimizer", name: "echo-demo-hpa", object: hpa(3, 5) }, 2000);
-    state = reduce(state, { type: "metrics", seq: 2, timestamp: null, pods: [], services: [] }, 3000); // unchanged, too soon
-    state = reduce(state, { type: "metrics", seq: 2, timestamp: null, pods: [], services: [] }, 7000); // unchanged, 5 s on
+    state = reduce(state, { type: "delta", epoch: "e1", seq: 2, topic: "hpa", change: "modified", kind: "HorizontalPodAutoscaler", namespace: "k8s-optimizer", name: "echo-demo-hpa", object: hpa(3, 5) }, 2000);
+    state = reduce(state, { type: "metrics", epoch: "e1", seq: 2, timestamp: null, pods: [], services: [] }, 3000); // unchanged, too soon
+    state = reduce(state, { type: "metrics", epoch: "e1", seq: 2, timestamp: null, pods: [], services: [] }, 7000); // unchanged, 5 s on
     expect(state.hpaHistory.get("k8s-optimizer/echo-demo-hpa")).toEqual([
       { tMs: 1000, current: 3, desired: 3 },
       { tMs: 2000, current: 3, desired: 5 },
       { tMs: 7000, current: 3, desired: 5 },
     ]);
-    state = reduce(state, { type: "delta", seq: 3, topic: "hpa", change: "deleted", kind: "HorizontalPodAutoscaler", namespace: "k8s-optimizer", name: "echo-demo-hpa", object: null }, 4000);
+    state = reduce(state, { type: "delta", epoch: "e1", seq: 3, topic: "hpa", change: "deleted", kind: "HorizontalPodAutoscaler", namespace: "k8s-optimizer", name: "echo-demo-hpa", object: null }, 4000);
     expect(state.hpaHistory.has("k8s-optimizer/echo-demo-hpa")).toBe(false);
   });
 
   it("returns the same state for heartbeats and pongs (no re-render)", () => {
     const state = emptyState();
-    expect(reduce(state, { type: "heartbeat", seq: 1, at: "x" })).toBe(state);
-    expect(reduce(state, { type: "pong", seq: 1 })).toBe(state);
+    expect(reduce(state, { type: "heartbeat", epoch: "e1", seq: 1, at: "x" })).toBe(state);
+    expect(reduce(state, { type: "pong", epoch: "e1", seq: 1 })).toBe(state);
   });
 });
 
@@ -134,7 +137,7 @@ describe("Store", () => {
     const store = new Store();
     const listener = vi.fn();
     const unsubscribe = store.subscribe(listener);
-    store.apply({ type: "heartbeat", seq: 1, at: "x" });
+    store.apply({ type: "heartbeat", epoch: "e1", seq: 1, at: "x" });
     expect(listener).not.toHaveBeenCalled();
     store.apply(snapshot(1, { services: [service("a", 1)] }));
     expect(listener).toHaveBeenCalledTimes(1);

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 
+import { wsProtocols } from "../src/api";
 import type { ServerMessage } from "../src/types";
 import { type ConnectionState, type SocketLike, type Timers, WsClient, backoffMs } from "../src/ws";
 
@@ -62,7 +63,7 @@ class FakeTimers implements Timers {
   }
 }
 
-const snapshot = (seq: number): ServerMessage => ({ type: "snapshot", seq, reason: "subscribe", topics: ["services"], namespace: null, data: { services: [] } });
+const snapshot = (seq: number): ServerMessage => ({ type: "snapshot", epoch: "e1", seq, reason: "subscribe", topics: ["services"], namespace: null, data: { services: [] } });
 
 describe("backoffMs", () => {
   it("doubles from the initial delay, caps at the maximum and applies jitter in [0.5, 1)", () => {
@@ -118,7 +119,7 @@ describe("WsClient", () => {
     client.start();
     sockets[0]!.open();
     sockets[0]!.receive(snapshot(41));
-    sockets[0]!.receive({ type: "delta", seq: 42, topic: "pods", change: "added", kind: "Pod", namespace: "a", name: "b", object: {} });
+    sockets[0]!.receive({ type: "delta", epoch: "e1", seq: 42, topic: "pods", change: "added", kind: "Pod", namespace: "a", name: "b", object: {} });
     timers.nowMs = 2_000_000;
     sockets[0]!.close();
     expect(client.connection).toEqual({ status: "reconnecting", staleSinceMs: 2_000_000, attempt: 1, nextRetryMs: 500 });
@@ -127,8 +128,8 @@ describe("WsClient", () => {
     timers.advance(1);
     expect(sockets).toHaveLength(2);
     sockets[1]!.open();
-    expect(sockets[1]!.sent).toEqual([{ op: "subscribe", topics: ["services", "pods"], since: 42 }, { op: "ping" }]);
-    sockets[1]!.receive({ type: "delta", seq: 43, topic: "pods", change: "deleted", kind: "Pod", namespace: "a", name: "b", object: null });
+    expect(sockets[1]!.sent).toEqual([{ op: "subscribe", topics: ["services", "pods"], since: 42, epoch: "e1" }, { op: "ping" }]);
+    sockets[1]!.receive({ type: "delta", epoch: "e1", seq: 43, topic: "pods", change: "deleted", kind: "Pod", namespace: "a", name: "b", object: null });
     expect(client.connection.status).toBe("live");
     expect(client.lastSeq).toBe(43);
   });
@@ -157,9 +158,9 @@ describe("WsClient", () => {
     sockets[0]!.close();
     timers.advance(500);
     sockets[1]!.open();
-    sockets[1]!.receive({ type: "heartbeat", seq: 7, at: "x" });
+    sockets[1]!.receive({ type: "heartbeat", epoch: "e1", seq: 7, at: "x" });
     expect(client.connection.status).toBe("reconnecting");
-    sockets[1]!.receive({ type: "pong", seq: 7 });
+    sockets[1]!.receive({ type: "pong", epoch: "e1", seq: 7 });
     expect(client.connection.status).toBe("live");
     expect(client.connection.staleSinceMs).toBeNull();
   });
@@ -183,7 +184,7 @@ describe("WsClient", () => {
     sockets[0]!.receive(snapshot(5));
     for (let i = 0; i < 5; i += 1) {
       timers.advance(15_000);
-      sockets[0]!.receive({ type: "heartbeat", seq: 5, at: "x" });
+      sockets[0]!.receive({ type: "heartbeat", epoch: "e1", seq: 5, at: "x" });
     }
     expect(sockets).toHaveLength(1);
     expect(client.connection.status).toBe("live");
@@ -208,15 +209,16 @@ describe("WsClient", () => {
     expect(client.send({ op: "ping" })).toBe(false);
   });
 
-  it("reads a URL function at each connect (a token entered later is used on the next attempt)", () => {
-    let token = "";
-    const urls: string[] = [];
+  it("reads the subprotocols at each connect (a token entered later is used on the next attempt, never in the URL)", () => {
+    let token: string | null = null;
+    const offered: [string, string[]][] = [];
     const dynamic = new WsClient({
-      url: () => `ws://x/ws${token}`,
+      url: () => "ws://x/ws",
+      protocols: () => wsProtocols(token),
       topics: ["services"],
       onMessage: () => undefined,
-      createSocket: (url) => {
-        urls.push(url);
+      createSocket: (url, protocols) => {
+        offered.push([url, protocols]);
         const socket = new FakeSocket(url);
         sockets.push(socket);
         return socket;
@@ -226,10 +228,31 @@ describe("WsClient", () => {
     });
     dynamic.start();
     sockets.at(-1)!.close();
-    token = "?token=abc";
+    token = "s3cret/tøken";
     timers.advance(500);
-    expect(urls).toEqual(["ws://x/ws", "ws://x/ws?token=abc"]);
+    expect(offered).toEqual([
+      ["ws://x/ws", ["k8s-optimizer.v1"]],
+      // base64url of the UTF-8 bytes, no padding: what the backend (and kube-apiserver) decode
+      ["ws://x/ws", ["k8s-optimizer.v1", "base64url.bearer.authorization.k8s.io.czNjcmV0L3TDuGtlbg"]],
+    ]);
     dynamic.stop();
+  });
+
+  it("resumes only within the epoch it saw, and follows a new epoch after a restart", () => {
+    client.start();
+    sockets[0]!.open();
+    sockets[0]!.receive(snapshot(1917));
+    sockets[0]!.close();
+    timers.advance(500);
+    sockets[1]!.open();
+    expect(sockets[1]!.sent[0]).toEqual({ op: "subscribe", topics: ["services", "pods"], since: 1917, epoch: "e1" });
+    // The restarted backend answers with a snapshot of its own epoch and numbering.
+    sockets[1]!.receive({ ...snapshot(3), epoch: "e2", reason: "epoch-changed" } as ServerMessage);
+    expect([client.lastSeq, client.epoch]).toEqual([3, "e2"]);
+    sockets[1]!.close();
+    timers.advance(500);
+    sockets[2]!.open();
+    expect(sockets[2]!.sent[0]).toEqual({ op: "subscribe", topics: ["services", "pods"], since: 3, epoch: "e2" });
   });
 
   it("retries when the socket constructor throws", () => {

@@ -36,6 +36,7 @@ from k8s_optimizer.domain.objects import (
     Workload,
 )
 from k8s_optimizer.domain.snapshot import ClusterSnapshot, NetworkSettings
+from k8s_optimizer.domain.topology import Topology
 
 NS = "k8s-optimizer"
 CP, W1, W2 = "k8s-optimizer-control-plane", "k8s-optimizer-worker", "k8s-optimizer-worker2"
@@ -132,7 +133,7 @@ def snapshot() -> ClusterSnapshot:
         pods={(p.namespace, p.name): p for p in pods},
         services={(s.namespace, s.name): s for s in services},
         endpoints={(e.namespace, e.name): e for e in endpoints},
-        workloads={(w.kind, w.namespace, w.name): w for w in workloads},
+        workloads={w.ref(): w for w in workloads},
         hpas={(NS, "echo-demo"): hpa},
         pdbs={},
         events={},
@@ -142,7 +143,7 @@ def snapshot() -> ClusterSnapshot:
 
 def test_echo_demo_service_map() -> None:
     snap = snapshot()
-    view = service_map(snap, snap.services[(NS, "echo-demo")])
+    view = service_map(Topology.build(snap), snap.services[(NS, "echo-demo")])
     assert view.dns_name == "echo-demo.k8s-optimizer.svc.cluster.local"
     assert (view.type, view.cluster_ip) == ("ClusterIP", "10.96.131.97")
     port = view.ports[0]
@@ -168,7 +169,7 @@ def test_echo_demo_service_map() -> None:
 def test_cluster_ip_path_from_a_client_pod_marks_cross_node_delivery() -> None:
     snap = snapshot()
     client = snap.pods[(NS, "load-gen")]
-    view = service_map(snap, snap.services[(NS, "echo-demo")], client=client)
+    view = service_map(Topology.build(snap), snap.services[(NS, "echo-demo")], client=client)
     (path,) = view.paths
     assert path.kind == "cluster-ip"
     assert [hop.kind for hop in path.hops] == ["client", "dns", "cluster-ip", "kube-proxy"]
@@ -186,14 +187,14 @@ def test_cluster_ip_path_from_a_client_pod_marks_cross_node_delivery() -> None:
 
 def test_cluster_ip_path_without_a_client_leaves_node_locality_unknown() -> None:
     snap = snapshot()
-    (path,) = service_map(snap, snap.services[(NS, "echo-demo")]).paths
+    (path,) = service_map(Topology.build(snap), snap.services[(NS, "echo-demo")]).paths
     assert [b.cross_node for b in path.branches] == [None, None]
     assert [hop.kind for hop in path.branches[0].hops] == ["pod"]
 
 
 def test_node_port_path_from_the_host_through_kind_port_mapping() -> None:
     snap = snapshot()
-    view = service_map(snap, snap.services[(NS, "optimizer-dashboard")])
+    view = service_map(Topology.build(snap), snap.services[(NS, "optimizer-dashboard")])
     assert (view.ports[0].node_port, view.ports[0].host_port) == (30080, 3000)
     cluster_ip_path, node_port_path = view.paths
     assert cluster_ip_path.kind == "cluster-ip"
@@ -210,7 +211,7 @@ def test_node_port_path_from_the_host_through_kind_port_mapping() -> None:
 
 
 def test_network_planes_and_whole_map() -> None:
-    whole = network_map(snapshot())
+    whole = network_map(Topology.build(snapshot()))
     assert whole.planes == (
         NetworkPlane("node", "172.20.0.0/16", ("172.20.0.4", "172.20.0.2", "172.20.0.3"), whole.planes[0].note),
         NetworkPlane("pod", "10.244.0.0/16", ("10.244.0.0/24", "10.244.1.0/24", "10.244.2.0/24"), whole.planes[1].note),
@@ -227,7 +228,7 @@ def test_network_planes_and_whole_map() -> None:
 def test_service_without_ready_endpoints_has_no_dnat_targets() -> None:
     snap = snapshot()
     service = Service(NS, "nobody", "ClusterIP", "10.96.9.9", (ServicePort(80, 8080),), {"app": "none"})
-    view = service_map(snap, service)
+    view = service_map(Topology.build(snap), service)
     assert (view.endpoints, view.kube_proxy[0].rules, view.workloads) == ((), (), ())
     assert view.paths[0].hops[-1].note == "no ready endpoints: the connection is rejected"
 

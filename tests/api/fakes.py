@@ -159,7 +159,9 @@ def build_snapshot(replicas: int = 2) -> ClusterSnapshot:
     )
     event = Event("shop", "web.1", WEB, "ScalingReplicaSet", "Scaled up to 2", "Normal", last_seen=NOW)
     usage = {
-        ("shop", p.name, "app"): ContainerUsage(ContainerKey("shop", p.name, "app"), NOW, 15.0, 100.0, 128 * MIB)
+        ContainerKey("shop", p.name, "app"): ContainerUsage(
+            ContainerKey("shop", p.name, "app"), NOW, 15.0, 100.0, 128 * MIB
+        )
         for p in pods.values()
     }
     return ClusterSnapshot(
@@ -170,8 +172,8 @@ def build_snapshot(replicas: int = 2) -> ClusterSnapshot:
         services={("shop", "web"): service, ("shop", "lonely"): lonely},
         endpoints={("shop", "web"): endpoints},
         workloads={
-            ("Deployment", "shop", "web"): web_deployment(replicas),
-            ("ReplicaSet", "shop", "web-7d4b9"): replica_set,
+            WEB: web_deployment(replicas),
+            replica_set.ref(): replica_set,
         },
         hpas={("shop", "web"): hpa},
         pdbs={},
@@ -217,13 +219,9 @@ def build_report(recommendations: tuple[Recommendation, ...] | None = None) -> A
         generated_at_seconds=NOW.timestamp(),
         policy="balanced",
         recommendations=recs,
-        checks={
-            "Deployment/shop/web": (
-                CheckResult("cpu-limit-missing", "warning", WEB, False, "no CPU limit", "set one", "app"),
-            )
-        },
+        checks={WEB: (CheckResult("cpu-limit-missing", "warning", WEB, False, "no CPU limit", "set one", "app"),)},
         diagnoses={
-            "shop/lonely": (
+            ObjectRef("Service", "shop", "lonely"): (
                 Diagnosis(
                     "no-endpoints",
                     ObjectRef("Service", "shop", "lonely"),
@@ -248,9 +246,15 @@ def build_report(recommendations: tuple[Recommendation, ...] | None = None) -> A
             ),
         ),
         cost=CostReport(
-            services={"shop/web": line}, namespaces={"shop": line}, cluster=ClusterCost(24.66, 200.0, 175.34, 16.17)
+            services={ObjectRef("Service", "shop", "web"): line},
+            namespaces={"shop": line},
+            cluster=ClusterCost(24.66, 200.0, 175.34, 16.17),
         ),
-        scores={"shop/web": ServiceScore(ObjectRef("Service", "shop", "web"), 40.0, 80.0, 50.0, 56.7, "F", 5, 1, 0, 1)},
+        scores={
+            ObjectRef("Service", "shop", "web"): ServiceScore(
+                ObjectRef("Service", "shop", "web"), 40.0, 80.0, 50.0, 56.7, "F", 5, 1, 0, 1
+            )
+        },
     )
 
 
@@ -294,7 +298,7 @@ class FakeLive:
 
     def scale(self, replicas: int) -> None:
         workload = web_deployment(replicas)
-        workloads = {**self.current.workloads, ("Deployment", "shop", "web"): workload}
+        workloads = {**self.current.workloads, WEB: workload}
         self.current = dataclasses.replace(self.current, workloads=workloads)
         self.log.publish("modified", "Deployment", "shop", "web", workload)
 

@@ -82,7 +82,7 @@ def test_workload_diagnoses_reach_the_workload_detail(make_backend: BackendFacto
         "fix the crash",
         ("web-7d4b9-0",),
     )
-    report = dataclasses.replace(build_report(), workload_diagnoses={"Deployment/shop/web": (finding,)})
+    report = dataclasses.replace(build_report(), workload_diagnoses={WEB: (finding,)})
     client = make_backend(report=report).client
     detail = client.get("/api/v1/workloads/shop/Deployment/web").json()
     assert detail["diagnoses"] == 1
@@ -102,7 +102,7 @@ def test_workload_diagnoses_reach_the_workload_detail(make_backend: BackendFacto
 
 def test_score_says_whether_efficiency_was_measured(make_backend: BackendFactory) -> None:
     unmeasured = ServiceScore(ObjectRef("Service", "shop", "web"), 0.0, 80.0, 50.0, 65.0, "D", 5, 1, 0, 0, False)
-    report = dataclasses.replace(build_report(), scores={"shop/web": unmeasured})
+    report = dataclasses.replace(build_report(), scores={ObjectRef("Service", "shop", "web"): unmeasured})
     client = make_backend(report=report).client
     score = client.get("/api/v1/services/shop/web").json()["score"]
     assert (score["efficiency_measured"], score["overall"]) == (False, 65.0)
@@ -113,15 +113,14 @@ def test_score_says_whether_efficiency_was_measured(make_backend: BackendFactory
 def test_joins_carry_over_only_while_their_inputs_are_unchanged() -> None:
     snapshot = build_snapshot()
     first = ViewContext.build(snapshot, None)
-    scaled = dataclasses.replace(
-        snapshot, workloads={**snapshot.workloads, ("Deployment", "shop", "web"): web_deployment(5)}
-    )
+    scaled = dataclasses.replace(snapshot, workloads={**snapshot.workloads, WEB: web_deployment(5)})
     second = ViewContext.build(scaled, None, first)
-    assert second.service_pods is first.service_pods  # a Deployment scale changes no join
-    assert second.workload_summary(scaled.workloads[("Deployment", "shop", "web")]).replicas == 5
+    assert second.topology.service_pods is first.topology.service_pods  # a Deployment scale changes no join
+    assert second.workload_summary(scaled.workloads[WEB]).replicas == 5
     third_pod = web_pod(3)
     grown = dataclasses.replace(scaled, pods={**scaled.pods, ("shop", third_pod.name): third_pod})
     third = ViewContext.build(grown, None, second)
-    assert third.service_pods is not second.service_pods
-    assert [p.name for p in third.service_pods[("shop", "web")]] == ["web-7d4b9-0", "web-7d4b9-1", "web-7d4b9-3"]
-    assert third.pod_services[("shop", "web-7d4b9-3")] == ["web"]
+    assert third.topology.service_pods is not second.topology.service_pods
+    web = grown.services[("shop", "web")]
+    assert [p.name for p in third.topology.pods_of_service(web)] == ["web-7d4b9-0", "web-7d4b9-1", "web-7d4b9-3"]
+    assert third.topology.services_of_pod(third_pod) == ["web"]

@@ -42,7 +42,7 @@ def _snapshot(manifests: list[dict[str, Any]]) -> tuple[ClusterSnapshot, list[Wo
         pods={},
         services={},
         endpoints={},
-        workloads={(w.kind, w.namespace, w.name): w for w in workloads},
+        workloads={w.ref(): w for w in workloads},
         hpas={(h.namespace, h.name): h for h in hpas},
         pdbs={(p.namespace, p.name): p for p in pdbs},
         events={},

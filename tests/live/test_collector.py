@@ -19,14 +19,19 @@ from k8s_optimizer.domain.objects import (
     Pod,
     Workload,
 )
+from k8s_optimizer.domain.quantities import MIB
 from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage, ScrapedContainer, Termination
 from k8s_optimizer.k8s.connection import Json, Query
 from k8s_optimizer.k8s.errors import ClusterNotFoundError
 from k8s_optimizer.live.collector import MetricsCollector
 from k8s_optimizer.live.health import ComponentHealth
 from k8s_optimizer.live.model import ClusterModel
+from k8s_optimizer.recommend.engine import analyze
+from k8s_optimizer.recommend.policy import Policy, Prices
 from k8s_optimizer.settings import Settings
 from tests.live.conftest import FakeHistory
+from tests.recommend import factories
+from tests.recommend.factories import NOW_SECONDS
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 T1 = datetime(2026, 11, 26, 10, 0, 15, tzinfo=UTC)
@@ -206,3 +211,40 @@ async def test_last_scrape_seconds_is_set_by_a_scrape_and_kept_through_a_failed_
     assert 0.0 < first < 5.0
     assert await collector.collect_once() is None
     assert collector.last_scrape_seconds == first
+
+
+def _rolled_out_pod() -> Pod:
+    """A Deployment's pod: ReplicaSet `web-5f9c8`, labelled with its pod-template-hash (as the controller does)."""
+    spec = ContainerSpec("app", "img", cpu_request_millicores=1000, memory_request_bytes=1024 * MIB)
+    owner = OwnerRef("ReplicaSet", "web-5f9c8", "rs-uid", True)
+    labels = {"app": "web", "pod-template-hash": "5f9c8"}
+    return Pod("shop", "web-5f9c8-x2x7q", "p-uid", labels, owner, "n1", "10.244.1.2", None, "Running", True, (spec,))
+
+
+async def test_a_pod_whose_replica_set_is_not_cached_is_recorded_and_recommended_under_one_workload() -> None:
+    """Each kind has its own watch, so pods can be cached before their ReplicaSet: the history key taken
+    then must be the workload the recommendations are made for once the ReplicaSet arrives."""
+    server, history = MetricsServer(), FakeHistory()
+    model = ClusterModel(Settings())
+    pod = _rolled_out_pod()
+    model.apply("Pod", "added", ("shop", pod.name), pod)
+    usage = {"cpu": "100m", "memory": "200Mi"}
+    reading = {"metadata": {"namespace": "shop", "name": pod.name}, "timestamp": "2026-11-26T10:00:00Z",
+               "window": "15s", "containers": [{"name": "app", "usage": usage}]}  # fmt: skip
+    server.responses = [({"items": [reading]}, {"items": []})]
+    await MetricsCollector(server, model, history).collect_once()
+    [((scraped,), ())] = history.scrapes
+    assert scraped.workload == ObjectRef("Deployment", "shop", "web")
+
+    web = factories.deployment("web", containers=[pod.containers[0]])
+    points = 240
+    recorded = [factories.container_history(pod.name, [100 + j % 20 for j in range(points)], [200 * MIB] * points)]
+    histories = {scraped.workload: factories.workload_history(web, recorded)}
+    replica_set = Workload("ReplicaSet", "shop", "web-5f9c8", "rs-uid", {}, LabelSelector(), (), 1,
+                           owner=OwnerRef("Deployment", "web", web.uid, True))  # fmt: skip
+    targets = []
+    for kind, name, workload in (("Deployment", "web", web), ("ReplicaSet", "web-5f9c8", replica_set)):
+        model.apply(kind, "added", ("shop", name), workload)  # the Deployment first, then its ReplicaSet
+        report = analyze(model.snapshot(), histories, policy=Policy(), prices=Prices(), now_seconds=NOW_SECONDS)
+        targets.append({(rec.target, rec.kind) for rec in report.recommendations})
+    assert targets == [{(scraped.workload, "resources")}] * 2

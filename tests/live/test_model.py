@@ -100,8 +100,8 @@ def test_snapshot_is_cached_until_the_next_change() -> None:
 def test_update_usage_publishes_a_metrics_tick_with_pod_totals() -> None:
     subject = model()
     usage = {
-        ("shop", "p", "a"): ContainerUsage(ContainerKey("shop", "p", "a"), T0, 15.0, 100.5, 1000),
-        ("shop", "p", "b"): ContainerUsage(ContainerKey("shop", "p", "b"), T0, 15.0, 50.0, 24),
+        ContainerKey("shop", "p", "a"): ContainerUsage(ContainerKey("shop", "p", "a"), T0, 15.0, 100.5, 1000),
+        ContainerKey("shop", "p", "b"): ContainerUsage(ContainerKey("shop", "p", "b"), T0, 15.0, 50.0, 24),
     }
     node = NodeUsage("n1", T0, 15.0, 900.0, 10_000)
     subject.update_usage(usage, {"n1": node})
@@ -114,8 +114,8 @@ def test_update_usage_publishes_a_metrics_tick_with_pod_totals() -> None:
 def test_an_older_metrics_tick_keeps_its_seq_but_drops_its_totals_from_the_ring() -> None:
     subject = model()
     t1 = datetime(2026, 11, 26, 10, 0, 15, tzinfo=UTC)
-    first = {("shop", "p", "a"): ContainerUsage(ContainerKey("shop", "p", "a"), T0, 15.0, 100.0, 1000)}
-    second = {("shop", "p", "a"): ContainerUsage(ContainerKey("shop", "p", "a"), t1, 15.0, 40.0, 2000)}
+    first = {ContainerKey("shop", "p", "a"): ContainerUsage(ContainerKey("shop", "p", "a"), T0, 15.0, 100.0, 1000)}
+    second = {ContainerKey("shop", "p", "a"): ContainerUsage(ContainerKey("shop", "p", "a"), t1, 15.0, 40.0, 2000)}
     subject.update_usage(first, {})
     subject.update_usage(second, {})
     older, newest = subject.changes_since(0) or []

@@ -7,13 +7,12 @@ client), and compares the model's caches with what kubectl reads back.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
-import sys
 from typing import Any
 
-from k8s_optimizer.live.model import GC_GEN0_THRESHOLD_AFTER_SYNC, GIL_SWITCH_INTERVAL_SECONDS, ClusterModel
-from tests.live.conftest import ModelFactory, eventually
+from k8s_optimizer.live.model import ClusterModel
+from k8s_optimizer.settings import Settings
+from tests.live.conftest import ModelFactory, eventually, fast_backoff
 from tests.simcluster import SimCluster
 
 
@@ -75,9 +74,9 @@ def cached(model: ClusterModel, namespace: str) -> dict[str, Any]:
     return {
         "pods": sorted(pod.name for pod in snapshot.pods_in(namespace)),
         "deployments": {
-            name: workload.replicas
-            for (kind, ns, name), workload in snapshot.workloads.items()
-            if kind == "Deployment" and ns == namespace
+            ref.name: workload.replicas
+            for ref, workload in snapshot.workloads.items()
+            if ref.kind == "Deployment" and ref.namespace == namespace
         },
         "services": sorted(name for (ns, name) in snapshot.services if ns == namespace),
     }
@@ -233,15 +232,16 @@ async def test_fault_storm_ends_with_caches_equal_to_the_cluster(sim: SimCluster
     assert model.stopped_tasks() == []  # no informer or collector died
 
 
-async def test_sync_tunes_the_collector_and_the_gil_for_a_large_heap(make_model: ModelFactory) -> None:
-    """docs/api.md "Benchmark gaps": full collections and the 5 ms GIL hand-off were the delta/p99 stalls."""
-    threshold, interval_seconds = gc.get_threshold(), sys.getswitchinterval()
-    gc.set_threshold(700, *threshold[1:])
-    sys.setswitchinterval(0.005)
+async def test_the_synced_hook_runs_once_before_synced_turns_true(sim: SimCluster) -> None:
+    """The application's interpreter tuning runs there (k8s_optimizer/interpreter.py), before /ready."""
+    seen: list[bool] = []
+    model = ClusterModel(
+        Settings(kubeconfig=sim.kubeconfig), backoff_factory=fast_backoff, on_synced=lambda: seen.append(model.synced)
+    )
+    await model.start()
     try:
-        await make_model()
-        assert gc.get_threshold() == (GC_GEN0_THRESHOLD_AFTER_SYNC, *threshold[1:])
-        assert sys.getswitchinterval() == GIL_SWITCH_INTERVAL_SECONDS
+        assert await model.wait_synced(10.0), model.health()
+        model.informer_synced(model.informers[0])  # a later relist: the hook does not run again
+        assert seen == [False]
     finally:
-        gc.set_threshold(*threshold)
-        sys.setswitchinterval(interval_seconds)
+        await model.stop()

@@ -18,6 +18,7 @@ import pytest
 
 from k8s_optimizer.analysis.network import ServiceMap, network_map
 from k8s_optimizer.domain.objects import ObjectRef
+from k8s_optimizer.domain.topology import Topology
 from k8s_optimizer.live.model import ClusterModel
 from tests.live.conftest import FakeHistory, ModelFactory, eventually
 from tests.simcluster import SimCluster
@@ -76,7 +77,7 @@ def model_view(service: ServiceMap) -> dict[str, Any]:
 
 
 def ours(model: ClusterModel) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(s.namespace, s.name): model_view(s) for s in network_map(model.snapshot()).services}
+    return {(s.namespace, s.name): model_view(s) for s in network_map(Topology.build(model.snapshot())).services}
 
 
 async def test_every_demo_service_matches_kubectl(sim: SimCluster, make_model: ModelFactory) -> None:
@@ -91,7 +92,8 @@ async def test_every_demo_service_matches_kubectl(sim: SimCluster, make_model: M
     assert mine == truth
     assert len(truth) >= 6
     assert any(view["ready"] for view in truth.values())
-    dashboard = next(s for s in network_map(model.snapshot()).services if s.name == "optimizer-dashboard")
+    services = network_map(Topology.build(model.snapshot())).services
+    dashboard = next(s for s in services if s.name == "optimizer-dashboard")
     assert [(p.node_port, p.host_port) for p in dashboard.ports] == [(30080, 3000)]
     assert [hop.address for hop in dashboard.paths[-1].hops[:1]] == ["localhost:3000"]
 
@@ -102,7 +104,7 @@ async def test_wide_endpoint_column_agrees_with_the_map(sim: SimCluster, make_mo
     deadline = time.monotonic() + 10.0
     while True:
         rows = await asyncio.to_thread(wide_rows, sim, "endpoints", "-A")
-        maps = {(s.namespace, s.name): s for s in network_map(model.snapshot()).services}
+        maps = {(s.namespace, s.name): s for s in network_map(Topology.build(model.snapshot())).services}
         mismatches = [
             row for row in rows if not _column_agrees(row["ENDPOINTS"], maps[(row["NAMESPACE"], row["NAME"])])
         ]

@@ -174,7 +174,7 @@ def snapshot(
         pods={(p.namespace, p.name): p for p in pods},
         services={(s.namespace, s.name): s for s in services},
         endpoints={(e.namespace, e.name): e for e in endpoints},
-        workloads={(w.kind, w.namespace, w.name): w for w in workloads},
+        workloads={w.ref(): w for w in workloads},
         hpas={(h.namespace, h.name): h for h in hpas},
         pdbs={(p.namespace, p.name): p for p in pdbs},
         events={},

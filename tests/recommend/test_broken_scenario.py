@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from k8s_optimizer.domain.objects import Workload
+from k8s_optimizer.domain.objects import ObjectRef, Workload
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
 from k8s_optimizer.k8s import translate as t
 from k8s_optimizer.recommend.checks import failures
@@ -45,7 +45,7 @@ def _keyed(
 
 
 def snapshot_from_kubectl(sim: SimCluster) -> ClusterSnapshot:
-    workloads: dict[tuple[str, str, str], Workload] = {}
+    workloads: dict[ObjectRef, Workload] = {}
     for resource, translate in (
         ("deployments", t.translate_deployment),
         ("replicasets", t.translate_replicaset),
@@ -54,7 +54,7 @@ def snapshot_from_kubectl(sim: SimCluster) -> ClusterSnapshot:
     ):
         for item in _items(sim, resource):
             workload = translate(item)
-            workloads[(workload.kind, workload.namespace, workload.name)] = workload
+            workloads[workload.ref()] = workload
     return ClusterSnapshot(
         taken_at=datetime.now(UTC),
         namespaces={item["metadata"]["name"]: t.translate_namespace(item) for item in _items(sim, "namespaces")},
@@ -91,14 +91,12 @@ def broken_report():
 
 def test_each_planted_connectivity_fault_is_diagnosed_once(broken_report):
     found = {
-        key: [d.id for d in findings]
-        for key, findings in broken_report.diagnoses.items()
-        if key.startswith(f"{NAMESPACE}/")
+        key: [d.id for d in findings] for key, findings in broken_report.diagnoses.items() if key.namespace == NAMESPACE
     }
     assert found == {
-        "broken/orphan-svc": ["selectorMatchesNoPods"],
-        "broken/web-misport": ["targetPortNotFound"],
-        "broken/never-ready": ["readinessProbeFailing"],
+        ObjectRef("Service", "broken", "orphan-svc"): ["selectorMatchesNoPods"],
+        ObjectRef("Service", "broken", "web-misport"): ["targetPortNotFound"],
+        ObjectRef("Service", "broken", "never-ready"): ["readinessProbeFailing"],
     }
 
 
@@ -106,13 +104,13 @@ def test_each_planted_pod_fault_is_diagnosed_once(broken_report):
     found = {
         key: [d.id for d in findings]
         for key, findings in broken_report.workload_diagnoses.items()
-        if f"/{NAMESPACE}/" in key
+        if key.namespace == NAMESPACE
     }
     assert found == {
-        "Deployment/broken/crashloop": ["podsCrashLooping"],
-        "Pod/broken/too-big": ["podsUnschedulable"],
+        ObjectRef("Deployment", "broken", "crashloop"): ["podsCrashLooping"],
+        ObjectRef("Pod", "broken", "too-big"): ["podsUnschedulable"],
     }
-    [too_big] = broken_report.workload_diagnoses["Pod/broken/too-big"]
+    [too_big] = broken_report.workload_diagnoses[ObjectRef("Pod", "broken", "too-big")]
     assert "Insufficient cpu" in too_big.message
 
 
@@ -121,14 +119,14 @@ def test_hpa_without_requests_is_a_danger_check(broken_report):
         (key, result.id)
         for key, results in broken_report.checks.items()
         for result in failures(list(results))
-        if result.severity == "danger" and key.startswith("Deployment/broken/")
+        if result.severity == "danger" and (key.kind, key.namespace) == ("Deployment", NAMESPACE)
     }
-    assert ("Deployment/broken/no-requests", "hpaTargetMissingCpuRequest") in danger
+    assert (ObjectRef("Deployment", "broken", "no-requests"), "hpaTargetMissingCpuRequest") in danger
 
 
 def test_no_diagnosis_outside_the_planted_faults(broken_report):
-    elsewhere = [key for key in broken_report.diagnoses if not key.startswith(f"{NAMESPACE}/")]
-    elsewhere += [key for key in broken_report.workload_diagnoses if f"/{NAMESPACE}/" not in key]
+    elsewhere = [key for key in broken_report.diagnoses if key.namespace != NAMESPACE]
+    elsewhere += [key for key in broken_report.workload_diagnoses if key.namespace != NAMESPACE]
     assert elsewhere == []
 
 
@@ -139,4 +137,4 @@ def test_the_healthy_demo_scenario_has_no_diagnosis():
     report = analyze(snap, {}, policy=Policy(), prices=Prices(), now_seconds=snap.taken_at.timestamp())
     assert report.diagnoses == {}
     assert report.workload_diagnoses == {}
-    assert "k8s-optimizer/echo-demo" in report.scores
+    assert ObjectRef("Service", "k8s-optimizer", "echo-demo") in report.scores

@@ -6,8 +6,8 @@ import pytest
 
 from k8s_optimizer.domain.objects import ContainerStatus, Event, ObjectRef, Pod, Service
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
+from k8s_optimizer.domain.topology import Topology
 from k8s_optimizer.recommend.diagnose import diagnose_service, diagnose_workloads
-from k8s_optimizer.recommend.topology import Topology
 from tests.recommend.factories import NS, deployment, endpoints_for, pod, service, snapshot
 
 WEB = deployment()
@@ -122,12 +122,15 @@ def test_unserved_workloads_and_bare_pods_are_diagnosed():
         labels={"app": "too-big"},
     )
     served = pod(WEB)  # behind the healthy `web` Service: its diagnosis is the Service's business
-    snap = replace(_cluster(service(), [served, crashing, bare]), workloads={("Deployment", NS, "worker"): worker})
+    snap = replace(_cluster(service(), [served, crashing, bare]), workloads={worker.ref(): worker})
     found = {key: [d.id for d in findings] for key, findings in diagnose_workloads(Topology.build(snap)).items()}
-    assert found == {"Deployment/shop/worker": ["podsCrashLooping"], "Pod/shop/too-big": ["podsUnschedulable"]}
+    assert found == {
+        ObjectRef("Deployment", NS, "worker"): ["podsCrashLooping"],
+        ObjectRef("Pod", NS, "too-big"): ["podsUnschedulable"],
+    }
 
 
 def test_ready_unserved_workloads_have_no_findings():
     worker = deployment("worker")
-    snap = replace(_cluster(service(), [pod(WEB), pod(worker)]), workloads={("Deployment", NS, "worker"): worker})
+    snap = replace(_cluster(service(), [pod(WEB), pod(worker)]), workloads={worker.ref(): worker})
     assert diagnose_workloads(Topology.build(snap)) == {}

@@ -131,7 +131,7 @@ def test_hpa_recommendation_is_backed_by_a_timeline(report):
 
 
 def test_hpa_workload_cpu_is_not_shrunk_naively(report):
-    [echo] = report.container_recommendations["Deployment/shop/echo"]
+    [echo] = report.container_recommendations[ObjectRef("Deployment", "shop", "echo")]
     assert echo.rationale.startswith("HPA targets 50 % CPU")
 
 
@@ -141,9 +141,9 @@ def test_ids_are_stable_across_passes(report):
 
 
 def test_cost_scores_and_json_friendliness(report):
-    assert set(report.cost.services) == {"shop/echo", "shop/fat", "shop/oom", "shop/thin"}
+    assert list(report.cost.services) == [ObjectRef("Service", "shop", name) for name in ("echo", "fat", "oom", "thin")]
     assert report.cost.cluster.idle_monthly_usd > 0
-    fat = report.scores["shop/fat"]
+    fat = report.scores[ObjectRef("Service", "shop", "fat")]
     assert fat.efficiency < 20  # ~110m used of 1000m requested
     assert fat.letter in "ABCDF"
     assert report.diagnoses == {}
@@ -154,8 +154,8 @@ def test_broken_service_caps_the_overall_score():
     snap = _snapshot()
     broken = replace(snap, services={**snap.services, ("shop", "fat"): service("fat", target_port=9999)})
     result = analyze(broken, _histories(), policy=Policy(), prices=Prices(), now_seconds=NOW_SECONDS)
-    assert [d.id for d in result.diagnoses["shop/fat"]] == ["targetPortMismatch"]
-    assert result.scores["shop/fat"].overall <= 49
+    assert [d.id for d in result.diagnoses[ObjectRef("Service", "shop", "fat")]] == ["targetPortMismatch"]
+    assert result.scores[ObjectRef("Service", "shop", "fat")].overall <= 49
 
 
 def test_named_policies_run(report):

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from k8s_optimizer.domain.objects import Node, Pod
+from k8s_optimizer.domain.usage import ContainerKey
 
 GIB = 2**30
-UsageKey = tuple[str, str, str]  # (namespace, pod, container)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +101,13 @@ def container_cost(
     )
 
 
-def pod_cost(pod: Pod, usage: Mapping[UsageKey, Usage], prices: Prices) -> CostLine:
+def pod_cost(pod: Pod, usage: Mapping[ContainerKey, Usage], prices: Prices) -> CostLine:
     """A running pod's cost; pods that hold nothing (Succeeded/Failed, or unscheduled) cost nothing."""
     if pod.phase in ("Succeeded", "Failed") or pod.node_name is None:
         return CostLine()
     total = CostLine()
     for container in pod.containers:
-        reading = usage.get((pod.namespace, pod.name, container.name), Usage(0.0, 0.0))
+        reading = usage.get(ContainerKey(pod.namespace, pod.name, container.name), Usage(0.0, 0.0))
         total += container_cost(
             container.cpu_request_millicores or 0, container.memory_request_bytes or 0, reading, prices
         )

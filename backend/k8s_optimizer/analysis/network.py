@@ -6,8 +6,9 @@ traffic lands (pod IP:targetPort, pod, node, node IP); the workloads and HPAs be
 kube-proxy view (iptables mode: rule i of n matches with probability 1/(n−i), so each endpoint gets
 1/n overall); and the request paths as ordered hops — in-cluster (client → CoreDNS → ClusterIP →
 kube-proxy DNAT → pod) and from the host (localhost:hostPort → kind port mapping → node IP:nodePort
-→ kube-proxy → pod) — each hop with the kubectl command that shows its evidence. Pure: the API layer
-renders these dataclasses; tests build snapshots by hand.
+→ kube-proxy → pod) — each hop with the kubectl command that shows its evidence. Which pods back a
+Service and which workloads own them come from the snapshot's `Topology`. Pure: the API layer renders
+these dataclasses; tests build snapshots by hand.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from k8s_optimizer.domain.objects import HPA, Node, ObjectRef, Pod, Service, ServicePort
+from k8s_optimizer.domain.objects import Node, ObjectRef, Pod, Service, ServicePort
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
+from k8s_optimizer.domain.topology import Topology
 
 # Docker's default bridge networks and kind's pod/service ranges are /16s; a narrower supernet of the
 # few IPs we see would understate the plane.
@@ -162,28 +164,6 @@ class NetworkMap:
     services: tuple[ServiceMap, ...]
 
 
-# -- ownership ---------------------------------------------------------------------------------------
-
-
-def top_owner(snapshot: ClusterSnapshot, pod: Pod | None) -> ObjectRef | None:
-    """The workload a pod belongs to: ReplicaSet → its Deployment when owned by one, else the owner."""
-    if pod is None or pod.owner is None:
-        return None
-    owner = pod.owner
-    if owner.kind == "ReplicaSet":
-        replica_set = snapshot.workload("ReplicaSet", pod.namespace, owner.name)
-        if replica_set is not None and replica_set.owner is not None and replica_set.owner.kind == "Deployment":
-            return ObjectRef("Deployment", pod.namespace, replica_set.owner.name)
-    return ObjectRef(owner.kind, pod.namespace, owner.name)
-
-
-def hpa_for(snapshot: ClusterSnapshot, workload: ObjectRef) -> HPA | None:
-    for hpa in snapshot.hpas.values():
-        if hpa.namespace == workload.namespace and (hpa.target.kind, hpa.target.name) == (workload.kind, workload.name):
-            return hpa
-    return None
-
-
 # -- ports and endpoints -----------------------------------------------------------------------------
 
 
@@ -196,23 +176,6 @@ def resolve_target_port(port: ServicePort, pod: Pod) -> int | None:
             if container_port.name == port.target_port and container_port.protocol == port.protocol:
                 return container_port.container_port
     return None
-
-
-def backing_pods(snapshot: ClusterSnapshot, service: Service) -> list[Pod]:
-    """Pods behind a service: the selector's matches, or the endpoints' pods for selector-less services."""
-    if service.selector:
-        selector = service.selector
-        return sorted(
-            (
-                pod
-                for pod in snapshot.pods_in(service.namespace)
-                if all(pod.labels.get(key) == value for key, value in selector.items())
-            ),
-            key=lambda pod: pod.name,
-        )
-    endpoints = snapshot.endpoints.get((service.namespace, service.name))
-    names = {a.pod_name for a in endpoints.addresses} if endpoints else set()
-    return sorted((pod for pod in snapshot.pods_in(service.namespace) if pod.name in names), key=lambda pod: pod.name)
 
 
 def _port_views(snapshot: ClusterSnapshot, service: Service, pods: Sequence[Pod]) -> tuple[PortView, ...]:
@@ -265,12 +228,12 @@ def _endpoint_port(snapshot: ClusterSnapshot, service: Service, port: ServicePor
     return endpoints.ports[0].port if len(endpoints.ports) == 1 else None
 
 
-def _workloads(snapshot: ClusterSnapshot, pods: Iterable[Pod]) -> tuple[BackingWorkload, ...]:
-    refs = sorted({ref for ref in (top_owner(snapshot, pod) for pod in pods) if ref is not None}, key=ObjectRef.key)
+def _workloads(topology: Topology, pods: Iterable[Pod]) -> tuple[BackingWorkload, ...]:
+    refs = sorted({ref for ref in (topology.owner(pod) for pod in pods) if ref is not None}, key=ObjectRef.key)
     result: list[BackingWorkload] = []
     for ref in refs:
-        workload = snapshot.workload(ref.kind, ref.namespace, ref.name)
-        hpa = hpa_for(snapshot, ref)
+        workload = topology.snapshot.workloads.get(ref)
+        hpa = topology.hpa_for(ref)
         result.append(
             BackingWorkload(
                 kind=ref.kind,
@@ -438,8 +401,9 @@ def dns_service_ip(snapshot: ClusterSnapshot) -> str | None:
     return service.cluster_ip if service else None
 
 
-def service_map(snapshot: ClusterSnapshot, service: Service, *, client: Pod | None = None) -> ServiceMap:
-    pods = backing_pods(snapshot, service)
+def service_map(topology: Topology, service: Service, *, client: Pod | None = None) -> ServiceMap:
+    snapshot = topology.snapshot
+    pods = topology.pods_of_service(service)
     endpoints = _endpoint_views(snapshot, service)
     ports = _port_views(snapshot, service, pods)
     proxy = _proxy_views(snapshot, service, endpoints)
@@ -465,7 +429,7 @@ def service_map(snapshot: ClusterSnapshot, service: Service, *, client: Pod | No
         selector=dict(service.selector) if service.selector is not None else None,
         ports=ports,
         endpoints=endpoints,
-        workloads=_workloads(snapshot, [*pods, *endpoint_pods]),
+        workloads=_workloads(topology, [*pods, *endpoint_pods]),
         kube_proxy=proxy,
         paths=tuple(paths),
     )
@@ -520,7 +484,8 @@ def network_planes(snapshot: ClusterSnapshot) -> tuple[NetworkPlane, ...]:
     )
 
 
-def network_map(snapshot: ClusterSnapshot, *, client: Pod | None = None) -> NetworkMap:
+def network_map(topology: Topology, *, client: Pod | None = None) -> NetworkMap:
     """The whole map: planes, the cluster DNS address and every Service (sorted by namespace, name)."""
-    services = tuple(service_map(snapshot, snapshot.services[key], client=client) for key in sorted(snapshot.services))
+    snapshot = topology.snapshot
+    services = tuple(service_map(topology, snapshot.services[key], client=client) for key in sorted(snapshot.services))
     return NetworkMap(network_planes(snapshot), dns_service_ip(snapshot), services)

@@ -7,14 +7,14 @@ HistoryStore, the recommendation engine, k8s/writer.py). Keep them as narrow as 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
 from k8s_optimizer.domain.changes import Change
 from k8s_optimizer.domain.history import UsageSeries, WorkloadHistory
 from k8s_optimizer.domain.objects import ObjectRef
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
-from k8s_optimizer.recommend.model import AnalysisReport
+from k8s_optimizer.live.scheduler import Analyzer as Analyzer  # what app.py injects; the scheduler runs it
 
 Json = dict[str, Any]
 
@@ -72,7 +72,3 @@ class ObjectWriter(Protocol):
     async def read(self, ref: ObjectRef) -> Json: ...
 
     async def patch(self, ref: ObjectRef, patch: Json, *, dry_run: bool) -> Json: ...
-
-
-Analyzer = Callable[[ClusterSnapshot, Mapping[ObjectRef, WorkloadHistory], float], AnalysisReport]
-"""(snapshot, histories, now_seconds) -> report; pure and possibly slow, so it runs in a thread."""

@@ -13,7 +13,7 @@ from k8s_optimizer.api.routes.services import router as services_router
 from k8s_optimizer.api.routes.timeseries import router as timeseries_router
 from k8s_optimizer.api.routes.workloads import router as workloads_router
 from k8s_optimizer.api.state import ApiState
-from k8s_optimizer.api.ws import handshake_problem
+from k8s_optimizer.api.ws.handshake import check_handshake
 
 api_router = APIRouter()
 for _router in (
@@ -37,9 +37,9 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await websocket.close(code=1013, reason="backend starting")
         return
     token = state.settings.read_apply_token() if state.settings.apply_enabled else None
-    problem = handshake_problem(websocket, state.settings.cors_origins, token)
-    if problem is not None:
-        await websocket.close(code=1008, reason=problem)
+    handshake = check_handshake(websocket, state.settings.cors_origins, token)
+    if handshake.problem is not None:
+        await websocket.close(code=1008, reason=handshake.problem)
         return
-    await websocket.accept()
+    await websocket.accept(subprotocol=handshake.subprotocol)
     await state.hub.serve(websocket)

@@ -74,7 +74,8 @@ class Capabilities(Model):
     apply_enabled: bool
     """POST …/dry-run, …/apply and …/rollback can succeed: the switch is on and a token is configured."""
     token_required: bool
-    """Those routes and the WebSocket need `Authorization: Bearer` (the WebSocket also takes `?token=`)."""
+    """Those routes and the WebSocket need the token: `Authorization: Bearer`, or for the WebSocket the subprotocol
+    `base64url.bearer.authorization.k8s.io.<base64url(token)>` (never `?token=`)."""
     apply_disabled_reason: str | None
     """Why apply is off (the 403 detail the mutating routes answer); null when apply is enabled."""
     version: str
@@ -681,6 +682,8 @@ class SubscribeOp(Model):
     """Only this namespace ('' or null: all)."""
     since: int | None = Field(None, ge=0)
     """The last seq the client saw: replay what it missed (or a snapshot when that is too old)."""
+    epoch: str | None = Field(None, max_length=64)
+    """The epoch of the messages `since` comes from; `since` is honoured only when it is the server's."""
 
 
 class UnsubscribeOp(Model):
@@ -733,8 +736,10 @@ class MetricsData(Model):
 
 class SnapshotMessage(Model):
     type: Literal["snapshot"] = "snapshot"
+    epoch: str
+    """The serving process's epoch: `seq` numbers are comparable only within one epoch."""
     seq: int
-    reason: Literal["subscribe", "resync", "since-expired"]
+    reason: Literal["subscribe", "resync", "since-expired", "epoch-changed"]
     topics: list[Topic]
     namespace: str | None
     data: SnapshotData
@@ -742,6 +747,8 @@ class SnapshotMessage(Model):
 
 class DeltaMessage(Model):
     type: Literal["delta"] = "delta"
+    epoch: str
+    """The serving process's epoch: `seq` numbers are comparable only within one epoch."""
     seq: int
     topic: Topic
     change: ChangeKind
@@ -754,11 +761,15 @@ class DeltaMessage(Model):
 
 class MetricsMessage(MetricsData):
     type: Literal["metrics"] = "metrics"
+    epoch: str
+    """The serving process's epoch: `seq` numbers are comparable only within one epoch."""
     seq: int
 
 
 class RecommendationsMessage(Model):
     type: Literal["recommendations"] = "recommendations"
+    epoch: str
+    """The serving process's epoch: `seq` numbers are comparable only within one epoch."""
     seq: int
     items: list[RecommendationOut]
     added: list[str]
@@ -767,6 +778,8 @@ class RecommendationsMessage(Model):
 
 class AnomaliesMessage(Model):
     type: Literal["anomalies"] = "anomalies"
+    epoch: str
+    """The serving process's epoch: `seq` numbers are comparable only within one epoch."""
     seq: int
     items: list[AnomalyOut]
     added: list[str]
@@ -775,17 +788,23 @@ class AnomaliesMessage(Model):
 
 class HeartbeatMessage(Model):
     type: Literal["heartbeat"] = "heartbeat"
+    epoch: str
+    """The serving process's epoch: `seq` numbers are comparable only within one epoch."""
     seq: int
     at: datetime
 
 
 class PongMessage(Model):
     type: Literal["pong"] = "pong"
+    epoch: str
+    """The serving process's epoch: `seq` numbers are comparable only within one epoch."""
     seq: int
 
 
 class ErrorMessage(Model):
     type: Literal["error"] = "error"
+    epoch: str
+    """The serving process's epoch: `seq` numbers are comparable only within one epoch."""
     seq: int
     code: Literal["bad-json", "bad-message", "too-large", "rate-limited", "unauthorized"]
     detail: str

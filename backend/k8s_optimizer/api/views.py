@@ -1,7 +1,8 @@
 """Turns a cluster snapshot plus the latest analysis into the API's wire shapes.
 
-Built once per snapshot (`ViewContext.build`), with the joins the routes need precomputed: which pods
-back a Service, which workload owns a pod (Pod → ReplicaSet → Deployment), what each container uses.
+Built once per snapshot (`ViewContext.build`) on the snapshot's `Topology` (domain/topology.py: which
+pods back a Service, which workload owns a pod, which Services a workload is behind) and the report's
+recommendations by target.
 Routes and the WebSocket hub then only look things up, so REST and WS objects are the same shape by
 construction. Pure: no I/O, no awaiting.
 """
@@ -17,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from k8s_optimizer.api import schemas as s
-from k8s_optimizer.api.joins import carry_over
 from k8s_optimizer.domain.objects import (
     HPA,
     ContainerSpec,
@@ -29,6 +29,8 @@ from k8s_optimizer.domain.objects import (
     Workload,
 )
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
+from k8s_optimizer.domain.topology import Topology
+from k8s_optimizer.domain.usage import ContainerKey
 from k8s_optimizer.recommend.model import (
     AnalysisReport,
     Anomaly,
@@ -277,95 +279,37 @@ def hpa_out(hpa: HPA) -> s.HPAOut:
 
 @dataclass(slots=True)
 class ViewContext:
-    """One snapshot and one analysis report, indexed for the routes."""
+    """One snapshot's topology and one analysis report, indexed for the routes."""
 
-    snapshot: ClusterSnapshot
+    topology: Topology
     report: AnalysisReport | None
     host_ports: dict[int, int]
-    pod_owner: dict[tuple[str, str], ObjectRef] = field(default_factory=dict)
-    service_pods: dict[tuple[str, str], list[Pod]] = field(default_factory=dict)
-    workload_pods: dict[tuple[str, str, str], list[Pod]] = field(default_factory=dict)
-    workload_services: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
-    pod_services: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    """Pod → names of the Services whose selector picks it (the WebSocket hub's reverse lookup)."""
-    hpa_by_target: dict[tuple[str, str, str], HPA] = field(default_factory=dict)
-    recs_by_target: dict[tuple[str, str, str], list[Recommendation]] = field(default_factory=dict)
+    recs_by_target: dict[ObjectRef, list[Recommendation]] = field(default_factory=dict)
     recs_by_id: dict[str, Recommendation] = field(default_factory=dict)
 
     @classmethod
     def build(
         cls, snapshot: ClusterSnapshot, report: AnalysisReport | None, previous: ViewContext | None = None
     ) -> ViewContext:
-        """Index `snapshot`; the pod/service joins carry over from `previous` when they can (api/joins.py).
+        """Index `snapshot`; its topology carries over from `previous` when it can (domain/topology.py).
 
         A metrics tick or a Deployment scale changes no Service, Endpoints or ReplicaSet owner and at most
         a few pods, so only those pods are re-resolved instead of indexing all 10,000 again.
         """
-        context = cls(snapshot=snapshot, report=report, host_ports=dict(snapshot.network.host_port_mappings))
-        if previous is None or not carry_over(previous, context):
-            context._index_pods()
-            context._index_services()
-        for hpa in snapshot.hpas.values():
-            context.hpa_by_target[(hpa.target.kind, hpa.namespace, hpa.target.name)] = hpa
+        topology = Topology.build(snapshot, previous.topology if previous is not None else None)
+        context = cls(topology=topology, report=report, host_ports=dict(snapshot.network.host_port_mappings))
         for rec in report.recommendations if report else ():
             context.recs_by_id[rec.id] = rec
-            context.recs_by_target.setdefault((rec.target.kind, rec.target.namespace, rec.target.name), []).append(rec)
+            context.recs_by_target.setdefault(rec.target, []).append(rec)
         return context
 
-    # -- indexes -------------------------------------------------------------------------------------
-    def owner_of(self, pod: Pod) -> ObjectRef | None:
-        """The controlling workload: a ReplicaSet's Deployment when the ReplicaSet is known."""
-        if pod.owner is None:
-            return None
-        if pod.owner.kind != "ReplicaSet":
-            return ObjectRef(pod.owner.kind, pod.namespace, pod.owner.name)
-        replica_set = self.snapshot.workloads.get(("ReplicaSet", pod.namespace, pod.owner.name))
-        if replica_set is not None and replica_set.owner is not None:
-            return ObjectRef(replica_set.owner.kind, pod.namespace, replica_set.owner.name)
-        template_hash = pod.labels.get("pod-template-hash")
-        if template_hash and pod.owner.name.endswith(f"-{template_hash}"):
-            return ObjectRef("Deployment", pod.namespace, pod.owner.name[: -len(template_hash) - 1])
-        return ObjectRef("ReplicaSet", pod.namespace, pod.owner.name)
-
-    def _index_pods(self) -> None:
-        for key, pod in self.snapshot.pods.items():
-            owner = self.owner_of(pod)
-            if owner is not None:
-                self.pod_owner[key] = owner
-                self.workload_pods.setdefault((owner.kind, owner.namespace, owner.name), []).append(pod)
-
-    def _index_services(self) -> None:
-        """Service → pods through a (namespace, label, value) index: O(matches), not services × pods."""
-        by_label: dict[tuple[str, str, str], list[Pod]] = defaultdict(list)
-        for (namespace, _), pod in sorted(self.snapshot.pods.items()):
-            for label, value in pod.labels.items():
-                by_label[(namespace, label, value)].append(pod)
-        for key, service in self.snapshot.services.items():
-            matched = self._selected_pods(service, by_label)
-            self.service_pods[key] = matched
-            if service.selector:
-                for pod in matched:
-                    self.pod_services.setdefault((pod.namespace, pod.name), []).append(service.name)
-            owners = {self.pod_owner[(p.namespace, p.name)] for p in matched if (p.namespace, p.name) in self.pod_owner}
-            for owner in sorted(owners, key=ObjectRef.key):
-                self.workload_services.setdefault((owner.kind, owner.namespace, owner.name), []).append(service.name)
-
-    def _selected_pods(self, service: Service, by_label: dict[tuple[str, str, str], list[Pod]]) -> list[Pod]:
-        selector = service.selector
-        if not selector:
-            # Selector-less services: their hand-managed endpoints name the pods.
-            endpoints = self.snapshot.endpoints.get((service.namespace, service.name))
-            names = {a.pod_name for a in endpoints.addresses} if endpoints else set()
-            return [p for n in sorted(n for n in names if n) if (p := self.snapshot.pods.get((service.namespace, n)))]
-        candidates = min(
-            (by_label.get((service.namespace, k, v), []) for k, v in selector.items()),
-            key=len,
-        )
-        return [pod for pod in candidates if all(pod.labels.get(k) == v for k, v in selector.items())]
+    @property
+    def snapshot(self) -> ClusterSnapshot:
+        return self.topology.snapshot
 
     # -- lookups -------------------------------------------------------------------------------------
     def container_usage(self, pod: Pod, container: str) -> Usage | None:
-        usage = self.snapshot.container_usage.get((pod.namespace, pod.name, container))
+        usage = self.snapshot.container_usage.get(ContainerKey(pod.namespace, pod.name, container))
         if usage is None:
             return None
         return Usage(usage.cpu_millicores, usage.memory_bytes)
@@ -373,55 +317,43 @@ class ViewContext:
     def pod_usages(self, pod: Pod) -> list[Usage | None]:
         return [self.container_usage(pod, c.name) for c in pod.containers]
 
-    def recommendations_for(self, kind: str, namespace: str, name: str) -> list[Recommendation]:
-        found = list(self.recs_by_target.get((kind, namespace, name), ()))
-        hpa = self.hpa_by_target.get((kind, namespace, name))
+    def recommendations_for(self, ref: ObjectRef) -> list[Recommendation]:
+        """The workload's own recommendations, then its HPA's."""
+        found = list(self.recs_by_target.get(ref, ()))
+        hpa = self.topology.hpa_for(ref)
         if hpa is not None:
-            found += self.recs_by_target.get(("HorizontalPodAutoscaler", namespace, hpa.name), [])
+            found += self.recs_by_target.get(hpa.ref(), [])
         return found
-
-    def service_workloads(self, service: Service) -> list[Workload]:
-        refs = {
-            self.pod_owner[(p.namespace, p.name)]
-            for p in self.service_pods.get((service.namespace, service.name), ())
-            if (p.namespace, p.name) in self.pod_owner
-        }
-        workloads = [self.snapshot.workloads.get((r.kind, r.namespace, r.name)) for r in refs]
-        return sorted((w for w in workloads if w is not None), key=lambda w: (w.kind, w.name))
 
     def service_diagnoses(self, service: Service) -> list[Diagnosis]:
         if self.report is None:
             return []
-        return list(self.report.diagnoses.get(f"{service.namespace}/{service.name}", ()))
+        return list(self.report.diagnoses.get(service.ref(), ()))
 
     def workload_checks(self, workload: Workload) -> list[CheckResult]:
         if self.report is None:
             return []
-        return list(self.report.checks.get(f"{workload.kind}/{workload.namespace}/{workload.name}", ()))
+        return list(self.report.checks.get(workload.ref(), ()))
 
     def workload_diagnoses(self, workload: Workload) -> list[Diagnosis]:
         if self.report is None:
             return []
-        return list(self.report.workload_diagnoses.get(f"{workload.kind}/{workload.namespace}/{workload.name}", ()))
+        return list(self.report.workload_diagnoses.get(workload.ref(), ()))
 
-    def anomalies_for(self, refs: set[tuple[str, str, str]]) -> list[s.AnomalyOut]:
+    def anomalies_for(self, refs: set[ObjectRef]) -> list[s.AnomalyOut]:
         if self.report is None:
             return []
-        return [
-            anomaly_out(a) for a in self.report.anomalies if (a.target.kind, a.target.namespace, a.target.name) in refs
-        ]
+        return [anomaly_out(a) for a in self.report.anomalies if a.target in refs]
 
-    def events_for(self, refs: set[tuple[str, str, str]]) -> list[s.EventOut]:
-        found = [
-            e for e in self.snapshot.events.values() if (e.involved.kind, e.involved.namespace, e.involved.name) in refs
-        ]
+    def events_for(self, refs: set[ObjectRef]) -> list[s.EventOut]:
+        found = [e for e in self.snapshot.events.values() if e.involved in refs]
         found.sort(key=lambda e: e.last_seen or datetime.min.replace(tzinfo=UTC), reverse=True)
         return [event_out(e) for e in found[:50]]
 
     # -- shapes --------------------------------------------------------------------------------------
     def node_out(self, node: Node) -> s.NodeOut:
         usage = self.snapshot.node_usage.get(node.name)
-        pods = [p for p in self.snapshot.pods.values() if p.node_name == node.name and p.phase not in _DONE]
+        pods = [p for p in self.topology.pods_on(node.name) if p.phase not in _DONE]
         requested_cpu = sum(c.cpu_request_millicores or 0 for p in pods for c in p.containers)
         requested_memory = sum(c.memory_request_bytes or 0 for p in pods for c in p.containers)
         return s.NodeOut(
@@ -459,7 +391,7 @@ class ViewContext:
                     resources=resources([spec], [self.container_usage(pod, spec.name)]),
                 )
             )
-        owner = self.pod_owner.get((pod.namespace, pod.name)) or self.owner_of(pod)
+        owner = self.topology.owner(pod)
         return s.PodOut(
             namespace=pod.namespace,
             name=pod.name,
@@ -481,17 +413,10 @@ class ViewContext:
         key = (service.namespace, service.name)
         endpoints = self.snapshot.endpoints.get(key)
         ready = endpoints.ready_count if endpoints else 0
-        workloads = self.service_workloads(service)
-        pods = [p for p in self.service_pods.get(key, ()) if p.phase not in _DONE]
-        hpa = next(
-            (
-                self.hpa_by_target[(w.kind, w.namespace, w.name)]
-                for w in workloads
-                if (w.kind, w.namespace, w.name) in self.hpa_by_target
-            ),
-            None,
-        )
-        open_recs = sum(len(self.recommendations_for(w.kind, w.namespace, w.name)) for w in workloads)
+        workloads = self.topology.workloads_of_service(service)
+        pods = [p for p in self.topology.pods_of_service(service) if p.phase not in _DONE]
+        hpa = next((found for w in workloads if (found := self.topology.hpa_for(w.ref())) is not None), None)
+        open_recs = sum(len(self.recommendations_for(w.ref())) for w in workloads)
         return s.ServiceSummary(
             namespace=service.namespace,
             name=service.name,
@@ -524,7 +449,7 @@ class ViewContext:
             ],
             hpa=None if hpa is None else hpa_summary(hpa),
             resources=resources([c for p in pods for c in p.containers], [u for p in pods for u in self.pod_usages(p)]),
-            score=score_out(self.report.scores.get(f"{service.namespace}/{service.name}") if self.report else None),
+            score=score_out(self.report.scores.get(service.ref()) if self.report else None),
             open_recommendations=open_recs,
             diagnoses=len(self.service_diagnoses(service)),
             created_at=service.created_at,
@@ -532,13 +457,12 @@ class ViewContext:
 
     def service_detail(self, service: Service) -> s.ServiceDetail:
         summary = self.service_summary(service)
-        key = (service.namespace, service.name)
-        workloads = self.service_workloads(service)
-        refs = {(w.kind, w.namespace, w.name) for w in workloads} | {("Service", service.namespace, service.name)}
-        pods = self.service_pods.get(key, [])
-        refs |= {("Pod", p.namespace, p.name) for p in pods}
-        hpa = next((self.hpa_by_target[r] for r in refs if r in self.hpa_by_target), None)
-        endpoints = self.snapshot.endpoints.get(key)
+        workloads = self.topology.workloads_of_service(service)
+        refs = {w.ref() for w in workloads} | {service.ref()}
+        pods = self.topology.pods_of_service(service)
+        refs |= {p.ref() for p in pods}
+        hpa = next((found for r in refs if (found := self.topology.hpa_for(r)) is not None), None)
+        endpoints = self.snapshot.endpoints.get((service.namespace, service.name))
         return s.ServiceDetail(
             **summary.model_dump(),
             pods=[self.pod_out(p) for p in pods],
@@ -549,23 +473,21 @@ class ViewContext:
             hpa_detail=None if hpa is None else hpa_out(hpa),
             checks=[check_out(c) for w in workloads for c in self.workload_checks(w)],
             diagnosis=[diagnosis_out(d) for d in self.service_diagnoses(service)],
-            recommendations=[
-                recommendation_out(r) for w in workloads for r in self.recommendations_for(w.kind, w.namespace, w.name)
-            ],
+            recommendations=[recommendation_out(r) for w in workloads for r in self.recommendations_for(w.ref())],
             anomalies=self.anomalies_for(refs),
             events=self.events_for(refs),
         )
 
     def workload_summary(self, workload: Workload) -> s.WorkloadSummary:
-        key = (workload.kind, workload.namespace, workload.name)
-        pods = [p for p in self.workload_pods.get(key, ()) if p.phase not in _DONE]
+        ref = workload.ref()
+        pods = [p for p in self.topology.pods_of(ref) if p.phase not in _DONE]
         usages: dict[str, list[Usage]] = defaultdict(list)
         for pod in pods:
             for container in pod.containers:
                 usage = self.container_usage(pod, container.name)
                 if usage is not None:
                     usages[container.name].append(usage)
-        hpa = self.hpa_by_target.get(key)
+        hpa = self.topology.hpa_for(ref)
         return s.WorkloadSummary(
             kind=workload.kind,
             namespace=workload.namespace,
@@ -582,25 +504,25 @@ class ViewContext:
             ],
             resources=resources([c for p in pods for c in p.containers], [u for p in pods for u in self.pod_usages(p)]),
             hpa=None if hpa is None else hpa_summary(hpa),
-            services=sorted(self.workload_services.get(key, [])),
-            open_recommendations=len(self.recommendations_for(*key)),
+            services=sorted(self.topology.services_of(ref)),
+            open_recommendations=len(self.recommendations_for(ref)),
             annotations=workload.annotations,
             created_at=workload.created_at,
             diagnoses=len(self.workload_diagnoses(workload)),
         )
 
     def workload_detail(self, workload: Workload) -> s.WorkloadDetail:
-        key = (workload.kind, workload.namespace, workload.name)
-        pods = self.workload_pods.get(key, [])
-        refs = {key} | {("Pod", p.namespace, p.name) for p in pods}
-        hpa = self.hpa_by_target.get(key)
+        ref = workload.ref()
+        pods = self.topology.pods_of(ref)
+        refs = {ref} | {p.ref() for p in pods}
+        hpa = self.topology.hpa_for(ref)
         if hpa is not None:
-            refs.add(("HorizontalPodAutoscaler", hpa.namespace, hpa.name))
+            refs.add(hpa.ref())
         return s.WorkloadDetail(
             **self.workload_summary(workload).model_dump(),
             pods=[self.pod_out(p) for p in pods],
             diagnosis=[diagnosis_out(d) for d in self.workload_diagnoses(workload)],
-            recommendations=[recommendation_out(r) for r in self.recommendations_for(*key)],
+            recommendations=[recommendation_out(r) for r in self.recommendations_for(ref)],
             anomalies=self.anomalies_for(refs),
             events=self.events_for(refs),
         )

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Labels = dict[str, str]
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectRef:
-    """Identifies any object: kind is the API kind ('Deployment'); namespace is '' for cluster-scoped."""
+class ObjectRef(NamedTuple):
+    """Identifies any object: kind is the API kind ('Deployment'); namespace is '' for cluster-scoped.
+
+    The one key type for objects inside the backend (maps of workloads, reports by Service...); the
+    "Kind/namespace/name" string (`key()`) and other spellings exist only at the API and the history
+    store's boundary. A NamedTuple, not a dataclass, so that a report keyed by it stays plain data for
+    `dataclasses.asdict`.
+    """
 
     kind: str
     namespace: str

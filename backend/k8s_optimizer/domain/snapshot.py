@@ -2,8 +2,9 @@
 
 The live model (`k8s_optimizer.live`) owns the watch caches and builds one of these on demand; the
 analysis and recommendation code take it as plain data, so they can be tested with hand-built
-snapshots and never touch I/O. Maps are keyed by (namespace, name); cluster-scoped objects use
-namespace ''.
+snapshots and never touch I/O. Maps of one kind are keyed by (namespace, name) (cluster-scoped
+objects by name); workloads, several kinds in one map, by their `ObjectRef`. Who owns and selects
+what is `k8s_optimizer.domain.topology`'s job.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from k8s_optimizer.domain.objects import (
     Event,
     Namespace,
     Node,
+    ObjectRef,
     Pod,
     PodDisruptionBudget,
     Service,
     Workload,
 )
-from k8s_optimizer.domain.usage import ContainerUsage, NodeUsage
+from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage
 
 NamespacedKey = tuple[str, str]
 
@@ -46,16 +48,13 @@ class ClusterSnapshot:
     pods: dict[NamespacedKey, Pod]
     services: dict[NamespacedKey, Service]
     endpoints: dict[NamespacedKey, Endpoints]
-    workloads: dict[tuple[str, str, str], Workload]  # (kind, namespace, name)
+    workloads: dict[ObjectRef, Workload]
     hpas: dict[NamespacedKey, HPA]
     pdbs: dict[NamespacedKey, PodDisruptionBudget]
     events: dict[NamespacedKey, Event]
-    container_usage: dict[tuple[str, str, str], ContainerUsage] = field(default_factory=dict)
+    container_usage: dict[ContainerKey, ContainerUsage] = field(default_factory=dict)
     node_usage: dict[str, NodeUsage] = field(default_factory=dict)
     network: NetworkSettings = field(default_factory=NetworkSettings)
 
     def pods_in(self, namespace: str) -> Iterable[Pod]:
         return (pod for (ns, _), pod in self.pods.items() if ns == namespace)
-
-    def workload(self, kind: str, namespace: str, name: str) -> Workload | None:
-        return self.workloads.get((kind, namespace, name))

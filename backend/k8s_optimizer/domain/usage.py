@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from k8s_optimizer.domain.objects import ObjectRef
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerKey:
+class ContainerKey(NamedTuple):
+    """One container of one pod: the key of usage readings and histories (a NamedTuple, like ObjectRef)."""
+
     namespace: str
     pod: str
     container: str

@@ -25,13 +25,13 @@ from kubernetes_asyncio.client import ApiClient, Configuration
 from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.config import ConfigException, load_incluster_config, load_kube_config
 
+from k8s_optimizer.interpreter import GC_PAUSE
 from k8s_optimizer.k8s.errors import (
     ClusterConfigError,
     ClusterError,
     ClusterUnavailableError,
     error_for_status,
 )
-from k8s_optimizer.k8s.gc_control import GC_PAUSE
 from k8s_optimizer.settings import Settings
 
 logger = logging.getLogger(__name__)

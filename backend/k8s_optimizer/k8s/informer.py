@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from k8s_optimizer.interpreter import GC_PAUSE
 from k8s_optimizer.k8s import translate
 from k8s_optimizer.k8s.connection import ApiReader, Json
 from k8s_optimizer.k8s.errors import (
@@ -28,7 +29,6 @@ from k8s_optimizer.k8s.errors import (
     ResourceExpiredError,
     error_for_status,
 )
-from k8s_optimizer.k8s.gc_control import GC_PAUSE
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class Backoff:
         self.attempt = 0
 
 
-# Shared with the metrics collector (k8s/gc_control.py says why lists pause the collector).
+# Shared with the metrics collector (k8s_optimizer/interpreter.py says why lists pause the collector).
 _GC = GC_PAUSE
 
 

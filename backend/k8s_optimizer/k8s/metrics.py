@@ -12,8 +12,8 @@ import asyncio
 from collections.abc import Sequence
 
 from k8s_optimizer.domain.usage import ContainerUsage, NodeUsage
+from k8s_optimizer.interpreter import GC_PAUSE
 from k8s_optimizer.k8s.connection import ApiReader, Json
-from k8s_optimizer.k8s.gc_control import GC_PAUSE
 from k8s_optimizer.k8s.translate import translate_node_metrics, translate_pod_metrics
 
 METRICS_PREFIX = "/apis/metrics.k8s.io/v1beta1"

@@ -22,20 +22,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from k8s_optimizer.analysis.network import top_owner
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
+from k8s_optimizer.domain.topology import owner_of
 from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage, ScrapedContainer, Termination
+from k8s_optimizer.interpreter import GC_PAUSE
 from k8s_optimizer.k8s.errors import ClusterError, ClusterForbiddenError
-from k8s_optimizer.k8s.gc_control import GC_PAUSE
 from k8s_optimizer.k8s.kube import ApiReader, fetch_node_metrics, fetch_pod_metrics
 from k8s_optimizer.live.health import ComponentHealth
 from k8s_optimizer.live.recorder import HistoryRecorder
 from k8s_optimizer.live.usage import MetricsTick, usage_tick
-
-if TYPE_CHECKING:
-    from k8s_optimizer.live.model import ClusterModel
+from k8s_optimizer.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +56,31 @@ class _Prepared:
     containers: tuple[ScrapedContainer, ...]
     nodes: tuple[NodeUsage, ...]
     terminations: tuple[Termination, ...]
-    usage: dict[tuple[str, str, str], ContainerUsage]
+    usage: dict[ContainerKey, ContainerUsage]
     node_usage: dict[str, NodeUsage]
     tick: MetricsTick
 
 
+class ScrapedModel(Protocol):
+    """What the collector needs from the live model (live/model.py's ClusterModel, which owns the collector)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def snapshot(self) -> ClusterSnapshot: ...
+
+    async def wait_synced(self, timeout_seconds: float) -> bool: ...
+
+    def update_usage(
+        self,
+        containers: dict[ContainerKey, ContainerUsage],
+        nodes: dict[str, NodeUsage],
+        tick: MetricsTick | None = None,
+    ) -> None: ...
+
+
 def scraped_containers(snapshot: ClusterSnapshot, readings: Sequence[ContainerUsage]) -> list[ScrapedContainer]:
-    """Attach workload and requests (from the caches) to each reading."""
+    """Attach workload (by the topology's ownership rules) and requests (from the caches) to each reading."""
     scraped: list[ScrapedContainer] = []
     for reading in readings:
         pod = snapshot.pods.get((reading.key.namespace, reading.key.pod))
@@ -72,7 +88,7 @@ def scraped_containers(snapshot: ClusterSnapshot, readings: Sequence[ContainerUs
         scraped.append(
             ScrapedContainer(
                 usage=reading,
-                workload=top_owner(snapshot, pod),
+                workload=owner_of(pod, snapshot.workloads) if pod else None,
                 cpu_request_millicores=spec.cpu_request_millicores if spec else None,
                 memory_request_bytes=spec.memory_request_bytes if spec else None,
             )
@@ -107,7 +123,7 @@ def new_terminations(snapshot: ClusterSnapshot, seen: set[tuple[str, str, str, d
 class MetricsCollector:
     """One scrape per interval; `collect_once` is the whole logic, `run` only loops."""
 
-    def __init__(self, connection: ApiReader, model: ClusterModel, history: HistoryRecorder | None) -> None:
+    def __init__(self, connection: ApiReader, model: ScrapedModel, history: HistoryRecorder | None) -> None:
         self.connection = connection
         self.model = model
         self.history = history
@@ -115,7 +131,7 @@ class MetricsCollector:
         self.history_health = ComponentHealth.ok()
         self.scrape_count = 0
         self.last_scrape_seconds: float | None = None
-        self._last_container_timestamp: dict[tuple[str, str, str], datetime] = {}
+        self._last_container_timestamp: dict[ContainerKey, datetime] = {}
         self._last_node_timestamp: dict[str, datetime] = {}
         self._seen_terminations: set[tuple[str, str, str, datetime]] = set()
         self._last_replica_timestamp: datetime | None = None
@@ -156,7 +172,7 @@ class MetricsCollector:
         """Dedupe, resolve and total one scrape (worker thread; only this collector touches its state)."""
         with GC_PAUSE.paused():
             fresh = [r for r in readings if self._is_new_container(r)]
-            usage = {(r.key.namespace, r.key.pod, r.key.container): r for r in readings}
+            usage = {r.key: r for r in readings}
             node_usage = {n.node: n for n in nodes}
             return _Prepared(
                 containers=tuple(scraped_containers(snapshot, fresh)),
@@ -174,7 +190,7 @@ class MetricsCollector:
             return []  # namespace-scoped credentials: node usage is simply not ours to read
 
     def _is_new_container(self, reading: ContainerUsage) -> bool:
-        key = (reading.key.namespace, reading.key.pod, reading.key.container)
+        key = reading.key
         last = self._last_container_timestamp.get(key)
         if last is not None and reading.timestamp <= last:
             return False
@@ -221,7 +237,7 @@ class MetricsCollector:
         self._last_replica_timestamp = timestamp
         recorded = 0
         for hpa in snapshot.hpas.values():
-            workload = snapshot.workload(hpa.target.kind, hpa.target.namespace, hpa.target.name)
+            workload = snapshot.workloads.get(hpa.target)
             replicas = hpa.current_replicas if hpa.current_replicas is not None else None
             if replicas is None and workload is not None:
                 replicas = workload.replicas

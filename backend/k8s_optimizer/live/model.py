@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,9 +35,8 @@ from k8s_optimizer.domain.objects import (
     Workload,
 )
 from k8s_optimizer.domain.snapshot import ClusterSnapshot, NetworkSettings
-from k8s_optimizer.domain.usage import ContainerUsage, NodeUsage
+from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage
 from k8s_optimizer.k8s.errors import ClusterError
-from k8s_optimizer.k8s.gc_control import freeze_long_lived
 from k8s_optimizer.k8s.informer import Backoff, EventType, Informer, ObjectKey
 from k8s_optimizer.k8s.kube import KubeConnection, build_informers, connect
 from k8s_optimizer.live.collector import MetricsCollector
@@ -55,9 +52,6 @@ from k8s_optimizer.live.usage import (
 from k8s_optimizer.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-GC_GEN0_THRESHOLD_AFTER_SYNC = 50_000
-GIL_SWITCH_INTERVAL_SECONDS = 0.001
 
 _CACHE_KINDS = (
     "Namespace",
@@ -119,8 +113,12 @@ class ClusterModel:
         history: HistoryRecorder | None = None,
         connector: Connector = connect,
         backoff_factory: Callable[[], Backoff] = Backoff,
+        on_synced: Callable[[], None] | None = None,
     ) -> None:
+        """`on_synced` runs once, when every cache has been listed and before `synced` turns true (the
+        application tunes the interpreter there: k8s_optimizer/interpreter.py)."""
         self.settings = settings
+        self._on_synced = on_synced
         self.history = history
         self._connector = connector
         self._backoff_factory = backoff_factory
@@ -133,7 +131,7 @@ class ClusterModel:
         self._synced = asyncio.Event()
         self._connect_error: str | None = "not started"
         self.collector: MetricsCollector | None = None
-        self.container_usage: dict[tuple[str, str, str], ContainerUsage] = {}
+        self.container_usage: dict[ContainerKey, ContainerUsage] = {}
         self.node_usage: dict[str, NodeUsage] = {}
         self._last_tick_seq: int | None = None
         self._last_tick_timestamp: datetime | None = None
@@ -200,16 +198,8 @@ class ClusterModel:
     # -- InformerSink --------------------------------------------------------------------------------
     def informer_synced(self, informer: Informer) -> None:
         if self._informers and all(each.synced for each in self._informers) and not self._synced.is_set():
-            # Once, before /ready: later collections skip the caches (k8s/gc_control.py says why).
-            freeze_long_lived()
-            # Young collections 70x rarer: at 1,000 WebSocket clients every full collection walked their
-            # ~150,000 objects (110-200 ms, GIL held), and the default 700-allocation trigger ran one
-            # every second or two; profiled as the slow trials of the delta fan-out (docs/api.md).
-            gc.set_threshold(GC_GEN0_THRESHOLD_AFTER_SYNC, *gc.get_threshold()[1:])
-            # The analysis pass holds the GIL for ~1 s in a worker thread; at the default 5 ms switch
-            # interval each event-loop wakeup waited up to 5 ms for it (services p99 157-171 ms when a
-            # load overlapped the first pass, 28-46 ms at 1 ms).
-            sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
+            if self._on_synced is not None:
+                self._on_synced()
             self._synced.set()
 
     def apply(self, kind: str, event_type: EventType, key: ObjectKey, obj: object | None) -> None:
@@ -265,7 +255,7 @@ class ClusterModel:
     # -- metrics (called by the collector) -----------------------------------------------------------
     def update_usage(
         self,
-        containers: dict[tuple[str, str, str], ContainerUsage],
+        containers: dict[ContainerKey, ContainerUsage],
         nodes: dict[str, NodeUsage],
         tick: MetricsTick | None = None,
     ) -> None:
@@ -335,10 +325,10 @@ class ClusterModel:
         return cast(dict[ObjectKey, T], dict(self._caches[kind]))
 
     def _build_snapshot(self) -> ClusterSnapshot:
-        workloads: dict[tuple[str, str, str], Workload] = {}
+        workloads: dict[ObjectRef, Workload] = {}
         for kind in _WORKLOAD_KINDS:
             for (namespace, name), workload in self._copy(kind, Workload).items():
-                workloads[(kind, namespace, name)] = workload
+                workloads[ObjectRef(kind, namespace, name)] = workload
         return ClusterSnapshot(
             taken_at=datetime.now(UTC),
             namespaces={name: ns for (_, name), ns in self._copy("Namespace", Namespace).items()},

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from k8s_optimizer.domain.usage import ContainerUsage, NodeUsage
+from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +28,7 @@ class MetricsTick:
     nodes: tuple[NodeUsage, ...]
 
 
-def usage_tick(containers: dict[tuple[str, str, str], ContainerUsage], nodes: dict[str, NodeUsage]) -> MetricsTick:
+def usage_tick(containers: dict[ContainerKey, ContainerUsage], nodes: dict[str, NodeUsage]) -> MetricsTick:
     """The per-pod totals of one scrape (pure, so the collector can build it off the event loop)."""
     totals: dict[tuple[str, str], tuple[float, int]] = {}
     for usage in containers.values():

@@ -17,9 +17,9 @@ from k8s_optimizer.analysis.percentiles import series_mean
 from k8s_optimizer.domain.history import WorkloadHistory
 from k8s_optimizer.domain.objects import HPA, ContainerSpec, ObjectRef, Pod, Workload
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
+from k8s_optimizer.domain.topology import Topology
 from k8s_optimizer.recommend.model import CheckResult, CheckSeverity
 from k8s_optimizer.recommend.policy import Policy
-from k8s_optimizer.recommend.topology import Topology
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 RESTART_WINDOW = timedelta(hours=24)
@@ -170,7 +170,7 @@ def _workload_checks(
     workload: Workload, topology: Topology, history: WorkloadHistory | None, policy: Policy
 ) -> Iterator[CheckResult]:
     ref = workload.ref()
-    pods = topology.pods_of(ref)
+    pods = topology.live_pods_of(ref)
     hpa = topology.hpa_for(ref)
     if workload.kind != "DaemonSet" and hpa is None:
         replicas = workload.replicas if workload.replicas is not None else 1

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from k8s_optimizer.domain.objects import ObjectRef, Pod, Service, ServicePort
+from k8s_optimizer.domain.topology import Topology
 from k8s_optimizer.recommend.model import CheckSeverity, Diagnosis
-from k8s_optimizer.recommend.topology import Topology, workload_ref_of_pod
 
 
 def _selector_text(service: Service) -> str:
@@ -172,7 +172,7 @@ def diagnose_service(service: Service, topology: Topology) -> list[Diagnosis]:
     if service.type == "ExternalName" or not service.selector:
         return []
     findings = list(_node_port_findings(service, topology))
-    pods = topology.pods_of_service(service)
+    pods = topology.live_selected_pods(service)
     if not pods:
         message = f"selector {_selector_text(service)} matches no pods: endpoints are empty"
         findings.insert(
@@ -202,24 +202,24 @@ def _unserved_groups(topology: Topology) -> dict[ObjectRef, list[Pod]]:
     served = {
         (pod.namespace, pod.name)
         for svc in topology.snapshot.services.values()
-        for pod in topology.pods_of_service(svc)
+        for pod in topology.live_selected_pods(svc)
     }
     groups: dict[ObjectRef, list[Pod]] = {}
     for pod in topology.snapshot.pods.values():
         if pod.deleting or pod.phase in ("Succeeded", "Failed") or (pod.namespace, pod.name) in served:
             continue
-        owner = workload_ref_of_pod(pod, topology.snapshot) or pod.ref()
+        owner = topology.owner(pod) or pod.ref()
         groups.setdefault(owner, []).append(pod)
     return groups
 
 
-def diagnose_workloads(topology: Topology) -> dict[str, list[Diagnosis]]:
-    """Why pods that no Service fronts are not Ready, keyed by workload (or bare pod) "Kind/ns/name".
+def diagnose_workloads(topology: Topology) -> dict[ObjectRef, list[Diagnosis]]:
+    """Why pods that no Service fronts are not Ready, keyed by workload (or bare pod).
 
     A crash-looping Deployment or an unschedulable bare pod refuses no connection (nothing routes to
     it) but is still broken; the finding's `service` field then names that workload or pod.
     """
-    findings: dict[str, list[Diagnosis]] = {}
+    findings: dict[ObjectRef, list[Diagnosis]] = {}
     for owner, pods in sorted(_unserved_groups(topology).items(), key=lambda item: item[0].key()):
         not_ready = sorted((pod for pod in pods if not pod.ready), key=lambda pod: pod.name)
         groups: dict[str, list[tuple[Pod, _NotReady]]] = {}
@@ -229,7 +229,7 @@ def diagnose_workloads(topology: Topology) -> dict[str, list[Diagnosis]]:
         for diagnosis_id, members in groups.items():
             first_pod, first = members[0]
             severity: CheckSeverity = "danger" if len(members) == len(pods) else "warning"
-            findings.setdefault(owner.key(), []).append(
+            findings.setdefault(owner, []).append(
                 Diagnosis(
                     id=diagnosis_id,
                     service=owner,

@@ -11,12 +11,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from k8s_optimizer.analysis.anomalies import Anomaly, hpa_anomalies, pod_event_anomalies, series_anomalies
-from k8s_optimizer.analysis.cost import CostLine, Prices, Usage, UsageKey, cluster_cost, pod_cost, total
+from k8s_optimizer.analysis.cost import CostLine, Prices, Usage, cluster_cost, pod_cost, total
 from k8s_optimizer.analysis.hpa_simulation import cpu_target_percent, memory_target_percent
 from k8s_optimizer.analysis.percentiles import series_mean
 from k8s_optimizer.domain.history import WorkloadHistory
 from k8s_optimizer.domain.objects import ObjectRef, Workload
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
+from k8s_optimizer.domain.topology import Topology
+from k8s_optimizer.domain.usage import ContainerKey
 from k8s_optimizer.recommend import patches
 from k8s_optimizer.recommend.checks import check_workload
 from k8s_optimizer.recommend.diagnose import diagnose_service, diagnose_workloads
@@ -35,7 +37,6 @@ from k8s_optimizer.recommend.policy import Policy
 from k8s_optimizer.recommend.probes import probe_recommendations
 from k8s_optimizer.recommend.scores import service_score
 from k8s_optimizer.recommend.strategies import ContainerInputs, strategy_for
-from k8s_optimizer.recommend.topology import Topology, workload_ref_of_pod
 
 __all__ = ["analyze", "patch_for"]
 
@@ -158,20 +159,19 @@ def _container_recommendations(
 
 def _usage_by_container(
     snapshot: ClusterSnapshot, histories: Mapping[ObjectRef, WorkloadHistory]
-) -> dict[UsageKey, Usage]:
+) -> dict[ContainerKey, Usage]:
     """Mean usage per (namespace, pod, container) over the window; the latest reading where no history exists."""
-    usage: dict[UsageKey, Usage] = {
+    usage: dict[ContainerKey, Usage] = {
         key: Usage(reading.cpu_millicores, float(reading.memory_bytes))
         for key, reading in snapshot.container_usage.items()
     }
     for history in histories.values():
         for per_pod in history.containers.values():
             for container in per_pod:
-                key = (container.key.namespace, container.key.pod, container.key.container)
                 cpu_mean, cpu_points = series_mean((container.cpu_millicores,))
                 memory_mean, memory_points = series_mean((container.memory_bytes,))
                 if cpu_points or memory_points:
-                    usage[key] = Usage(cpu_mean, memory_mean)
+                    usage[container.key] = Usage(cpu_mean, memory_mean)
     return usage
 
 
@@ -185,21 +185,19 @@ def _anomalies(
                 yield from series_anomalies(f"{prefix}/cpu_millicores", ref, container.cpu_millicores)
                 yield from series_anomalies(f"{prefix}/memory_bytes", ref, container.memory_bytes)
     for pod in sorted(topology.snapshot.pods.values(), key=lambda pod: (pod.namespace, pod.name)):
-        owner = workload_ref_of_pod(pod, topology.snapshot) or pod.ref()
+        owner = topology.owner(pod) or pod.ref()
         yield from pod_event_anomalies(pod, owner, now_seconds, policy.restart_threshold)
     for hpa in topology.snapshot.hpas.values():
         yield from hpa_anomalies(hpa, now_seconds)
 
 
 def _cost_report(
-    topology: Topology, usage: Mapping[UsageKey, Usage], prices: Prices, savings: float
-) -> tuple[CostReport, dict[str, CostLine]]:
+    topology: Topology, usage: Mapping[ContainerKey, Usage], prices: Prices, savings: float
+) -> tuple[CostReport, dict[ObjectRef, CostLine]]:
     snapshot = topology.snapshot
     pod_costs = {(pod.namespace, pod.name): pod_cost(pod, usage, prices) for pod in snapshot.pods.values()}
     services = {
-        f"{service.namespace}/{service.name}": total(
-            pod_costs[(pod.namespace, pod.name)] for pod in topology.pods_of_service(service)
-        )
+        service.ref(): total(pod_costs[(pod.namespace, pod.name)] for pod in topology.live_selected_pods(service))
         for service in snapshot.services.values()
     }
     namespaces: dict[str, CostLine] = {}
@@ -207,7 +205,9 @@ def _cost_report(
         namespaces[namespace] = namespaces.get(namespace, CostLine()) + line
     cluster = cluster_cost(snapshot.nodes.values(), total(pod_costs.values()), prices, savings)
     report = CostReport(
-        services={key: line.rounded() for key, line in sorted(services.items())},
+        services={
+            ref: line.rounded() for ref, line in sorted(services.items(), key=lambda item: _service_order(item[0]))
+        },
         namespaces={key: line.rounded() for key, line in sorted(namespaces.items())},
         cluster=cluster,
     )
@@ -236,7 +236,7 @@ def _recommendations(
     recommendations: list[Recommendation] = []
     for result in results:
         workload = result.workload
-        replicas = len(topology.pods_of(workload.ref())) or workload.replicas or 1
+        replicas = len(topology.live_pods_of(workload.ref())) or workload.replicas or 1
         for rec in result.containers:
             if _worth_recommending(rec):
                 recommendations.append(_resources_recommendation(workload, rec, replicas, prices))
@@ -256,20 +256,23 @@ def _recommendations(
 def _scores(
     topology: Topology,
     results: list[_WorkloadResult],
-    diagnoses: Mapping[str, tuple[Diagnosis, ...]],
-    service_costs: Mapping[str, CostLine],
-) -> dict[str, ServiceScore]:
+    diagnoses: Mapping[ObjectRef, tuple[Diagnosis, ...]],
+    service_costs: Mapping[ObjectRef, CostLine],
+) -> dict[ObjectRef, ServiceScore]:
     by_ref = {result.workload.ref(): result for result in results}
     scores = {}
     for service in sorted(topology.snapshot.services.values(), key=lambda s: (s.namespace, s.name)):
-        key = f"{service.namespace}/{service.name}"
-        members = [by_ref[w.ref()] for w in topology.workloads_of_service(service) if w.ref() in by_ref]
+        key = service.ref()
+        members = [by_ref[w.ref()] for w in topology.workloads_selected_by(service) if w.ref() in by_ref]
         checks = [check for member in members for check in member.checks]
         containers = [rec for member in members for rec in member.containers]
-        scores[key] = service_score(
-            service.ref(), service_costs.get(key, CostLine()), checks, diagnoses.get(key, ()), containers
-        )
+        scores[key] = service_score(key, service_costs.get(key, CostLine()), checks, diagnoses.get(key, ()), containers)
     return scores
+
+
+def _service_order(ref: ObjectRef) -> str:
+    """Services listed as they are named on the wire, "namespace/name"."""
+    return f"{ref.namespace}/{ref.name}"
 
 
 _PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
@@ -293,7 +296,7 @@ def analyze(
     results = _analyze_workloads(topology, histories, policy, now_seconds)
     recommendations = _recommendations(results, topology, histories, policy, prices)
     diagnoses = {
-        f"{service.namespace}/{service.name}": tuple(diagnose_service(service, topology))
+        service.ref(): tuple(diagnose_service(service, topology))
         for service in sorted(snapshot.services.values(), key=lambda s: (s.namespace, s.name))
     }
     savings = sum(rec.savings_monthly_usd for rec in recommendations if rec.kind in ("resources", "hpa"))
@@ -302,11 +305,11 @@ def analyze(
         generated_at_seconds=now_seconds,
         policy=policy.name,
         recommendations=tuple(sorted(recommendations, key=_order)),
-        checks={result.workload.ref().key(): tuple(result.checks) for result in results},
+        checks={result.workload.ref(): tuple(result.checks) for result in results},
         diagnoses={key: value for key, value in diagnoses.items() if value},
         anomalies=tuple(_anomalies(topology, histories, now_seconds, policy)),
         cost=cost,
         scores=_scores(topology, results, diagnoses, service_costs),
-        container_recommendations={result.workload.ref().key(): tuple(result.containers) for result in results},
+        container_recommendations={result.workload.ref(): tuple(result.containers) for result in results},
         workload_diagnoses={key: tuple(value) for key, value in diagnose_workloads(topology).items()},
     )

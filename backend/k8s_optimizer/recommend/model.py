@@ -177,8 +177,8 @@ class Diagnosis:
 
 @dataclass(frozen=True, slots=True)
 class CostReport:
-    services: dict[str, CostLine] = field(default_factory=dict)  # "namespace/name"
-    namespaces: dict[str, CostLine] = field(default_factory=dict)
+    services: dict[ObjectRef, CostLine] = field(default_factory=dict)
+    namespaces: dict[str, CostLine] = field(default_factory=dict)  # by namespace name
     cluster: ClusterCost = field(default_factory=ClusterCost)
 
 
@@ -202,11 +202,11 @@ class AnalysisReport:
     generated_at_seconds: float
     policy: str
     recommendations: tuple[Recommendation, ...]
-    checks: dict[str, tuple[CheckResult, ...]]  # workload key "Kind/ns/name" -> results (passed and failed)
-    diagnoses: dict[str, tuple[Diagnosis, ...]]  # service "namespace/name" -> findings
+    checks: dict[ObjectRef, tuple[CheckResult, ...]]  # workload -> results (passed and failed)
+    diagnoses: dict[ObjectRef, tuple[Diagnosis, ...]]  # Service -> findings
     anomalies: tuple[Anomaly, ...]
     cost: CostReport
-    scores: dict[str, ServiceScore]  # service "namespace/name"
-    container_recommendations: dict[str, tuple[ContainerRecommendation, ...]] = field(default_factory=dict)
-    # pods no Service fronts, not Ready: keyed "Kind/namespace/name" of their workload or bare pod
-    workload_diagnoses: dict[str, tuple[Diagnosis, ...]] = field(default_factory=dict)
+    scores: dict[ObjectRef, ServiceScore]  # by Service
+    container_recommendations: dict[ObjectRef, tuple[ContainerRecommendation, ...]] = field(default_factory=dict)
+    # pods no Service fronts, not Ready: keyed by their workload or, for a bare pod, the pod
+    workload_diagnoses: dict[ObjectRef, tuple[Diagnosis, ...]] = field(default_factory=dict)

@@ -155,9 +155,12 @@ async def cost(state: StateDep, context: ContextDep, namespace: NamespaceQuery =
             if namespace is None or k == namespace
         ],
         services=[
-            cost_line(k, v)
-            for k, v in sorted(report.cost.services.items() if report else [])
-            if namespace is None or k.split("/", 1)[0] == namespace
+            cost_line(key, v)
+            for key, v in sorted(
+                (f"{ref.namespace}/{ref.name}", line)
+                for ref, line in (report.cost.services.items() if report else [])
+                if namespace is None or ref.namespace == namespace
+            )
         ],
         prices=prices.model_dump(),
     )

@@ -33,7 +33,7 @@ def build_report(context: ViewContext, cluster: str, namespace: str | None) -> s
         line = report.cost.namespaces.get(namespace)
         cost = line.total_monthly_usd if line else 0.0
     scores = [
-        v for k, v in (report.scores.items() if report else []) if namespace is None or k.startswith(f"{namespace}/")
+        v for ref, v in (report.scores.items() if report else []) if namespace is None or ref.namespace == namespace
     ]
     return s.Report(
         generated_at=datetime.now(UTC),

@@ -99,7 +99,7 @@ def _commands(paths: list[s.RequestPath]) -> list[str]:
 async def service_path(context: ContextDep, namespace: NamespacePath, name: NamePath) -> s.ServicePath:
     """Request paths with kube-proxy DNAT targets and probabilities, and the kubectl command for each hop."""
     service = _service(context, namespace, name)
-    view = network.service_map(context.snapshot, service)
+    view = network.service_map(context.topology, service)
     paths = [_path(p) for p in view.paths]
     summary = context.service_summary(service)
     return s.ServicePath(

@@ -10,11 +10,11 @@ from k8s_optimizer.api import schemas as s
 from k8s_optimizer.api.deps import ContextDep, StateDep
 from k8s_optimizer.api.errors import ApiError
 from k8s_optimizer.api.params import parse_duration_seconds
-from k8s_optimizer.api.state import snapshot_now_seconds
 from k8s_optimizer.api.views import ViewContext
 from k8s_optimizer.domain.history import RollupPoint
-from k8s_optimizer.domain.objects import ContainerSpec
+from k8s_optimizer.domain.objects import ContainerSpec, ObjectRef
 from k8s_optimizer.history.series import SeriesQueryError
+from k8s_optimizer.live.scheduler import snapshot_now_seconds
 
 router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
 
@@ -39,7 +39,7 @@ def _containers(context: ViewContext, target: str) -> tuple[list[ContainerSpec],
         pod = context.snapshot.pods.get((namespace, name))
         specs, replicas = (list(pod.containers), 1) if pod else ([], None)
     else:
-        workload = context.snapshot.workloads.get((kind, namespace, name))
+        workload = context.snapshot.workloads.get(ObjectRef(kind, namespace, name))
         specs = list(workload.containers) if workload else []
         replicas = workload.replicas if workload else None
     return [c for c in specs if container is None or c.name == container], replicas

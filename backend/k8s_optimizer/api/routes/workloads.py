@@ -10,6 +10,7 @@ from k8s_optimizer.api import schemas as s
 from k8s_optimizer.api.deps import ContextDep
 from k8s_optimizer.api.errors import ApiError
 from k8s_optimizer.api.params import CursorQuery, LimitQuery, NamePath, NamespacePath, NamespaceQuery, page
+from k8s_optimizer.domain.objects import ObjectRef
 
 router = APIRouter(prefix="/api/v1/workloads", tags=["workloads"])
 
@@ -51,7 +52,7 @@ async def get_workload(
     name: NamePath,
 ) -> s.WorkloadDetail:
     """One workload with its pods, recommendations, anomalies and events."""
-    workload = context.snapshot.workloads.get((kind, namespace, name))
+    workload = context.snapshot.workloads.get(ObjectRef(kind, namespace, name))
     if workload is None:
         raise ApiError(404, f"{kind} {namespace}/{name} not found")
     return context.workload_detail(workload)

@@ -6,12 +6,12 @@ import asyncio
 
 import pytest
 
+from k8s_optimizer.api.cache import ViewCache
 from k8s_optimizer.api.listing import ServiceQuery
-from k8s_optimizer.api.state import ViewCache, snapshot_now_seconds
 from k8s_optimizer.api.views import ViewContext
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
 from k8s_optimizer.recommend.model import AnalysisReport
-from tests.api.fakes import NOW, FakeLive, build_report, build_snapshot, web_pod
+from tests.api.fakes import FakeLive, build_report, build_snapshot, web_pod
 
 
 def test_rebuilds_only_after_a_change() -> None:
@@ -38,11 +38,7 @@ async def test_large_cluster_serves_the_previous_view_while_rebuilding() -> None
     seq, rebuilt = await cache._rebuild
     assert seq == live.seq
     assert cache.current() is rebuilt
-    assert len(rebuilt.service_pods[("shop", "web")]) == 2101
-
-
-def test_now_is_the_clusters_clock() -> None:
-    assert snapshot_now_seconds(build_snapshot()) == NOW.timestamp()
+    assert len(rebuilt.topology.service_pods[("shop", "web")]) == 2101
 
 
 async def test_listing_follows_the_view() -> None:
@@ -95,4 +91,4 @@ async def test_concurrent_callers_share_one_threaded_build(monkeypatch: pytest.M
     seq, context = await cache.fresh()
     assert seq == live.seq
     assert previous_of_each_build == [None, results[0][1]]  # a new seq is a new build, from the last view
-    assert len(context.service_pods[("shop", "web")]) == 2101
+    assert len(context.topology.service_pods[("shop", "web")]) == 2101

@@ -1,45 +1,24 @@
-"""The WebSocket protocol: snapshot then deltas, resume with `since`, slow-consumer resync, bad frames, auth."""
+"""The WebSocket hub end to end: snapshot then deltas, resume with `since` and `epoch`, slow-consumer resync, bad
+frames, rate limit, batching."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import json
 import time
-from typing import Any, cast
+from typing import cast
 
 import pytest
 from fastapi.testclient import TestClient
-from starlette.testclient import WebSocketTestSession
-from starlette.websockets import WebSocketDisconnect
 
-from k8s_optimizer.api import ws as ws_module
-from k8s_optimizer.api.state import ApiState
-from k8s_optimizer.api.views import ViewContext
-from k8s_optimizer.api.ws import changes_to_messages
+from k8s_optimizer.api.cache import ViewCache
+from k8s_optimizer.api.metrics import ApiMetrics
+from k8s_optimizer.api.ports import LiveModel
+from k8s_optimizer.api.ws.hub import Hub
 from k8s_optimizer.domain.changes import Change
 from k8s_optimizer.live.feed import ChangeLog
-from tests.api.conftest import TOKEN, Backend, BackendFactory
-from tests.api.fakes import FakeLive, build_report, build_snapshot, web_pod
-
-
-def receive(ws: WebSocketTestSession, wanted: str, timeout_seconds: float = 5.0) -> dict[str, Any]:
-    """The next message of type `wanted`, skipping heartbeats (other types fail the test)."""
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        message: dict[str, Any] = ws.receive_json()
-        if message["type"] == "heartbeat":
-            continue
-        assert message["type"] == wanted, message
-        return message
-    pytest.fail(f"no {wanted} message within {timeout_seconds}s")
-
-
-@pytest.fixture
-def fast_backend(make_backend: BackendFactory) -> Backend:
-    backend = make_backend()
-    backend.client.app.state.api.hub.heartbeat_seconds = 0.5  # type: ignore[attr-defined]
-    return backend
+from tests.api.conftest import Backend, BackendFactory
+from tests.api.fakes import FakeLive, web_pod
+from tests.api.ws.conftest import receive
 
 
 def test_snapshot_then_delta_on_scale(fast_backend: Backend) -> None:
@@ -91,11 +70,12 @@ def test_pod_delta_and_namespace_filter(fast_backend: Backend) -> None:
 def test_resume_with_since_replays_missed_deltas(fast_backend: Backend) -> None:
     with fast_backend.client.websocket_connect("/ws") as ws:
         ws.send_json({"op": "subscribe", "topics": ["pods"]})
-        seen = receive(ws, "snapshot")["seq"]
+        snapshot = receive(ws, "snapshot")
+        seen, epoch = snapshot["seq"], snapshot["epoch"]
     fast_backend.in_loop(fast_backend.live.put_pod, web_pod(7))
     fast_backend.in_loop(fast_backend.live.put_pod, web_pod(8))
     with fast_backend.client.websocket_connect("/ws") as ws:
-        ws.send_json({"op": "subscribe", "topics": ["pods"], "since": seen})
+        ws.send_json({"op": "subscribe", "topics": ["pods"], "since": seen, "epoch": epoch})
         first, second = receive(ws, "delta"), receive(ws, "delta")
         assert [(m["name"], m["seq"]) for m in (first, second)] == [
             ("web-7d4b9-7", seen + 1),
@@ -112,7 +92,8 @@ def test_resume_too_old_gets_snapshot(make_backend: BackendFactory) -> None:
     for index in range(5, 9):
         backend.in_loop(live.put_pod, web_pod(index))
     with backend.client.websocket_connect("/ws") as ws:
-        ws.send_json({"op": "subscribe", "topics": ["pods"], "since": 1})
+        epoch = backend.client.app.state.api.hub.epoch  # type: ignore[attr-defined]
+        ws.send_json({"op": "subscribe", "topics": ["pods"], "since": 1, "epoch": epoch})
         snapshot = receive(ws, "snapshot")
         assert (snapshot["reason"], snapshot["seq"], len(snapshot["data"]["pods"])) == ("since-expired", 4, 6)
 
@@ -195,40 +176,6 @@ def test_metrics_recommendations_and_anomalies_topics(fast_backend: Backend) -> 
         assert tick["services"][0]["cpu_millicores"] == 200.0
 
 
-@pytest.mark.parametrize(
-    ("origin", "allowed"),
-    [
-        ("https://evil.example", False),
-        ("http://testserver", True),
-        ("https://ui.example", True),
-        (None, True),
-    ],
-)
-def test_origin_check(make_backend: BackendFactory, origin: str | None, allowed: bool) -> None:
-    client = make_backend(cors_origins=["https://ui.example"]).client
-    headers = {"origin": origin} if origin else {}
-    if allowed:
-        with client.websocket_connect("/ws", headers=headers) as ws:
-            ws.send_json({"op": "ping"})
-            assert receive(ws, "pong")["type"] == "pong"
-    else:
-        with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/ws", headers=headers):
-            pass
-        assert refused.value.code == 1008
-
-
-def test_token_required_when_apply_enabled(make_backend: BackendFactory) -> None:
-    client = make_backend(apply_enabled=True, apply_token=TOKEN).client
-    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/ws"):
-        pass
-    assert refused.value.code == 1008
-    with pytest.raises(WebSocketDisconnect), client.websocket_connect("/ws?token=wrong"):
-        pass
-    with client.websocket_connect(f"/ws?token={TOKEN}") as ws:
-        ws.send_json({"op": "ping"})
-        assert receive(ws, "pong")["type"] == "pong"
-
-
 def test_ws_client_gauge(fast_backend: Backend) -> None:
     with fast_backend.client.websocket_connect("/ws") as ws:
         ws.send_json({"op": "ping"})
@@ -236,57 +183,9 @@ def test_ws_client_gauge(fast_backend: Backend) -> None:
         assert "optimizer_ws_clients 1" in fast_backend.client.get("/metrics").text
 
 
-def test_snapshot_helper_is_pure() -> None:
-    # A resync never mutates the report or snapshot it reads.
-    live = FakeLive()
-    before = dataclasses.replace(live.current)
-    assert before == live.current
-
-
-def test_pod_change_touches_its_service_through_the_index_and_encodes_once() -> None:
-    snapshot = build_snapshot()
-    context = ViewContext.build(snapshot, build_report())
-    assert context.pod_services[("shop", "web-7d4b9-0")] == ["web"]
-    pod = snapshot.pods[("shop", "web-7d4b9-0")]
-    gone = web_pod(42)  # deleted: not in the view, found by scanning the selectors instead
-    changes = [
-        Change(7, "modified", "Pod", "shop", pod.name, pod),
-        Change(8, "deleted", "Pod", "shop", gone.name, gone),
-    ]
-    messages = changes_to_messages(changes, context)
-    assert [(m.topic, m.payload["kind"], m.payload["name"], m.seq) for m in messages] == [
-        ("pods", "Pod", "web-7d4b9-0", 7),
-        ("pods", "Pod", "web-7d4b9-42", 8),
-        ("services", "Service", "web", 8),
-    ]
-    for message in messages:
-        assert json.loads(message.text) == message.payload
-
-
-def test_clients_asking_for_the_same_snapshot_share_one_build(
-    backend: Backend, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    builds: list[tuple[Any, ...]] = []
-    real = ws_module._snapshot_text
-
-    def counting(*args: Any) -> str:
-        builds.append(args[1:])
-        return real(*args)
-
-    monkeypatch.setattr(ws_module, "_snapshot_text", counting)
-    texts = []
-    for _ in range(3):
-        with backend.client.websocket_connect("/ws") as ws:
-            ws.send_json({"op": "subscribe", "topics": ["services", "workloads"], "namespace": "shop"})
-            texts.append(receive(ws, "snapshot"))
-    assert texts[0] == texts[1] == texts[2]
-    assert [w["name"] for w in texts[0]["data"]["workloads"]] == ["web"]
-    assert builds == [(texts[0]["seq"], "subscribe", ("services", "workloads"), "shop")]
-
-
 async def test_a_change_after_a_quiet_spell_is_flushed_at_once_and_a_burst_is_batched() -> None:
     """The batching delay was a fixed 50 ms of every delta's latency; now only bursts wait for it."""
-    hub = ws_module.Hub(cast(ApiState, None), flush_seconds=30.0)
+    hub = Hub(cast(LiveModel, None), cast(ViewCache, None), ApiMetrics(), flush_seconds=30.0)
     flushed: list[list[int]] = []
 
     async def record() -> None:
@@ -310,3 +209,56 @@ async def test_a_change_after_a_quiet_spell_is_flushed_at_once_and_a_burst_is_ba
         assert flushed == [[1]]  # a second batch right behind the first waits out flush_seconds
     finally:
         flusher.cancel()
+
+
+def test_resume_against_a_restarted_backend_gets_a_fresh_snapshot_without_ghosts(make_backend: BackendFactory) -> None:
+    """Issue 14 #3: seq is per process, so a client's `since` from before a restart names unrelated changes."""
+    before = make_backend()
+    before.in_loop(before.live.put_pod, web_pod(7))
+    with before.client.websocket_connect("/ws") as ws:
+        ws.send_json({"op": "subscribe", "topics": ["pods"]})
+        snapshot = receive(ws, "snapshot")
+    seen, epoch = snapshot["seq"], snapshot["epoch"]
+    assert "web-7d4b9-7" in [p["name"] for p in snapshot["data"]["pods"]]
+    # The restarted process: its own numbering has passed the client's seq, and web-7d4b9-7 is gone.
+    after = make_backend()
+    for index in range(10, 14):
+        after.in_loop(after.live.put_pod, web_pod(index))
+    after.in_loop(after.live.delete_pod, "shop", "web-7d4b9-13")
+    assert after.live.seq > seen
+    with after.client.websocket_connect("/ws") as ws:
+        ws.send_json({"op": "subscribe", "topics": ["pods"], "since": seen, "epoch": epoch})
+        resumed = receive(ws, "snapshot")
+    assert resumed["epoch"] != epoch
+    assert (resumed["reason"], resumed["seq"]) == ("epoch-changed", after.live.seq)
+    assert [p["name"] for p in resumed["data"]["pods"]] == [
+        "web-7d4b9-0",
+        "web-7d4b9-1",
+        "web-7d4b9-10",
+        "web-7d4b9-11",
+        "web-7d4b9-12",
+    ]
+
+
+def test_a_since_without_its_epoch_gets_a_snapshot(fast_backend: Backend) -> None:
+    with fast_backend.client.websocket_connect("/ws") as ws:
+        ws.send_json({"op": "subscribe", "topics": ["pods"], "since": 0})
+        assert receive(ws, "snapshot")["reason"] == "epoch-changed"
+
+
+def test_every_message_carries_the_epoch(fast_backend: Backend) -> None:
+    epoch = fast_backend.client.app.state.api.hub.epoch  # type: ignore[attr-defined]
+    with fast_backend.client.websocket_connect("/ws") as ws:
+        ws.send_json({"op": "subscribe", "topics": ["pods", "metrics", "recommendations", "anomalies"]})
+        seen = [receive(ws, "snapshot")]
+        fast_backend.in_loop(fast_backend.live.put_pod, web_pod(5))
+        seen.append(receive(ws, "delta"))
+        fast_backend.in_loop(fast_backend.live.log.publish, "modified", "MetricsTick", "", "", None)
+        seen.append(receive(ws, "metrics"))
+        ws.send_json({"op": "ping"})
+        seen.append(receive(ws, "pong"))
+        ws.send_text("not json")
+        seen.append(receive(ws, "error"))
+        seen.append(ws.receive_json())  # a heartbeat after 0.5 s of silence
+    assert [m["type"] for m in seen] == ["snapshot", "delta", "metrics", "pong", "error", "heartbeat"]
+    assert {m["epoch"] for m in seen} == {epoch}
