@@ -60,6 +60,10 @@ def test_the_reader_role_grants_exactly_what_the_backend_reads() -> None:
         ("apps", "daemonsets"),
         ("autoscaling", "horizontalpodautoscalers"),
         ("policy", "poddisruptionbudgets"),
+        ("discovery.k8s.io", "endpointslices"),
+        ("networking.k8s.io", "networkpolicies"),
+        ("networking.k8s.io", "ingresses"),
+        ("networking.k8s.io", "ingressclasses"),
         ("metrics.k8s.io", "pods"),
         ("metrics.k8s.io", "nodes"),
     }

@@ -16,8 +16,12 @@ from datetime import datetime
 from k8s_optimizer.domain.objects import (
     HPA,
     Endpoints,
+    EndpointSlice,
     Event,
+    Ingress,
+    IngressClass,
     Namespace,
+    NetworkPolicy,
     Node,
     ObjectRef,
     Pod,
@@ -52,6 +56,10 @@ class ClusterSnapshot:
     hpas: dict[NamespacedKey, HPA]
     pdbs: dict[NamespacedKey, PodDisruptionBudget]
     events: dict[NamespacedKey, Event]
+    endpoint_slices: dict[NamespacedKey, EndpointSlice] = field(default_factory=dict)
+    network_policies: dict[NamespacedKey, NetworkPolicy] = field(default_factory=dict)
+    ingresses: dict[NamespacedKey, Ingress] = field(default_factory=dict)
+    ingress_classes: dict[str, IngressClass] = field(default_factory=dict)
     container_usage: dict[ContainerKey, ContainerUsage] = field(default_factory=dict)
     node_usage: dict[str, NodeUsage] = field(default_factory=dict)
     network: NetworkSettings = field(default_factory=NetworkSettings)

@@ -25,8 +25,12 @@ from k8s_optimizer.domain.changes import Change
 from k8s_optimizer.domain.objects import (
     HPA,
     Endpoints,
+    EndpointSlice,
     Event,
+    Ingress,
+    IngressClass,
     Namespace,
+    NetworkPolicy,
     Node,
     ObjectRef,
     Pod,
@@ -66,6 +70,10 @@ _CACHE_KINDS = (
     "HorizontalPodAutoscaler",
     "PodDisruptionBudget",
     "Event",
+    "EndpointSlice",
+    "NetworkPolicy",
+    "Ingress",
+    "IngressClass",
 )
 _WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")
 
@@ -340,6 +348,10 @@ class ClusterModel:
             hpas=self._copy("HorizontalPodAutoscaler", HPA),
             pdbs=self._copy("PodDisruptionBudget", PodDisruptionBudget),
             events=self._copy("Event", Event),
+            endpoint_slices=self._copy("EndpointSlice", EndpointSlice),
+            network_policies=self._copy("NetworkPolicy", NetworkPolicy),
+            ingresses=self._copy("Ingress", Ingress),
+            ingress_classes={name: c for (_, name), c in self._copy("IngressClass", IngressClass).items()},
             container_usage=dict(self.container_usage),
             node_usage=dict(self.node_usage),
             network=self._network,
