@@ -823,3 +823,58 @@ ServerMessage = Annotated[
 ]
 
 SnapshotData.model_rebuild()
+
+
+# -- kube-proxy rules and NetworkPolicy reachability ---------------------------------------------------------
+
+
+class EndpointRuleOut(Model):
+    endpoint: str = Field(description="pod IP:port the rule DNATs to ([IPv6]:port)")
+    chain: str = Field(description="the endpoint's chain (KUBE-SEP-… in iptables, endpoint-… in nftables)")
+    dnat: str = Field(description="the DNAT line as the node's tooling prints it")
+
+
+class RulesOut(Model):
+    """What kube-proxy programs on one node, for one Service or for every Service."""
+
+    node: str
+    mode: Literal["iptables", "nftables", "ipvs"]
+    mode_source: str = Field(
+        description="where the mode came from (the optimizer's setting, or kube-proxy's ConfigMap)"
+    )
+    service: ObjectRefOut | None = None
+    text: str = Field(description="iptables-save lines, the nft transaction, or ipvsadm -Ln plus ipset save")
+    listing: str | None = Field(
+        None, description="iptables -t nat -L <chain> -n --line-numbers of the Service's chains"
+    )
+    endpoint_rules: list[EndpointRuleOut] = Field(default_factory=list)
+
+
+class SideVerdictOut(Model):
+    direction: Literal["Ingress", "Egress"]
+    isolated: bool = Field(description="some NetworkPolicy selects the pod for this direction")
+    allowed: bool
+    selecting: list[ObjectRefOut]
+    allowing: list[ObjectRefOut]
+
+
+class EndpointReachability(Model):
+    pod: str
+    port: int = Field(description="the pod port the connection reaches after kube-proxy's DNAT")
+    allowed: bool
+    reason: str
+    egress: SideVerdictOut = Field(description="the source's egress policies")
+    ingress: SideVerdictOut = Field(description="the destination's ingress policies")
+
+
+class PortReachability(Model):
+    service_port: int
+    protocol: str
+    verdict: Literal["allowed", "denied", "partial", "no-endpoints"]
+    endpoints: list[EndpointReachability]
+
+
+class ReachabilityOut(Model):
+    service: ObjectRefOut
+    source: str = Field(description="namespace/pod, or 'any pod in <namespace>' for from_namespace")
+    ports: list[PortReachability]

@@ -42,6 +42,8 @@ class NetworkSettings:
     node_network_cidr: str | None = None  # derived from node IPs when None
     host_port_mappings: dict[int, int] = field(default_factory=dict)  # nodePort -> host port
     cluster_domain: str = "cluster.local"
+    kube_proxy_mode: str = "iptables"
+    cluster_cidr: str | None = None  # kube-proxy's clusterCIDR; None: derived from the nodes' podCIDRs
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,7 +144,10 @@ class ClusterModel:
         self._last_tick_seq: int | None = None
         self._last_tick_timestamp: datetime | None = None
         self._network = NetworkSettings(
-            service_cidr=settings.service_cidr, host_port_mappings=dict(settings.host_port_mappings)
+            service_cidr=settings.service_cidr,
+            host_port_mappings=dict(settings.host_port_mappings),
+            kube_proxy_mode=settings.kube_proxy_mode,
+            cluster_cidr=settings.cluster_cidr,
         )
 
     # -- lifecycle -----------------------------------------------------------------------------------

@@ -434,13 +434,20 @@ def render(
     slices: Iterable[EndpointSlice],
     node: ProxyNode,
     config: ProxyConfig | None = None,
+    *,
+    large_cluster: bool | None = None,
 ) -> RuleSet:
-    """What kube-proxy in iptables mode programs on `node` for these Services and EndpointSlices."""
+    """What kube-proxy in iptables mode programs on `node` for these Services and EndpointSlices.
+
+    `large_cluster` overrides the endpoint count kube-proxy decides it from, for renders of a part
+    of the cluster (one Service) that must still write what the whole cluster's size dictates.
+    """
     config = config or ProxyConfig()
     infos = service_ports(services, config.ip_family)
     by_port = endpoints_by_port(slices, config.ip_family)
-    total_endpoints = sum(len(endpoints_of(info, by_port)) for info in infos)
-    writer = _Writer(config, node, large_cluster=total_endpoints > LARGE_CLUSTER_ENDPOINTS)
+    if large_cluster is None:
+        large_cluster = sum(len(endpoints_of(info, by_port)) for info in infos) > LARGE_CLUSTER_ENDPOINTS
+    writer = _Writer(config, node, large_cluster=large_cluster)
     writer.preamble()
     for info in sorted(infos, key=lambda i: i.name_string):
         writer.service_port(plan_port(info, endpoints_of(info, by_port), node))

@@ -22,7 +22,9 @@ from k8s_optimizer.analysis.kubeproxy.model import (
     endpoints_of,
     service_ports,
 )
-from k8s_optimizer.domain.objects import EndpointSlice, Service
+from k8s_optimizer.analysis.network import common_network
+from k8s_optimizer.domain.objects import EndpointSlice, Node, Service
+from k8s_optimizer.domain.snapshot import ClusterSnapshot
 
 ProxyMode = Literal["iptables", "nftables", "ipvs"]
 MODES: tuple[ProxyMode, ...] = ("iptables", "nftables", "ipvs")
@@ -80,9 +82,14 @@ def _service_infos(services: Iterable[Service], service: Service, config: ProxyC
 
 
 def _iptables_view(
-    services: list[Service], slices: list[EndpointSlice], service: Service | None, node: ProxyNode, config: ProxyConfig
+    services: list[Service],
+    slices: list[EndpointSlice],
+    service: Service | None,
+    node: ProxyNode,
+    config: ProxyConfig,
+    large_cluster: bool | None,
 ) -> RulesView:
-    rules = iptables.render(services, slices, node, config)
+    rules = iptables.render(services, slices, node, config, large_cluster=large_cluster)
     if service is None:
         text = xtables.node_save(rules, "filter") + xtables.node_save(rules, "nat")
         return RulesView("iptables", node.name, text, None, ())
@@ -166,12 +173,36 @@ def rules_view(
     service: Service | None = None,
     mode: ProxyMode | None = None,
     service_cidrs: tuple[str, ...] = (),
+    large_cluster: bool | None = None,
 ) -> RulesView:
-    """The rules kube-proxy keeps on `node`, for one Service or (service=None) for every Service."""
+    """The rules kube-proxy keeps on `node`, for one Service or (service=None) for every Service.
+
+    For one Service, pass just it and its slices (the other Services' rules are left out anyway) and
+    `large_cluster` from the whole cluster's endpoint count (see `is_large_cluster`).
+    """
     chosen = mode or settings.mode
     all_services, all_slices = list(services), list(slices)
     if chosen == "nftables":
         return _nft_view(all_services, all_slices, service, node, settings.config, service_cidrs)
     if chosen == "ipvs":
         return _ipvs_view(all_services, all_slices, service, node, settings.config)
-    return _iptables_view(all_services, all_slices, service, node, settings.config)
+    return _iptables_view(all_services, all_slices, service, node, settings.config, large_cluster)
+
+
+def is_large_cluster(slices: Iterable[EndpointSlice]) -> bool:
+    """kube-proxy drops per-endpoint comments above 1,000 endpoints (an upper bound from the slices)."""
+    total = sum(len(s.endpoints) * max(1, len(s.ports)) for s in slices)
+    return total > iptables.LARGE_CLUSTER_ENDPOINTS
+
+
+def settings_for(snapshot: ClusterSnapshot) -> KubeProxySettings:
+    """The optimizer's settings for kube-proxy, the cluster CIDR derived from the nodes when unset."""
+    cidr = snapshot.network.cluster_cidr or common_network(
+        node.pod_cidr for node in snapshot.nodes.values() if node.pod_cidr
+    )
+    mode: ProxyMode = next((m for m in MODES if m == snapshot.network.kube_proxy_mode), "iptables")
+    return KubeProxySettings(mode, ProxyConfig(cluster_cidr=cidr), "setting (OPTIMIZER_KUBE_PROXY_MODE)")
+
+
+def proxy_node(node: Node) -> ProxyNode:
+    return ProxyNode(node.name, node.internal_ip, dict(node.labels))

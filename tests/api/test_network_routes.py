@@ -1,0 +1,170 @@
+"""kube-proxy rules and NetworkPolicy reachability through the API, against the embedded cluster."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from k8s_optimizer.analysis.kubeproxy.model import port_proto_hash
+from k8s_optimizer.app import create_app
+from k8s_optimizer.settings import Settings
+from tests.api.test_sim import eventually
+from tests.simcluster import SimCluster
+
+MANIFEST = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: net}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: net-client}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: net}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.27
+        ports: [{containerPort: 8080, name: http}]
+        resources: {requests: {cpu: 100m, memory: 64Mi}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: net}
+spec:
+  type: NodePort
+  externalTrafficPolicy: Local
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http, nodePort: 30099}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: net-client, labels: {app: client}}
+spec:
+  containers: [{name: c, image: busybox:1.36, resources: {requests: {cpu: 10m, memory: 16Mi}}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: frontend, namespace: net, labels: {role: frontend}}
+spec:
+  containers: [{name: c, image: busybox:1.36, resources: {requests: {cpu: 10m, memory: 16Mi}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-from-frontend, namespace: net}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {role: frontend}}}]
+    ports: [{port: http}]
+"""
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimCluster]:
+    with SimCluster.start(scenario="demo", speed=1.0) as cluster:
+        result = cluster.kubectl("apply", "-f", "-", stdin=MANIFEST)
+        assert result.returncode == 0, result.stderr
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def client(sim: SimCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = Settings(kubeconfig=sim.kubeconfig, data_dir=Path(tmp_path_factory.mktemp("net")))
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        eventually(lambda: test_client.get("/ready").status_code == 200, 20.0, "ready")
+        yield test_client
+
+
+def _web_pods(sim: SimCluster) -> list[dict[str, Any]]:
+    pods: list[dict[str, Any]] = json.loads(
+        sim.kubectl("-n", "net", "get", "pods", "-l", "app=web", "-o", "json").stdout
+    )["items"]
+    return pods
+
+
+def _rules(client: TestClient) -> dict[str, Any] | None:
+    response = client.get("/api/v1/services/net/web/rules")
+    if response.status_code != 200:
+        return None
+    body: dict[str, Any] = response.json()
+    return body if len(body["endpoint_rules"]) == 2 else None
+
+
+def test_rules_of_a_service_are_kube_proxys_for_its_endpoints(sim: SimCluster, client: TestClient) -> None:
+    body = eventually(lambda: _rules(client), 20.0, "two endpoints in the rules")
+    assert (body["mode"], body["service"]["name"]) == ("iptables", "web")
+    pod_ips = sorted(f"{p['status']['podIP']}:8080" for p in _web_pods(sim))
+    assert sorted(r["endpoint"] for r in body["endpoint_rules"]) == pod_ips
+    chain = "KUBE-EXT-" + port_proto_hash("net/web:http", "tcp")
+    assert (
+        f'-A KUBE-NODEPORTS -p tcp -m comment --comment "net/web:http" -m tcp --dport 30099 -j {chain}' in body["text"]
+    )
+    nodes = {p["spec"].get("nodeName") for p in _web_pods(sim)}
+    drop = '-A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment "net/web:http has no local endpoints"'
+    # externalTrafficPolicy: Local — the entry node drops NodePort traffic unless a web pod runs on it.
+    assert (drop in body["text"]) is (body["node"] not in nodes)
+    assert body["listing"].startswith(f"Chain {chain} (")
+
+
+def test_rules_in_other_modes_and_for_a_node(client: TestClient) -> None:
+    eventually(lambda: _rules(client), 20.0, "rules")
+    nft = client.get("/api/v1/services/net/web/rules?mode=nftables").json()
+    assert nft["mode"] == "nftables"
+    assert "add element ip kube-proxy service-nodeports { tcp . 30099 : goto external-" in nft["text"]
+    ipvs = client.get("/api/v1/services/net/web/rules?mode=ipvs").json()
+    assert ":30099 rr" in ipvs["text"]
+    node = client.get(f"/api/v1/nodes/{nft['node']}/rules").json()
+    assert node["service"] is None
+    assert '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports;' in node["text"]
+
+
+def test_reachability_names_the_deciding_policy(client: TestClient) -> None:
+    eventually(lambda: _rules(client), 20.0, "endpoints")
+    denied = client.get("/api/v1/services/net/web/reachability", params={"from": "net-client/client"}).json()
+    (port,) = denied["ports"]
+    assert (port["service_port"], port["verdict"]) == (80, "denied")
+    assert port["endpoints"][0]["port"] == 8080
+    assert port["endpoints"][0]["reason"].startswith(
+        "connections time out: NetworkPolicy web-from-frontend in net selects net/"
+    )
+    assert port["endpoints"][0]["reason"].endswith("for ingress and no rule admits net-client/client on TCP/8080")
+    allowed = client.get("/api/v1/services/net/web/reachability", params={"from": "net/frontend"}).json()
+    assert allowed["ports"][0]["verdict"] == "allowed"
+    assert allowed["ports"][0]["endpoints"][0]["ingress"]["allowing"][0]["name"] == "web-from-frontend"
+    anyone = client.get("/api/v1/services/net/web/reachability", params={"from_namespace": "net-client"}).json()
+    assert (anyone["source"], anyone["ports"][0]["verdict"]) == ("any pod in net-client", "denied")
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({}, 422),
+        ({"from": "net/frontend", "from_namespace": "net"}, 422),
+        ({"from": "no-slash"}, 422),
+        ({"from": "net/ghost"}, 404),
+        ({"from_namespace": "nowhere"}, 404),
+    ],
+)
+def test_reachability_rejects_bad_sources(client: TestClient, params: dict[str, str], status: int) -> None:
+    response = client.get("/api/v1/services/net/web/reachability", params=params)
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_unknown_service_and_node_are_404(client: TestClient) -> None:
+    assert client.get("/api/v1/services/net/nope/rules").status_code == 404
+    assert client.get("/api/v1/nodes/nope/rules").status_code == 404
