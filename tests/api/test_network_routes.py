@@ -61,6 +61,19 @@ metadata: {name: frontend, namespace: net, labels: {role: frontend}}
 spec:
   containers: [{name: c, image: busybox:1.36, resources: {requests: {cpu: 10m, memory: 16Mi}}}]
 ---
+apiVersion: v1
+kind: Pod
+metadata: {name: batch, namespace: net, labels: {role: batch}}
+spec:
+  containers: [{name: c, image: busybox:1.36, resources: {requests: {cpu: 10m, memory: 16Mi}}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: bare, namespace: net}
+spec:
+  selector: {role: batch}
+  ports: [{port: 9090, targetPort: 9090}]
+---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: web-from-frontend, namespace: net}
@@ -83,7 +96,9 @@ def sim() -> Iterator[SimCluster]:
 
 @pytest.fixture(scope="module")
 def client(sim: SimCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = Settings(kubeconfig=sim.kubeconfig, data_dir=Path(tmp_path_factory.mktemp("net")))
+    settings = Settings(
+        kubeconfig=sim.kubeconfig, data_dir=Path(tmp_path_factory.mktemp("net")), metrics_interval_seconds=1.0
+    )
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         eventually(lambda: test_client.get("/ready").status_code == 200, 20.0, "ready")
         yield test_client
@@ -168,3 +183,44 @@ def test_reachability_rejects_bad_sources(client: TestClient, params: dict[str, 
 def test_unknown_service_and_node_are_404(client: TestClient) -> None:
     assert client.get("/api/v1/services/net/nope/rules").status_code == 404
     assert client.get("/api/v1/nodes/nope/rules").status_code == 404
+
+
+def _diagnosis(client: TestClient, service: str, finding: str) -> list[dict[str, Any]] | None:
+    response = client.get(f"/api/v1/services/net/{service}/diagnosis")
+    if response.status_code != 200:
+        return None
+    found = [d for d in response.json()["diagnosis"] if d["id"] == finding]
+    return found or None
+
+
+def test_diagnosis_names_a_denying_network_policy(client: TestClient) -> None:
+    (finding,) = eventually(lambda: _diagnosis(client, "web", "networkPolicyDenies"), 30.0, "policy finding")
+    # A denied pod of the Service's own namespace is the likely caller: a warning naming it.
+    assert finding["severity"] == "warning"
+    assert finding["message"].startswith(
+        "connections time out: NetworkPolicy web-from-frontend in net selects net/web-"
+    )
+    assert "and no rule admits net/batch on TCP/8080 (and " in finding["message"]
+    assert finding["pods"][0] == "batch"
+
+
+def test_diagnosis_names_each_node_that_drops_under_a_local_policy(sim: SimCluster, client: TestClient) -> None:
+    findings = eventually(lambda: _diagnosis(client, "web", "localPolicyDrops"), 30.0, "local-policy finding")
+    nodes = json.loads(sim.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    with_endpoint = {p["spec"].get("nodeName") for p in _web_pods(sim)}
+    without = sorted(n["metadata"]["name"] for n in nodes if n["metadata"]["name"] not in with_endpoint)
+    assert [f["message"] for f in findings] == [
+        f"NodePort 30099 on {node} drops traffic: no local endpoint under externalTrafficPolicy: Local "
+        "(clients reaching this node time out)"
+        for node in without
+    ]
+    assert {f["severity"] for f in findings} == {"warning"}
+
+
+def test_diagnosis_names_an_undeclared_target_port(client: TestClient) -> None:
+    (finding,) = eventually(lambda: _diagnosis(client, "bare", "targetPortUndeclared"), 30.0, "undeclared port")
+    assert finding["severity"] == "info"
+    assert finding["message"] == (
+        "port 9090 targets 9090, which no selected container declares (they declare no ports): "
+        "it answers only if the process listens there"
+    )
