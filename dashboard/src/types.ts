@@ -285,7 +285,7 @@ export interface PathBranch {
 }
 
 export interface RequestPath {
-  kind: "cluster-ip" | "node-port";
+  kind: "cluster-ip" | "node-port" | "load-balancer" | "headless" | "external-name";
   service_port: number;
   hops: PathHop[];
   branches: PathBranch[];
@@ -447,3 +447,42 @@ export type ServerMessage =
   | { type: "heartbeat"; epoch: string; seq: number; at: string }
   | { type: "pong"; epoch: string; seq: number }
   | { type: "error"; epoch: string; seq: number; code: string; detail: string };
+
+export interface EndpointRuleOut {
+  endpoint: string;
+  chain: string;
+  dnat: string;
+}
+
+export interface RulesOut {
+  node: string;
+  mode: "iptables" | "nftables" | "ipvs";
+  mode_source: string;
+  service: ObjectRef | null;
+  text: string;
+  listing: string | null;
+  endpoint_rules: EndpointRuleOut[];
+}
+
+export interface SideVerdictOut {
+  direction: "Ingress" | "Egress";
+  isolated: boolean;
+  allowed: boolean;
+  selecting: ObjectRef[];
+  allowing: ObjectRef[];
+}
+
+export interface EndpointReachability {
+  pod: string;
+  port: number;
+  allowed: boolean;
+  reason: string;
+  egress: SideVerdictOut;
+  ingress: SideVerdictOut;
+}
+
+export interface ReachabilityOut {
+  service: ObjectRef;
+  source: string;
+  ports: { service_port: number; protocol: string; verdict: "allowed" | "denied" | "partial" | "no-endpoints"; endpoints: EndpointReachability[] }[];
+}
