@@ -285,7 +285,7 @@ export interface PathBranch {
 }
 
 export interface RequestPath {
-  kind: "cluster-ip" | "node-port" | "load-balancer" | "headless" | "external-name";
+  kind: "cluster-ip" | "node-port" | "load-balancer" | "headless" | "external-name" | "ingress";
   service_port: number;
   hops: PathHop[];
   branches: PathBranch[];

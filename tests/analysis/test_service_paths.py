@@ -7,9 +7,21 @@ from dataclasses import replace
 from fractions import Fraction
 
 from k8s_optimizer.analysis.network import service_map
-from k8s_optimizer.domain.objects import EndpointPort, EndpointSlice, Service, ServicePort, SliceEndpoint
+from k8s_optimizer.domain.objects import (
+    EndpointPort,
+    EndpointSlice,
+    Ingress,
+    IngressBackend,
+    IngressClass,
+    IngressPath,
+    IngressRule,
+    Service,
+    ServicePort,
+    SliceEndpoint,
+)
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
 from k8s_optimizer.domain.topology import Topology
+from k8s_optimizer.recommend.diagnose import diagnose_service
 from tests.analysis.test_network import CP, NS, W1, W2, snapshot
 
 
@@ -118,4 +130,38 @@ def test_selector_less_service_follows_its_manual_endpoint_slices() -> None:
     assert (
         path.hops[-1].command
         == "kubectl -n k8s-optimizer get endpointslices -l kubernetes.io/service-name=legacy-db -o wide"
+    )
+
+
+def test_an_ingress_in_front_of_a_service_is_an_entry_path() -> None:
+    snap = snapshot()
+    echo = snap.services[(NS, "echo-demo")]
+    web = Ingress(
+        NS,
+        "echo",
+        "nginx",
+        (IngressRule("echo.local", (IngressPath("/", "Prefix", IngressBackend("echo-demo", "http")),)),),
+        tls_hosts=("echo.local",),
+        load_balancer_ips=("172.20.0.4",),
+    )
+    snap = replace(snap, ingresses={(NS, "echo"): web})
+    (path,) = [p for p in service_map(Topology.build(snap), echo).paths if p.kind == "ingress"]
+    assert [hop.kind for hop in path.hops] == ["client", "ingress", "cluster-ip", "kube-proxy"]
+    assert path.hops[1].label == "Ingress echo (nginx): echo.local/"
+    assert [b.target for b in path.branches] == ["10.244.2.3:5678", "10.244.2.30:5678"]
+
+
+def test_the_diagnosis_names_an_ingress_routing_to_a_port_the_service_lacks() -> None:
+    snap = snapshot()
+    echo = snap.services[(NS, "echo-demo")]
+    wrong = Ingress(
+        NS, "echo", "nginx", (IngressRule(None, (IngressPath("/", "Prefix", IngressBackend("echo-demo", 8080)),)),)
+    )
+    snap = replace(
+        snap, ingresses={(NS, "echo"): wrong}, ingress_classes={"nginx": IngressClass("nginx", "k8s.io/ingress-nginx")}
+    )
+    (finding,) = [d for d in diagnose_service(echo, Topology.build(snap)) if d.id == "ingressBroken"]
+    assert (finding.severity, finding.message) == (
+        "danger",
+        "Ingress echo: */ routes to port 8080 of Service echo-demo, which has no such port",
     )

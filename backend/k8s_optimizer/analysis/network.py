@@ -19,7 +19,8 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Literal
 
-from k8s_optimizer.domain.objects import EndpointSlice, Node, ObjectRef, Pod, Service, ServicePort
+from k8s_optimizer.analysis.ingress import Route, routes_to
+from k8s_optimizer.domain.objects import EndpointSlice, Ingress, Node, ObjectRef, Pod, Service, ServicePort
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
 from k8s_optimizer.domain.topology import Topology
 
@@ -118,8 +119,9 @@ HopKind = Literal[
     "node",
     "load-balancer",
     "external",
+    "ingress",
 ]
-PathKind = Literal["cluster-ip", "node-port", "load-balancer", "headless", "external-name"]
+PathKind = Literal["cluster-ip", "node-port", "load-balancer", "headless", "external-name", "ingress"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -575,6 +577,46 @@ def dns_service_ip(snapshot: ClusterSnapshot) -> str | None:
     return service.cluster_ip if service else None
 
 
+def _ingress_path(
+    service: Service, route: Route, proxy: ProxyView, endpoints: Sequence[EndpointView], ingress: Ingress
+) -> RequestPath:
+    where = f"{route.host or '*'}{route.path or ' (default backend)'}"
+    entry = ", ".join(ingress.load_balancer_ips) or "the ingress controller's Service"
+    hops = (
+        Hop("client", "client outside the cluster", None, f"HTTP(S) to {where}", None),
+        Hop(
+            "ingress",
+            f"Ingress {ingress.name} ({ingress.ingress_class or 'default class'}): {where}",
+            entry,
+            f"the {route.path_type or 'default'} rule routes to Service {service.name} port "
+            f"{route.backend.service_port}; TLS for {', '.join(ingress.tls_hosts) or 'no host'}",
+            f"{_ns(service)} get ingress {ingress.name} -o wide",
+        ),
+        Hop(
+            "cluster-ip",
+            f"Service {service.name}",
+            host_port(service.cluster_ip, proxy.service_port) if service.cluster_ip else None,
+            "the controller proxies to the Service (or straight to its endpoints, as ingress-nginx does)",
+            f"{_ns(service)} get svc {service.name} -o wide",
+        ),
+        _kube_proxy_hop(service, proxy),
+    )
+    return RequestPath("ingress", proxy.service_port, hops, _branches(service, proxy, endpoints, None))
+
+
+def _ingress_paths(
+    service: Service, ingresses: Sequence[Ingress], proxy: Sequence[ProxyView], endpoints: Sequence[EndpointView]
+) -> list[RequestPath]:
+    by_name = {ingress.name: ingress for ingress in ingresses}
+    paths: list[RequestPath] = []
+    for route in routes_to(service, ingresses):
+        port = route.backend.service_port
+        matching = [(view, p) for view, p in zip(proxy, service.ports, strict=True) if port in (p.port, p.name)]
+        for view, _ in matching[:1]:
+            paths.append(_ingress_path(service, route, view, endpoints, by_name[route.ingress.name]))
+    return paths
+
+
 def _paths(
     service: Service,
     ports: Sequence[PortView],
@@ -611,6 +653,8 @@ def service_map(
     ports = _port_views(snapshot, service, pods)
     proxy = _proxy_views(snapshot, service, endpoints, own_slices)
     paths = _paths(service, ports, proxy, endpoints, (dns_service_ip(snapshot), client, entry_node(snapshot)))
+    ingresses = [i for i in snapshot.ingresses.values() if i.namespace == service.namespace]
+    paths.extend(_ingress_paths(service, ingresses, proxy, endpoints))
     endpoint_pods = [
         snapshot.pods[(service.namespace, e.pod)]
         for e in endpoints

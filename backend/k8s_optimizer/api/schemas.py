@@ -462,7 +462,7 @@ class PathBranch(Model):
 
 
 class RequestPath(Model):
-    kind: Literal["cluster-ip", "node-port", "load-balancer", "headless", "external-name"]
+    kind: Literal["cluster-ip", "node-port", "load-balancer", "headless", "external-name", "ingress"]
     service_port: int
     hops: list[PathHop]
     branches: list[PathBranch]

@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from k8s_optimizer.analysis import traffic
+from k8s_optimizer.analysis import ingress, traffic
 from k8s_optimizer.domain.objects import ObjectRef, Pod, Service, ServicePort
 from k8s_optimizer.domain.topology import Topology
 from k8s_optimizer.recommend.model import CheckSeverity, Diagnosis
@@ -199,6 +199,26 @@ def _traffic_policy_findings(service: Service, topology: Topology) -> Iterator[D
         )
 
 
+def _ingress_findings(service: Service, topology: Topology) -> Iterator[Diagnosis]:
+    """Ingresses that route to this Service but cannot deliver: a wrong port, or no controller."""
+    snapshot = topology.snapshot
+    fronting = [i for i in snapshot.ingresses.values() if ingress.routes_to(service, [i])]
+    if not fronting:
+        return
+    problems = ingress.problems(fronting, [service], snapshot.ingress_classes.values())
+    for problem in problems:
+        if " routes to " in problem.message and f" of Service {service.name}," not in problem.message:
+            continue  # the same Ingress routing elsewhere: not this Service's problem
+        yield Diagnosis(
+            "ingressBroken",
+            service.ref(),
+            "danger" if "port" in problem.message else "warning",
+            f"Ingress {problem.ingress.name}: {problem.message}",
+            f"kubectl -n {service.namespace} get ingress {problem.ingress.name} -o yaml",
+            "point the rule at an existing port of the Service, or set an ingressClassName that a controller serves",
+        )
+
+
 def diagnose_service(service: Service, topology: Topology) -> list[Diagnosis]:
     """Root-cause findings for one Service (empty when traffic can flow)."""
     if service.type == "ExternalName" or not service.selector:
@@ -206,6 +226,7 @@ def diagnose_service(service: Service, topology: Topology) -> list[Diagnosis]:
     findings = list(_node_port_findings(service, topology))
     findings.extend(_traffic_policy_findings(service, topology))
     findings.extend(policy_findings(service, topology))
+    findings.extend(_ingress_findings(service, topology))
     pods = topology.live_selected_pods(service)
     if not pods:
         message = f"selector {_selector_text(service)} matches no pods: endpoints are empty"

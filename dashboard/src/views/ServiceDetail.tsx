@@ -23,6 +23,7 @@ const PATH_LABEL: Record<string, string> = {
   "load-balancer": "From outside (LoadBalancer)",
   headless: "Headless (DNS answers pod IPs)",
   "external-name": "ExternalName (DNS CNAME)",
+  ingress: "From outside (Ingress)",
 };
 
 function Hop(props: { hop: PathHop }): JSX.Element {
