@@ -665,3 +665,31 @@ def test_the_reason_names_the_deciding_policy_and_the_client() -> None:
     assert verdict.reason == (
         "connections time out: NetworkPolicy default-deny in x selects x/a for ingress and no rule admits y/a on TCP/80"
     )
+
+
+def test_namespace_matrix_summarises_the_pod_groups() -> None:
+    from k8s_optimizer.analysis.netpol import namespace_matrix
+    from k8s_optimizer.domain.objects import ContainerPort, ContainerSpec, Pod
+
+    def pod(namespace: str, name: str, labels: dict[str, str]) -> Pod:
+        container = ContainerSpec("c", "img", ports=(ContainerPort(8080, "http"),))
+        ip = f"10.244.{'xyz'.index(namespace) + 1}.{len(name)}"
+        return Pod(namespace, name, name, labels, None, "n1", ip, None, "Running", True, (container,))
+
+    pods = [pod("x", "a", {"pod": "a"}), pod("x", "b", {"pod": "b"}), pod("y", "a", {"pod": "a"})]
+    policies = [
+        translate_network_policy(
+            {"metadata": {"namespace": "x", "name": "deny"}, "spec": {"podSelector": match(pod="a")}}
+        )
+    ]
+    cells = {
+        (c.source_namespace, c.destination_namespace): c
+        for c in namespace_matrix(pods, policies, {n: {NS_LABEL: n} for n in "xyz"})
+    }
+    assert (cells[("x", "x")].verdict, cells[("x", "x")].denied_pairs, cells[("x", "x")].pairs) == ("partial", 1, 2)
+    assert (cells[("y", "x")].verdict, cells[("y", "x")].denied_pairs) == (
+        "partial",
+        1,
+    )  # y/a → x/a denied, → x/b allowed
+    assert cells[("x", "y")].verdict == "allowed"
+    assert [ref.name for ref in cells[("y", "x")].deciding] == ["deny"]

@@ -224,3 +224,16 @@ def test_diagnosis_names_an_undeclared_target_port(client: TestClient) -> None:
         "port 9090 targets 9090, which no selected container declares (they declare no ports): "
         "it answers only if the process listens there"
     )
+
+
+def test_policy_matrix_shows_the_isolated_namespace(client: TestClient) -> None:
+    eventually(lambda: _rules(client), 20.0, "endpoints")
+    cells = {
+        (c["source_namespace"], c["destination_namespace"]): c
+        for c in client.get("/api/v1/network/policies/matrix").json()["cells"]
+    }
+    into_net = cells[("net-client", "net")]
+    # net-client/client reaches net/frontend and net/batch (not isolated) but not the web pods.
+    assert into_net["verdict"] == "partial"
+    assert [d["name"] for d in into_net["deciding"]] == ["web-from-frontend"]
+    assert cells[("net", "net-client")]["verdict"] == "allowed"

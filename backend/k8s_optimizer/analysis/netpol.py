@@ -204,3 +204,66 @@ def evaluate(
         egress=_side("Egress", source, destination, ordered, connection),
         ingress=_side("Ingress", destination, source, ordered, connection),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixCell:
+    source_namespace: str
+    destination_namespace: str
+    verdict: str  # allowed, denied, partial
+    denied_pairs: int
+    pairs: int
+    deciding: tuple[ObjectRef, ...]  # the policies that isolate the denied destinations
+
+
+def _groups(pods: Iterable[Pod], limit: int) -> dict[str, list[PodPeer]]:
+    """One representative per (namespace, labels) — a replica set is one question — per namespace."""
+    seen: dict[tuple[str, frozenset[tuple[str, str]]], PodPeer] = {}
+    for pod in sorted(pods, key=lambda p: (p.namespace, p.name)):
+        if len(seen) >= limit:
+            break
+        seen.setdefault((pod.namespace, frozenset(pod.labels.items())), PodPeer.of(pod))
+    grouped: dict[str, list[PodPeer]] = {}
+    for peer in seen.values():
+        grouped.setdefault(peer.namespace, []).append(peer)
+    return grouped
+
+
+def _any_port(peer: PodPeer) -> tuple[int, str]:
+    """The port a matrix cell asks about: the destination's first declared port (80/TCP without one)."""
+    return (peer.named_ports[0][2], peer.named_ports[0][1]) if peer.named_ports else (80, "TCP")
+
+
+def namespace_matrix(
+    pods: Iterable[Pod], policies: Iterable[NetworkPolicy], namespaces: Mapping[str, Labels], *, group_limit: int = 200
+) -> list[MatrixCell]:
+    """Namespace × namespace: may pods of one reach pods of the other (per pod group, on its first port)."""
+    ordered = sorted(policies, key=lambda p: (p.namespace, p.name))
+    groups = _groups(pods, group_limit)
+    cells: list[MatrixCell] = []
+    for source_ns, sources in sorted(groups.items()):
+        for destination_ns, destinations in sorted(groups.items()):
+            verdicts = [
+                evaluate(source, destination, *_any_port(destination), ordered, namespaces)
+                for source in sources
+                for destination in destinations
+                if source != destination
+            ]
+            if not verdicts:
+                continue
+            denied = [v for v in verdicts if not v.allowed]
+            verdict = "allowed" if not denied else "denied" if len(denied) == len(verdicts) else "partial"
+            deciding = {
+                ref for v in denied for side in (v.egress, v.ingress) if not side.allowed for ref in side.selecting
+            }
+            cells.append(
+                MatrixCell(
+                    source_ns,
+                    destination_ns,
+                    verdict,
+                    len(denied),
+                    len(verdicts),
+                    tuple(sorted(deciding, key=ObjectRef.key)),
+                )
+            )
+    return cells

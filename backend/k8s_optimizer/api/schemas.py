@@ -878,3 +878,19 @@ class ReachabilityOut(Model):
     service: ObjectRefOut
     source: str = Field(description="namespace/pod, or 'any pod in <namespace>' for from_namespace")
     ports: list[PortReachability]
+
+
+class MatrixCellOut(Model):
+    source_namespace: str
+    destination_namespace: str
+    verdict: Literal["allowed", "denied", "partial"]
+    denied_pairs: int = Field(description="pod-group pairs the policies deny")
+    pairs: int = Field(description="pod-group pairs checked (one pod per namespace and label set)")
+    deciding: list[ObjectRefOut] = Field(description="the policies that isolate the denied pairs")
+
+
+class PolicyMatrixOut(Model):
+    """Namespace × namespace reachability under the cluster's NetworkPolicies, for the network map."""
+
+    cells: list[MatrixCellOut]
+    group_limit: int = Field(description="pod groups considered at most (the largest clusters are sampled)")

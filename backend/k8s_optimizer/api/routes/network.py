@@ -199,3 +199,34 @@ async def service_reachability(
         source=source.label,
         ports=_port_reachability(context, service, source, backends),
     )
+
+
+MATRIX_GROUP_LIMIT = 200
+
+
+@router.get("/network/policies/matrix")
+async def policy_matrix(context: ContextDep) -> s.PolicyMatrixOut:
+    """Which namespaces' pods may reach which, per pod group, and the policies that deny (off the event loop)."""
+    snapshot = context.snapshot
+    namespaces = {name: dict(ns.labels) for name, ns in snapshot.namespaces.items()}
+    cells = await asyncio.to_thread(
+        netpol.namespace_matrix,
+        [pod for pod in snapshot.pods.values() if not pod.deleting and pod.pod_ip],
+        list(snapshot.network_policies.values()),
+        namespaces,
+        group_limit=MATRIX_GROUP_LIMIT,
+    )
+    return s.PolicyMatrixOut(
+        cells=[
+            s.MatrixCellOut(
+                source_namespace=c.source_namespace,
+                destination_namespace=c.destination_namespace,
+                verdict="allowed" if c.verdict == "allowed" else "denied" if c.verdict == "denied" else "partial",
+                denied_pairs=c.denied_pairs,
+                pairs=c.pairs,
+                deciding=[_ref(r) for r in c.deciding],
+            )
+            for c in cells
+        ],
+        group_limit=MATRIX_GROUP_LIMIT,
+    )
