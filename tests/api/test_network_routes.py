@@ -122,6 +122,7 @@ def _rules(client: TestClient) -> dict[str, Any] | None:
 def test_rules_of_a_service_are_kube_proxys_for_its_endpoints(sim: SimCluster, client: TestClient) -> None:
     body = eventually(lambda: _rules(client), 20.0, "two endpoints in the rules")
     assert (body["mode"], body["service"]["name"]) == ("iptables", "web")
+    assert body["mode_source"] == "kube-system/kube-proxy ConfigMap"  # the embedded cluster publishes kind's
     pod_ips = sorted(f"{p['status']['podIP']}:8080" for p in _web_pods(sim))
     assert sorted(r["endpoint"] for r in body["endpoint_rules"]) == pod_ips
     chain = "KUBE-EXT-" + port_proto_hash("net/web:http", "tcp")

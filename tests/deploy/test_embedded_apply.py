@@ -61,7 +61,7 @@ def test_the_first_apply_creates_every_object(first_apply: str) -> None:
     # The namespace may pre-exist in a scenario; everything else is new.
     expected.discard("namespace/k8s-optimizer created")
     assert expected <= lines
-    assert len(expected) == 21
+    assert len(expected) == 23
 
 
 def test_applied_objects_read_back_with_the_last_applied_annotation(

@@ -9,9 +9,10 @@ what is `k8s_optimizer.domain.topology`'s job.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from k8s_optimizer.domain.objects import (
     HPA,
@@ -44,6 +45,8 @@ class NetworkSettings:
     cluster_domain: str = "cluster.local"
     kube_proxy_mode: str = "iptables"
     cluster_cidr: str | None = None  # kube-proxy's clusterCIDR; None: derived from the nodes' podCIDRs
+    # kube-system/kube-proxy's config.conf (a KubeProxyConfiguration), when the cluster has one.
+    kube_proxy_config: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

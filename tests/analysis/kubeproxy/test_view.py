@@ -62,7 +62,7 @@ def test_settings_come_from_the_kube_proxy_configmap() -> None:
     settings = settings_from_config(kind_conf, default_mode="nftables", cluster_cidr=None)
     assert settings == KubeProxySettings(
         "iptables",
-        ProxyConfig(cluster_cidr="10.244.0.0/16", masquerade_all=False, masquerade_bit=14, localhost_node_ports=False),
+        ProxyConfig(cluster_cidr="10.244.0.0/16", masquerade_all=False, masquerade_bit=14, localhost_node_ports=True),
         "kube-system/kube-proxy ConfigMap",
     )
 

@@ -46,11 +46,12 @@ def settings_from_config(
     raw_mode = str(conf.get("mode") or "iptables")  # "" means iptables on Linux
     mode = next((m for m in MODES if m == raw_mode), default_mode)
     iptables_conf = conf.get("iptables") or {}
+    localhost = iptables_conf.get("localhostNodePorts")  # null means kube-proxy's default: true
     config = ProxyConfig(
         cluster_cidr=str(conf.get("clusterCIDR") or "") or cluster_cidr,
         masquerade_all=bool(iptables_conf.get("masqueradeAll", False)),
-        masquerade_bit=int(iptables_conf.get("masqueradeBit", 14) or 14),
-        localhost_node_ports=bool(iptables_conf.get("localhostNodePorts", True)),
+        masquerade_bit=int(iptables_conf.get("masqueradeBit") or 14),
+        localhost_node_ports=True if localhost is None else bool(localhost),
     )
     return KubeProxySettings(mode, config, "kube-system/kube-proxy ConfigMap")
 
@@ -196,11 +197,15 @@ def is_large_cluster(slices: Iterable[EndpointSlice]) -> bool:
 
 
 def settings_for(snapshot: ClusterSnapshot) -> KubeProxySettings:
-    """The optimizer's settings for kube-proxy, the cluster CIDR derived from the nodes when unset."""
-    cidr = snapshot.network.cluster_cidr or common_network(
-        node.pod_cidr for node in snapshot.nodes.values() if node.pod_cidr
-    )
-    mode: ProxyMode = next((m for m in MODES if m == snapshot.network.kube_proxy_mode), "iptables")
+    """kube-proxy's own configuration when the cluster publishes it, else the optimizer's settings.
+
+    The cluster CIDR falls back to the optimizer's setting, then to the nodes' podCIDRs.
+    """
+    network = snapshot.network
+    cidr = network.cluster_cidr or common_network(node.pod_cidr for node in snapshot.nodes.values() if node.pod_cidr)
+    mode: ProxyMode = next((m for m in MODES if m == network.kube_proxy_mode), "iptables")
+    if network.kube_proxy_config is not None:
+        return settings_from_config(network.kube_proxy_config, default_mode=mode, cluster_cidr=cidr)
     return KubeProxySettings(mode, ProxyConfig(cluster_cidr=cidr), "setting (OPTIMIZER_KUBE_PROXY_MODE)")
 
 
