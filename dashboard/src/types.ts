@@ -282,6 +282,7 @@ export interface PathBranch {
   probability: number;
   cross_node: boolean | null;
   hops: PathHop[];
+  rule_chain?: string | null; // kube-proxy's chain for this endpoint (KUBE-SEP-…)
 }
 
 export interface RequestPath {

@@ -238,3 +238,11 @@ def test_policy_matrix_shows_the_isolated_namespace(client: TestClient) -> None:
     assert into_net["verdict"] == "partial"
     assert [d["name"] for d in into_net["deciding"]] == ["web-from-frontend"]
     assert cells[("net", "net-client")]["verdict"] == "allowed"
+
+
+def test_the_path_links_each_dnat_branch_to_its_rule(client: TestClient) -> None:
+    body = eventually(lambda: _rules(client), 20.0, "endpoints")
+    chains = {r["endpoint"]: r["chain"] for r in body["endpoint_rules"]}
+    path = client.get("/api/v1/services/net/web/path").json()
+    (cluster_ip,) = [p for p in path["paths"] if p["kind"] == "cluster-ip"]
+    assert {b["target"]: b["rule_chain"] for b in cluster_ip["branches"]} == chains

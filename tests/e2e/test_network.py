@@ -65,6 +65,8 @@ def test_rules_tab_shows_kube_proxy_chains_and_switches_mode(page: Any, sim: Sim
     _expect(page)(rules).to_contain_text("-j KUBE-SVC-")
     _expect(page)(page.get_by_test_id("rules-listing")).to_contain_text("Chain KUBE-SVC-")
     assert page.get_by_test_id("rules-endpoint").count() >= 1
+    # Each DNAT branch of the path links to its KUBE-SEP chain in the rules below.
+    _expect(page)(page.get_by_test_id("path-rule-link").first).to_contain_text("KUBE-SEP-")
     page.get_by_test_id("rules-mode").select_option("nftables")
     _expect(page)(rules).to_contain_text("add rule ip kube-proxy service-")
     screenshot(page, "service-rules")

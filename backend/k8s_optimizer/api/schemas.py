@@ -459,6 +459,8 @@ class PathBranch(Model):
     probability: float
     cross_node: bool | None
     hops: list[PathHop]
+    rule_chain: str | None = None
+    """kube-proxy's chain for this endpoint (KUBE-SEP-… in iptables mode): its DNAT is in the Service's rules."""
 
 
 class RequestPath(Model):

@@ -54,6 +54,11 @@ function Branch(props: { branch: PathBranch; endpoints: PathEndpoint[] }): JSX.E
       <span class="prob" title="share of new connections (kube-proxy DNAT probability)">
         {(props.branch.probability * 100).toFixed(1)}%
       </span>
+      {props.branch.rule_chain && (
+        <a class="rule-link" href="#rules-section" data-testid="path-rule-link" title="the DNAT rule in the kube-proxy rules below">
+          {props.branch.rule_chain}
+        </a>
+      )}
     </div>
   );
 }
