@@ -38,11 +38,14 @@ dashboard-types: install dashboard/node_modules/.installed ## regenerate dashboa
 	cd dashboard && npx --no-install openapi-typescript ../.data/openapi.json --output src/api-schema.ts
 
 .PHONY: system-deps
-system-deps: ## install nginx, chromium and docker-compose (config check only) with apt-get when missing
+system-deps: ## install nginx, chromium, docker-compose (config check only) and the netfilter tools (rule tests) with apt-get when missing
 	@missing=""; \
 	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	for tool in iptables:iptables nft:nftables ipset:ipset nfacct:nfacct; do \
+	  command -v $${tool%%:*} >/dev/null || [ -x /usr/sbin/$${tool%%:*} ] || missing="$$missing $${tool#*:}"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     """kind's extraPortMappings as nodePort:hostPort pairs, e.g. '30080:3000,30081:8080'."""
     service_cidr: str = "10.96.0.0/12"
     """The cluster's Service CIDR (not discoverable through the API)."""
+    kube_proxy_mode: Literal["iptables", "nftables", "ipvs"] = "iptables"
+    """kube-proxy's mode, for the rendered rules (kind and kubeadm default to iptables)."""
+    cluster_cidr: str | None = None
+    """The pod CIDR kube-proxy treats as cluster-local (its clusterCIDR); unset: derived from the nodes' podCIDRs."""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Origins allowed by CORS and for the WebSocket, comma-separated; empty = same origin only."""
     allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -57,3 +57,8 @@ export type RecommendationsMessage = Schemas["RecommendationsMessage"];
 export type AnomaliesMessage = Schemas["AnomaliesMessage"];
 /** What the server sends on /ws (every message carries `epoch` and `seq`). */
 export type ServerMessage = Schemas["ServerMessage"];
+
+/** kube-proxy's rules for a Service or a node (GET …/rules). */
+export type RulesOut = Schemas["RulesOut"];
+/** NetworkPolicy reachability to a Service's backends (GET …/reachability). */
+export type ReachabilityOut = Schemas["ReachabilityOut"];

@@ -61,7 +61,7 @@ def test_the_first_apply_creates_every_object(first_apply: str) -> None:
     # The namespace may pre-exist in a scenario; everything else is new.
     expected.discard("namespace/k8s-optimizer created")
     assert expected <= lines
-    assert len(expected) == 24  # + the three egress policies
+    assert len(expected) == 26  # + the three egress policies, the kube-proxy ConfigMap reader and its binding
 
 
 def test_applied_objects_read_back_with_the_last_applied_annotation(

@@ -45,7 +45,9 @@ def test_strict_validation_rejects_an_unknown_field() -> None:
 def test_base_renders_the_optimizer_and_nothing_else() -> None:
     inventory = sorted(name_of(m) for m in render("base"))
     assert inventory == [
+        "ClusterRole/optimizer-kube-proxy-config-reader",
         "ClusterRole/optimizer-reader",
+        "ClusterRoleBinding/optimizer-kube-proxy-config-reader",
         "ClusterRoleBinding/optimizer-reader",
         "ConfigMap/optimizer-backend-config",
         "Deployment/optimizer-dashboard",

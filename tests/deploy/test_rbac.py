@@ -27,11 +27,20 @@ def _watched() -> dict[tuple[str, str], set[str]]:
     return watched
 
 
+# The one grant scoped by name: `get` on kube-system/kube-proxy (k8s/proxyconfig.py reads the proxy's mode).
+KUBE_PROXY_CONFIG_RULE = {
+    "apiGroups": [""],
+    "resources": ["configmaps"],
+    "resourceNames": ["kube-proxy"],
+    "verbs": ["get"],
+}
+
+
 def _grants(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
     grants: dict[tuple[str, str], set[str]] = {}
     for rule in role["rules"]:
         assert "nonResourceURLs" not in rule
-        assert "resourceNames" not in rule
+        assert "resourceNames" not in rule or rule == KUBE_PROXY_CONFIG_RULE
         for group in rule["apiGroups"]:
             for resource in rule["resources"]:
                 grants.setdefault((group, resource), set()).update(rule["verbs"])
@@ -63,6 +72,10 @@ def test_the_reader_role_grants_exactly_what_the_backend_reads() -> None:
         ("apps", "daemonsets"),
         ("autoscaling", "horizontalpodautoscalers"),
         ("policy", "poddisruptionbudgets"),
+        ("discovery.k8s.io", "endpointslices"),
+        ("networking.k8s.io", "networkpolicies"),
+        ("networking.k8s.io", "ingresses"),
+        ("networking.k8s.io", "ingressclasses"),
         ("metrics.k8s.io", "pods"),
         ("metrics.k8s.io", "nodes"),
     }
@@ -72,7 +85,10 @@ def test_the_default_install_has_no_write_verb_no_wildcard_and_no_secrets() -> N
     grants = _all_grants("base")
     assert {verb for verbs in grants.values() for verb in verbs} <= READ_VERBS
     assert not [key for key in grants if "*" in key]
-    assert not [key for key in grants if key[1] in {"secrets", "configmaps", "pods/exec", "pods/attach"}]
+    assert not [key for key in grants if key[1] in {"secrets", "pods/exec", "pods/attach"}]
+    # ConfigMaps only by name: kube-proxy's own.
+    config_readers = [r for r in by_kind(render("base"), "ClusterRole") if ("", "configmaps") in _grants(r)]
+    assert [r["rules"] for r in config_readers] == [[KUBE_PROXY_CONFIG_RULE]]
     assert by_kind(render("base"), "Role") == []
 
 
@@ -86,7 +102,9 @@ def test_the_reader_is_bound_only_to_the_backend_service_account() -> None:
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "optimizer-backend", "namespace": "k8s-optimizer"}
     ]
-    assert [b["metadata"]["name"] for b in by_kind(render("base"), "ClusterRoleBinding")] == ["optimizer-reader"]
+    bindings = by_kind(render("base"), "ClusterRoleBinding")
+    assert [b["metadata"]["name"] for b in bindings] == ["optimizer-kube-proxy-config-reader", "optimizer-reader"]
+    assert all(b["subjects"] == binding["subjects"] for b in bindings)
     assert by_kind(render("base"), "RoleBinding") == []
 
 

@@ -18,6 +18,7 @@ from k8s_optimizer.domain.objects import Namespace
 from k8s_optimizer.k8s.connection import Json, Query
 from k8s_optimizer.k8s.errors import (
     ClusterForbiddenError,
+    ClusterNotFoundError,
     ClusterThrottledError,
     ClusterUnavailableError,
     ResourceExpiredError,
@@ -308,3 +309,13 @@ async def test_garbage_collection_is_paused_during_a_list_and_restored_after() -
     subject = informer(FakeReader([{"metadata": {"resourceVersion": "3"}, "items": [ns("a")]}]), Sink())
     await subject.list_once()
     assert (seen, gc.isenabled()) == ([False], True)
+
+
+def test_a_kind_the_server_does_not_serve_is_empty_not_unhealthy() -> None:
+    sink = RecordingSink()
+    ingresses = next(r for r in RESOURCES if r.kind == "Ingress")
+    subject = informer(FakeReader([]), sink, ingresses)
+    subject.handle_error(ClusterNotFoundError("404 from GET /apis/networking.k8s.io/v1/ingresses", status=404))
+    assert (subject.synced, sink.synced, subject.healthy) == (True, ["Ingress"], True)
+    subject.handle_error(ClusterForbiddenError("403 from GET /apis/networking.k8s.io/v1/ingresses", status=403))
+    assert subject.healthy is False  # a missing right stays visible in /health

@@ -20,6 +20,7 @@ from k8s_optimizer.domain.objects import (
     EndpointAddress,
     EndpointPort,
     Endpoints,
+    EndpointSlice,
     Event,
     HPACondition,
     HPAMetricTarget,
@@ -35,6 +36,7 @@ from k8s_optimizer.domain.objects import (
     ScalingRules,
     Service,
     ServicePort,
+    SliceEndpoint,
     Taint,
     Workload,
 )
@@ -133,6 +135,7 @@ def test_service_nodeport_named_target() -> None:
         name="optimizer-dashboard",
         type="NodePort",
         cluster_ip="10.96.45.211",
+        cluster_ips=("10.96.45.211",),
         ports=(
             ServicePort(80, "http", "TCP", "http", 30080),
             ServicePort(9113, 9113, "TCP", "metrics", 31913),
@@ -338,3 +341,43 @@ def test_parse_time_is_utc_aware(text: str | None, expected: datetime | None) ->
 def test_malformed_quantity_becomes_none_not_an_exception() -> None:
     container = translate.translate_container({"name": "c", "resources": {"requests": {"cpu": "a lot"}}})
     assert container.cpu_request_millicores is None
+
+
+def test_service_traffic_fields_as_kube_proxy_reads_them() -> None:
+    service = translate.translate_service(load("service-loadbalancer-local.json"))
+    assert service.cluster_ips == ("10.96.7.7", "fd00:10:96::7")
+    assert service.external_ips == ("192.168.99.22",)
+    assert service.load_balancer_ips == ("1.2.3.4",)  # the Proxy-mode ingress and the hostname are not VIPs
+    assert service.load_balancer_source_ranges == ("203.0.113.0/25",)
+    assert (service.external_traffic_policy, service.internal_traffic_policy) == ("Local", "Local")
+    assert service.session_affinity_timeout_seconds == 600
+    assert service.health_check_node_port == 30000
+    assert service.publish_not_ready_addresses is True
+    assert service.topology_mode == "Auto"
+
+
+def test_service_defaults_for_traffic_fields() -> None:
+    service = translate.translate_service(load("service-headless.json"))
+    assert (service.cluster_ips, service.external_ips, service.load_balancer_ips) == ((), (), ())
+    assert (service.external_traffic_policy, service.internal_traffic_policy) == ("Cluster", "Cluster")
+    assert service.session_affinity_timeout_seconds is None
+    assert service.topology_mode is None
+
+
+def test_endpoint_slice_conditions_read_as_the_api_defines_them() -> None:
+    endpoint_slice = translate.translate_endpoint_slice(load("endpointslice.json"))
+    assert endpoint_slice == EndpointSlice(
+        namespace="shop",
+        name="web-abc12",
+        service_name="web",
+        address_type="IPv6",
+        endpoints=(
+            SliceEndpoint(
+                ("fd00:10:244:1::5",), True, True, False, "k8s-optimizer-worker", "zone-a", ("zone-a",), "web-1"
+            ),
+            SliceEndpoint(("fd00:10:244:2::9",), False, True, True, "k8s-optimizer-worker2"),
+            # Unset conditions: ready and serving are "unknown, treat as ready"; terminating is false.
+            SliceEndpoint(("fd00:10:244:2::10",), True, True, False),
+        ),
+        ports=(EndpointPort(8080, "http", "TCP"),),
+    )

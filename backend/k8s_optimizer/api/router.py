@@ -7,6 +7,7 @@ from fastapi import APIRouter, WebSocket
 from k8s_optimizer.api.health import router as health_router
 from k8s_optimizer.api.routes.capabilities import router as capabilities_router
 from k8s_optimizer.api.routes.cluster import router as cluster_router
+from k8s_optimizer.api.routes.network import router as network_router
 from k8s_optimizer.api.routes.recommendations import router as recommendations_router
 from k8s_optimizer.api.routes.report import router as report_router
 from k8s_optimizer.api.routes.services import router as services_router
@@ -21,6 +22,7 @@ for _router in (
     capabilities_router,
     cluster_router,
     services_router,
+    network_router,
     workloads_router,
     timeseries_router,
     recommendations_router,

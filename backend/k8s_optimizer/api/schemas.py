@@ -504,10 +504,12 @@ class PathBranch(Model):
     probability: float
     cross_node: bool | None
     hops: list[PathHop]
+    rule_chain: str | None = None
+    """kube-proxy's chain for this endpoint (KUBE-SEP-… in iptables mode): its DNAT is in the Service's rules."""
 
 
 class RequestPath(Model):
-    kind: Literal["cluster-ip", "node-port"]
+    kind: Literal["cluster-ip", "node-port", "load-balancer", "headless", "external-name", "ingress"]
     service_port: int
     hops: list[PathHop]
     branches: list[PathBranch]
@@ -868,3 +870,74 @@ ServerMessage = Annotated[
 ]
 
 SnapshotData.model_rebuild()
+
+
+# -- kube-proxy rules and NetworkPolicy reachability ---------------------------------------------------------
+
+
+class EndpointRuleOut(Model):
+    endpoint: str = Field(description="pod IP:port the rule DNATs to ([IPv6]:port)")
+    chain: str = Field(description="the endpoint's chain (KUBE-SEP-… in iptables, endpoint-… in nftables)")
+    dnat: str = Field(description="the DNAT line as the node's tooling prints it")
+
+
+class RulesOut(Model):
+    """What kube-proxy programs on one node, for one Service or for every Service."""
+
+    node: str
+    mode: Literal["iptables", "nftables", "ipvs"]
+    mode_source: str = Field(
+        description="where the mode came from (the optimizer's setting, or kube-proxy's ConfigMap)"
+    )
+    service: ObjectRefOut | None = None
+    text: str = Field(description="iptables-save lines, the nft transaction, or ipvsadm -Ln plus ipset save")
+    listing: str | None = Field(
+        None, description="iptables -t nat -L <chain> -n --line-numbers of the Service's chains"
+    )
+    endpoint_rules: list[EndpointRuleOut] = Field(default_factory=list)
+
+
+class SideVerdictOut(Model):
+    direction: Literal["Ingress", "Egress"]
+    isolated: bool = Field(description="some NetworkPolicy selects the pod for this direction")
+    allowed: bool
+    selecting: list[ObjectRefOut]
+    allowing: list[ObjectRefOut]
+
+
+class EndpointReachability(Model):
+    pod: str
+    port: int = Field(description="the pod port the connection reaches after kube-proxy's DNAT")
+    allowed: bool
+    reason: str
+    egress: SideVerdictOut = Field(description="the source's egress policies")
+    ingress: SideVerdictOut = Field(description="the destination's ingress policies")
+
+
+class PortReachability(Model):
+    service_port: int
+    protocol: str
+    verdict: Literal["allowed", "denied", "partial", "no-endpoints"]
+    endpoints: list[EndpointReachability]
+
+
+class ReachabilityOut(Model):
+    service: ObjectRefOut
+    source: str = Field(description="namespace/pod, or 'any pod in <namespace>' for from_namespace")
+    ports: list[PortReachability]
+
+
+class MatrixCellOut(Model):
+    source_namespace: str
+    destination_namespace: str
+    verdict: Literal["allowed", "denied", "partial"]
+    denied_pairs: int = Field(description="pod-group pairs the policies deny")
+    pairs: int = Field(description="pod-group pairs checked (one pod per namespace and label set)")
+    deciding: list[ObjectRefOut] = Field(description="the policies that isolate the denied pairs")
+
+
+class PolicyMatrixOut(Model):
+    """Namespace × namespace reachability under the cluster's NetworkPolicies, for the network map."""
+
+    cells: list[MatrixCellOut]
+    group_limit: int = Field(description="pod groups considered at most (the largest clusters are sampled)")

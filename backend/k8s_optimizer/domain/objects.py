@@ -209,6 +209,18 @@ class Service:
     selector: Labels | None  # None: no selector (endpoints managed by hand)
     labels: Labels = field(default_factory=dict)
     created_at: datetime | None = None
+    # How kube-proxy treats traffic (spec fields with the API's defaults; see analysis/kubeproxy).
+    cluster_ips: tuple[str, ...] = ()  # spec.clusterIPs: one per IP family, primary first
+    external_ips: tuple[str, ...] = ()
+    load_balancer_ips: tuple[str, ...] = ()  # status.loadBalancer.ingress[].ip (ipMode VIP only)
+    load_balancer_source_ranges: tuple[str, ...] = ()
+    external_traffic_policy: str = "Cluster"
+    internal_traffic_policy: str = "Cluster"
+    session_affinity_timeout_seconds: int | None = None  # set only under sessionAffinity: ClientIP
+    health_check_node_port: int | None = None
+    external_name: str | None = None
+    publish_not_ready_addresses: bool = False
+    topology_mode: str | None = None  # service.kubernetes.io/topology-mode (or the older hints annotation)
 
     def ref(self) -> ObjectRef:
         return ObjectRef("Service", self.namespace, self.name)
@@ -245,6 +257,129 @@ class Endpoints:
     @property
     def ready_count(self) -> int:
         return sum(1 for address in self.addresses if address.ready)
+
+
+@dataclass(frozen=True, slots=True)
+class SliceEndpoint:
+    """One endpoint of an EndpointSlice, its conditions already resolved as the API defines them.
+
+    `ready` and `serving` are true when the API leaves them unset ("unknown: treat as ready"),
+    `terminating` is false when unset — the same reading kube-proxy's endpoint cache makes.
+    """
+
+    addresses: tuple[str, ...]
+    ready: bool = True
+    serving: bool = True
+    terminating: bool = False
+    node_name: str | None = None
+    zone: str | None = None
+    zone_hints: tuple[str, ...] = ()
+    pod_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSlice:
+    """A `discovery.k8s.io/v1` EndpointSlice: the truth of where a Service's traffic lands."""
+
+    namespace: str
+    name: str
+    service_name: str | None  # the kubernetes.io/service-name label
+    address_type: str  # IPv4, IPv6 or FQDN
+    endpoints: tuple[SliceEndpoint, ...]
+    ports: tuple[EndpointPort, ...]
+
+    def ref(self) -> ObjectRef:
+        return ObjectRef("EndpointSlice", self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class IPBlock:
+    cidr: str
+    except_cidrs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPeer:
+    """One `from`/`to` entry. Selectors are None when absent, which differs from empty (match all)."""
+
+    pod_selector: LabelSelector | None = None
+    namespace_selector: LabelSelector | None = None
+    ip_block: IPBlock | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPort:
+    protocol: str = "TCP"
+    port: int | str | None = None  # None: every port; a string is a named container port
+    end_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRule:
+    """An ingress or egress rule; empty `peers` or `ports` means every peer or every port."""
+
+    peers: tuple[PolicyPeer, ...] = ()
+    ports: tuple[PolicyPort, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkPolicy:
+    """A `networking.k8s.io/v1` NetworkPolicy with policyTypes already defaulted as the API does."""
+
+    namespace: str
+    name: str
+    pod_selector: LabelSelector
+    policy_types: tuple[str, ...]
+    ingress: tuple[PolicyRule, ...] = ()
+    egress: tuple[PolicyRule, ...] = ()
+
+    def ref(self) -> ObjectRef:
+        return ObjectRef("NetworkPolicy", self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class IngressBackend:
+    """A Service port (by number or name) or, rarely, another resource (`kind/name`)."""
+
+    service_name: str | None = None
+    service_port: int | str | None = None
+    resource: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngressPath:
+    path: str
+    path_type: str  # Exact, Prefix or ImplementationSpecific
+    backend: IngressBackend
+
+
+@dataclass(frozen=True, slots=True)
+class IngressRule:
+    host: str | None  # None: every host; "*.example.com" matches one DNS label
+    paths: tuple[IngressPath, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Ingress:
+    """A `networking.k8s.io/v1` Ingress: host/path rules in front of Services."""
+
+    namespace: str
+    name: str
+    ingress_class: str | None  # spec.ingressClassName, else the kubernetes.io/ingress.class annotation
+    rules: tuple[IngressRule, ...] = ()
+    default_backend: IngressBackend | None = None
+    tls_hosts: tuple[str, ...] = ()
+    load_balancer_ips: tuple[str, ...] = ()
+
+    def ref(self) -> ObjectRef:
+        return ObjectRef("Ingress", self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class IngressClass:
+    name: str
+    controller: str
+    is_default: bool = False
 
 
 WorkloadKind = Literal["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"]

@@ -9,15 +9,20 @@ what is `k8s_optimizer.domain.topology`'s job.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from k8s_optimizer.domain.objects import (
     HPA,
     Endpoints,
+    EndpointSlice,
     Event,
+    Ingress,
+    IngressClass,
     Namespace,
+    NetworkPolicy,
     Node,
     ObjectRef,
     Pod,
@@ -38,6 +43,10 @@ class NetworkSettings:
     node_network_cidr: str | None = None  # derived from node IPs when None
     host_port_mappings: dict[int, int] = field(default_factory=dict)  # nodePort -> host port
     cluster_domain: str = "cluster.local"
+    kube_proxy_mode: str = "iptables"
+    cluster_cidr: str | None = None  # kube-proxy's clusterCIDR; None: derived from the nodes' podCIDRs
+    # kube-system/kube-proxy's config.conf (a KubeProxyConfiguration), when the cluster has one.
+    kube_proxy_config: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +61,10 @@ class ClusterSnapshot:
     hpas: dict[NamespacedKey, HPA]
     pdbs: dict[NamespacedKey, PodDisruptionBudget]
     events: dict[NamespacedKey, Event]
+    endpoint_slices: dict[NamespacedKey, EndpointSlice] = field(default_factory=dict)
+    network_policies: dict[NamespacedKey, NetworkPolicy] = field(default_factory=dict)
+    ingresses: dict[NamespacedKey, Ingress] = field(default_factory=dict)
+    ingress_classes: dict[str, IngressClass] = field(default_factory=dict)
     container_usage: dict[ContainerKey, ContainerUsage] = field(default_factory=dict)
     node_usage: dict[str, NodeUsage] = field(default_factory=dict)
     network: NetworkSettings = field(default_factory=NetworkSettings)

@@ -76,6 +76,12 @@ RESOURCES: tuple[ResourceKind, ...] = (
     ),
     ResourceKind("PodDisruptionBudget", "policy/v1", "poddisruptionbudgets", True, translate.translate_pdb),
     ResourceKind("Event", "v1", "events", True, translate.translate_event),
+    # The network as kube-proxy and the CNI see it: endpoints per slice (ready/serving/terminating,
+    # zones, dual-stack), the policies that drop packets, and the Ingresses in front of Services.
+    ResourceKind("EndpointSlice", "discovery.k8s.io/v1", "endpointslices", True, translate.translate_endpoint_slice),
+    ResourceKind("NetworkPolicy", "networking.k8s.io/v1", "networkpolicies", True, translate.translate_network_policy),
+    ResourceKind("Ingress", "networking.k8s.io/v1", "ingresses", True, translate.translate_ingress),
+    ResourceKind("IngressClass", "networking.k8s.io/v1", "ingressclasses", False, translate.translate_ingress_class),
 )
 
 
@@ -155,6 +161,7 @@ class Informer:
         self.watch_count = 0
         self.error_count = 0
         self.last_error: str | None = None
+        self.not_served = False  # the last error was 404: the server has no such resource
 
     @property
     def name(self) -> str:
@@ -162,7 +169,9 @@ class Informer:
 
     @property
     def healthy(self) -> bool:
-        return self.last_error is None
+        # A kind the server does not serve at all (an older cluster without the API group) is just
+        # empty; a kind it refuses (RBAC) stays unhealthy so /health names the missing right.
+        return self.last_error is None or self.not_served
 
     async def list_once(self) -> None:
         """Read every page, then replace this informer's share of the cache and remember the list's RV."""
@@ -273,6 +282,7 @@ class Informer:
 
     def _mark_ok(self) -> None:
         self.last_error = None
+        self.not_served = False
         self.backoff.reset()
 
     def handle_error(self, error: ClusterError) -> float:
@@ -282,6 +292,7 @@ class Informer:
         if isinstance(error, ResourceExpiredError | ResourceVersionTooLargeError):
             self.resource_version = None  # relist; no wait: compaction or a reset is not a server in trouble
             return 0.0
+        self.not_served = isinstance(error, ClusterNotFoundError)
         if isinstance(error, ClusterForbiddenError | ClusterNotFoundError) and not self.synced:
             # Without read rights (or without the API group) this cache stays empty; readiness must not
             # wait for it forever. Health keeps reporting the reason.

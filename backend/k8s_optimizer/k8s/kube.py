@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from k8s_optimizer.k8s.connection import ApiReader, KubeConnection, connect, translate_api_exception
 from k8s_optimizer.k8s.informer import RESOURCES, Backoff, Informer, InformerSink, ResourceKind
 from k8s_optimizer.k8s.metrics import fetch_node_metrics, fetch_pod_metrics
+from k8s_optimizer.k8s.proxyconfig import read_kube_proxy_config
 
 __all__ = [
     "RESOURCES",
@@ -25,6 +26,7 @@ __all__ = [
     "connect",
     "fetch_node_metrics",
     "fetch_pod_metrics",
+    "read_kube_proxy_config",
     "translate_api_exception",
 ]
 

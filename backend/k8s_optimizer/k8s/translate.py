@@ -25,19 +25,31 @@ from k8s_optimizer.domain.objects import (
     EndpointAddress,
     EndpointPort,
     Endpoints,
+    EndpointSlice,
     Event,
+    Ingress,
+    IngressBackend,
+    IngressClass,
+    IngressPath,
+    IngressRule,
+    IPBlock,
     LabelRequirement,
     LabelSelector,
     Namespace,
+    NetworkPolicy,
     Node,
     ObjectRef,
     OwnerRef,
     Pod,
     PodDisruptionBudget,
+    PolicyPeer,
+    PolicyPort,
+    PolicyRule,
     Probe,
     ProbeHandler,
     Service,
     ServicePort,
+    SliceEndpoint,
     Taint,
     Workload,
     WorkloadKind,
@@ -352,6 +364,165 @@ def translate_service(obj: Json) -> Service:
         selector=selector,
         labels=_labels(meta.get("labels")),
         created_at=parse_time(meta.get("creationTimestamp")),
+        **_service_traffic(spec, obj.get("status") or _EMPTY, meta),
+    )
+
+
+_TOPOLOGY_ANNOTATIONS = ("service.kubernetes.io/topology-mode", "service.kubernetes.io/topology-aware-hints")
+
+
+def _service_traffic(spec: Json, status: Json, meta: Json) -> dict[str, Any]:
+    """The spec fields that decide what kube-proxy programs for a Service (API defaults applied)."""
+    affinity = spec.get("sessionAffinityConfig") or _EMPTY
+    client_ip = affinity.get("clientIP") or _EMPTY
+    ingress = (status.get("loadBalancer") or _EMPTY).get("ingress") or []
+    annotations = meta.get("annotations") or _EMPTY
+    cluster_ips = [ip for ip in spec.get("clusterIPs") or [spec.get("clusterIP")] if ip and ip != "None"]
+    return {
+        "cluster_ips": tuple(str(ip) for ip in cluster_ips),
+        "external_ips": tuple(str(ip) for ip in spec.get("externalIPs") or []),
+        # An ingress in ipMode Proxy is reached through the load balancer, not captured on the node.
+        "load_balancer_ips": tuple(str(i["ip"]) for i in ingress if i.get("ip") and i.get("ipMode") != "Proxy"),
+        "load_balancer_source_ranges": tuple(str(r) for r in spec.get("loadBalancerSourceRanges") or []),
+        "external_traffic_policy": str(spec.get("externalTrafficPolicy") or "Cluster"),
+        "internal_traffic_policy": str(spec.get("internalTrafficPolicy") or "Cluster"),
+        "session_affinity_timeout_seconds": (
+            int(client_ip.get("timeoutSeconds") or 10800) if spec.get("sessionAffinity") == "ClientIP" else None
+        ),
+        "health_check_node_port": spec.get("healthCheckNodePort") or None,
+        "external_name": spec.get("externalName") or None,
+        "publish_not_ready_addresses": bool(spec.get("publishNotReadyAddresses")),
+        "topology_mode": next((str(annotations[a]) for a in _TOPOLOGY_ANNOTATIONS if a in annotations), None),
+    }
+
+
+def _slice_endpoint(endpoint: Json) -> SliceEndpoint:
+    conditions = endpoint.get("conditions") or _EMPTY
+    target = endpoint.get("targetRef") or _EMPTY
+    hints = endpoint.get("hints") or _EMPTY
+    return SliceEndpoint(
+        addresses=tuple(str(a) for a in endpoint.get("addresses") or []),
+        ready=conditions.get("ready") is not False,
+        serving=conditions.get("serving", conditions.get("ready")) is not False,
+        terminating=conditions.get("terminating") is True,
+        node_name=endpoint.get("nodeName"),
+        zone=endpoint.get("zone"),
+        zone_hints=tuple(str(z.get("name")) for z in hints.get("forZones") or []),
+        pod_name=target.get("name") if target.get("kind") == "Pod" else None,
+    )
+
+
+def translate_endpoint_slice(obj: Json) -> EndpointSlice:
+    meta = _meta(obj)
+    labels = _labels(meta.get("labels"))
+    return EndpointSlice(
+        namespace=str(meta.get("namespace", "")),
+        name=str(meta.get("name", "")),
+        service_name=labels.get("kubernetes.io/service-name"),
+        address_type=str(obj.get("addressType") or "IPv4"),
+        endpoints=tuple(_slice_endpoint(e) for e in obj.get("endpoints") or []),
+        ports=tuple(
+            EndpointPort(
+                port=int(p.get("port") or 0), name=p.get("name") or None, protocol=str(p.get("protocol") or "TCP")
+            )
+            for p in obj.get("ports") or []
+        ),
+    )
+
+
+def _policy_peer(peer: Json) -> PolicyPeer:
+    block = peer.get("ipBlock")
+    return PolicyPeer(
+        pod_selector=translate_selector(peer["podSelector"]) if "podSelector" in peer else None,
+        namespace_selector=translate_selector(peer["namespaceSelector"]) if "namespaceSelector" in peer else None,
+        ip_block=IPBlock(str(block.get("cidr")), tuple(str(c) for c in block.get("except") or [])) if block else None,
+    )
+
+
+def _policy_port(port: Json) -> PolicyPort:
+    end_port = port.get("endPort")
+    return PolicyPort(
+        protocol=str(port.get("protocol") or "TCP"),
+        port=_int_or_str(port.get("port")),
+        end_port=int(end_port) if end_port is not None else None,
+    )
+
+
+def _policy_rules(rules: object, peers_key: str) -> tuple[PolicyRule, ...]:
+    return tuple(
+        PolicyRule(
+            peers=tuple(_policy_peer(p) for p in rule.get(peers_key) or []),
+            ports=tuple(_policy_port(p) for p in rule.get("ports") or []),
+        )
+        for rule in cast("list[Json]", rules or [])
+    )
+
+
+def translate_network_policy(obj: Json) -> NetworkPolicy:
+    meta = _meta(obj)
+    spec = obj.get("spec") or _EMPTY
+    egress = _policy_rules(spec.get("egress"), "to")
+    # The API defaults policyTypes: Ingress always, Egress when the policy has egress rules.
+    default_types = ("Ingress", "Egress") if spec.get("egress") else ("Ingress",)
+    return NetworkPolicy(
+        namespace=str(meta.get("namespace", "")),
+        name=str(meta.get("name", "")),
+        pod_selector=translate_selector(spec.get("podSelector")),
+        policy_types=tuple(str(t) for t in spec.get("policyTypes") or default_types),
+        ingress=_policy_rules(spec.get("ingress"), "from"),
+        egress=egress,
+    )
+
+
+def _ingress_backend(value: object) -> IngressBackend | None:
+    if not isinstance(value, Mapping):
+        return None
+    service = value.get("service")
+    if isinstance(service, Mapping):
+        port = service.get("port") or _EMPTY
+        return IngressBackend(
+            service_name=str(service.get("name", "")), service_port=port.get("number") or port.get("name")
+        )
+    resource = value.get("resource") or _EMPTY
+    return IngressBackend(resource=f"{resource.get('kind', '')}/{resource.get('name', '')}")
+
+
+def _ingress_rule(rule: Json) -> IngressRule:
+    http = rule.get("http") or _EMPTY
+    paths = tuple(
+        IngressPath(
+            path=str(p.get("path") or "/"),
+            path_type=str(p.get("pathType") or "ImplementationSpecific"),
+            backend=_ingress_backend(p.get("backend")) or IngressBackend(),
+        )
+        for p in http.get("paths") or []
+    )
+    return IngressRule(host=rule.get("host") or None, paths=paths)
+
+
+def translate_ingress(obj: Json) -> Ingress:
+    meta = _meta(obj)
+    spec = obj.get("spec") or _EMPTY
+    annotations = meta.get("annotations") or _EMPTY
+    ingress_status = ((obj.get("status") or _EMPTY).get("loadBalancer") or _EMPTY).get("ingress") or []
+    return Ingress(
+        namespace=str(meta.get("namespace", "")),
+        name=str(meta.get("name", "")),
+        ingress_class=spec.get("ingressClassName") or annotations.get("kubernetes.io/ingress.class"),
+        rules=tuple(_ingress_rule(rule) for rule in spec.get("rules") or []),
+        default_backend=_ingress_backend(spec.get("defaultBackend")),
+        tls_hosts=tuple(str(host) for tls in spec.get("tls") or [] for host in tls.get("hosts") or []),
+        load_balancer_ips=tuple(str(i["ip"]) for i in ingress_status if i.get("ip")),
+    )
+
+
+def translate_ingress_class(obj: Json) -> IngressClass:
+    meta = _meta(obj)
+    annotations = meta.get("annotations") or _EMPTY
+    return IngressClass(
+        name=str(meta.get("name", "")),
+        controller=str((obj.get("spec") or _EMPTY).get("controller", "")),
+        is_default=annotations.get("ingressclass.kubernetes.io/is-default-class") == "true",
     )
 
 

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TypeVar, cast
 
@@ -25,8 +25,12 @@ from k8s_optimizer.domain.changes import Change
 from k8s_optimizer.domain.objects import (
     HPA,
     Endpoints,
+    EndpointSlice,
     Event,
+    Ingress,
+    IngressClass,
     Namespace,
+    NetworkPolicy,
     Node,
     ObjectRef,
     Pod,
@@ -38,7 +42,7 @@ from k8s_optimizer.domain.snapshot import ClusterSnapshot, NetworkSettings
 from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage
 from k8s_optimizer.k8s.errors import ClusterError
 from k8s_optimizer.k8s.informer import Backoff, EventType, Informer, ObjectKey
-from k8s_optimizer.k8s.kube import KubeConnection, build_informers, connect
+from k8s_optimizer.k8s.kube import KubeConnection, build_informers, connect, read_kube_proxy_config
 from k8s_optimizer.live.collector import MetricsCollector
 from k8s_optimizer.live.feed import ChangeLog, ChangeSubscription
 from k8s_optimizer.live.health import ComponentHealth
@@ -66,8 +70,13 @@ _CACHE_KINDS = (
     "HorizontalPodAutoscaler",
     "PodDisruptionBudget",
     "Event",
+    "EndpointSlice",
+    "NetworkPolicy",
+    "Ingress",
+    "IngressClass",
 )
 _WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")
+PROXY_CONFIG_REFRESH_SECONDS = 300.0
 
 Connector = Callable[[Settings], Awaitable[KubeConnection]]
 T = TypeVar("T")
@@ -136,7 +145,10 @@ class ClusterModel:
         self._last_tick_seq: int | None = None
         self._last_tick_timestamp: datetime | None = None
         self._network = NetworkSettings(
-            service_cidr=settings.service_cidr, host_port_mappings=dict(settings.host_port_mappings)
+            service_cidr=settings.service_cidr,
+            host_port_mappings=dict(settings.host_port_mappings),
+            kube_proxy_mode=settings.kube_proxy_mode,
+            cluster_cidr=settings.cluster_cidr,
         )
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -160,6 +172,9 @@ class ClusterModel:
                 logger.exception("connecting to the cluster failed")
                 await asyncio.sleep(backoff.next_delay())
         self._connect_error = None
+        # Read before the caches fill, so the first view already knows kube-proxy's mode.
+        self._network = replace(self._network, kube_proxy_config=await read_kube_proxy_config(self._connection))
+        self._tasks.append(asyncio.create_task(self._watch_proxy_config(), name="kube-proxy-config"))
         self._informers = build_informers(self._connection, self, self.settings.namespaces)
         for informer in self._informers:
             informer.backoff = self._backoff_factory()
@@ -169,6 +184,15 @@ class ClusterModel:
         self._tasks.append(
             asyncio.create_task(self.collector.run(self.settings.metrics_interval_seconds), name="metrics")
         )
+
+    async def _watch_proxy_config(self) -> None:
+        """kube-proxy's configuration changes only when an admin edits it: re-read every few minutes."""
+        while self._connection is not None:
+            await asyncio.sleep(PROXY_CONFIG_REFRESH_SECONDS)
+            conf = await read_kube_proxy_config(self._connection)
+            if conf != self._network.kube_proxy_config:
+                self._network = replace(self._network, kube_proxy_config=conf)
+                self._snapshot = None
 
     async def stop(self) -> None:
         # Cancel until every task has ended: on Python 3.11 a cancellation that lands while an inner
@@ -343,6 +367,10 @@ class ClusterModel:
             hpas=self._copy("HorizontalPodAutoscaler", HPA),
             pdbs=self._copy("PodDisruptionBudget", PodDisruptionBudget),
             events=self._copy("Event", Event),
+            endpoint_slices=self._copy("EndpointSlice", EndpointSlice),
+            network_policies=self._copy("NetworkPolicy", NetworkPolicy),
+            ingresses=self._copy("Ingress", Ingress),
+            ingress_classes={name: c for (_, name), c in self._copy("IngressClass", IngressClass).items()},
             container_usage=dict(self.container_usage),
             node_usage=dict(self.node_usage),
             network=self._network,

@@ -12,9 +12,11 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from k8s_optimizer.analysis import ingress, traffic
 from k8s_optimizer.domain.objects import ObjectRef, Pod, Service, ServicePort
 from k8s_optimizer.domain.topology import Topology
 from k8s_optimizer.recommend.model import CheckSeverity, Diagnosis
+from k8s_optimizer.recommend.policies import policy_findings
 
 
 def _selector_text(service: Service) -> str:
@@ -128,8 +130,17 @@ def _port_finding(service: Service, port: ServicePort, pods: list[Pod]) -> Diagn
         return Diagnosis(
             "targetPortNotFound", service.ref(), "danger", message, command, "fix targetPort or the container port name"
         )
-    if not numbers or target in numbers:
-        return None  # undeclared ports may still be listened on: nothing to prove
+    if target in numbers:
+        return None
+    if not numbers:
+        # Declaring ports is optional, so this is no proof of a refusal: say what is known.
+        message = (
+            f"port {port.port} targets {target}, which no selected container declares (they declare no ports): "
+            "it answers only if the process listens there"
+        )
+        return Diagnosis(
+            "targetPortUndeclared", service.ref(), "info", message, command, f"declare containerPort {target}"
+        )
     declared = ", ".join(str(number) for number in sorted(numbers))
     message = f"port {port.port} targets {target}, but the selected containers expose {declared}: connection refused"
     return Diagnosis(
@@ -174,11 +185,55 @@ def _node_port_findings(service: Service, topology: Topology) -> Iterator[Diagno
             )
 
 
+def _traffic_policy_findings(service: Service, topology: Topology) -> Iterator[Diagnosis]:
+    """Nodes that drop the Service's traffic because a Local traffic policy finds no endpoint there."""
+    if service.external_traffic_policy != "Local" and service.internal_traffic_policy != "Local":
+        return
+    snapshot = topology.snapshot
+    slices = [
+        e
+        for e in snapshot.endpoint_slices.values()
+        if (e.namespace, e.service_name) == (service.namespace, service.name)
+    ]
+    for message in traffic.drops(service, slices, snapshot.nodes.values()):
+        yield Diagnosis(
+            "localPolicyDrops",
+            service.ref(),
+            "warning",
+            message,
+            f"kubectl -n {service.namespace} get endpointslices -l kubernetes.io/service-name={service.name} -o wide",
+            "run an endpoint on every node that receives traffic, or use the Cluster traffic policy",
+        )
+
+
+def _ingress_findings(service: Service, topology: Topology) -> Iterator[Diagnosis]:
+    """Ingresses that route to this Service but cannot deliver: a wrong port, or no controller."""
+    snapshot = topology.snapshot
+    fronting = [i for i in snapshot.ingresses.values() if ingress.routes_to(service, [i])]
+    if not fronting:
+        return
+    problems = ingress.problems(fronting, [service], snapshot.ingress_classes.values())
+    for problem in problems:
+        if " routes to " in problem.message and f" of Service {service.name}," not in problem.message:
+            continue  # the same Ingress routing elsewhere: not this Service's problem
+        yield Diagnosis(
+            "ingressBroken",
+            service.ref(),
+            "danger" if "port" in problem.message else "warning",
+            f"Ingress {problem.ingress.name}: {problem.message}",
+            f"kubectl -n {service.namespace} get ingress {problem.ingress.name} -o yaml",
+            "point the rule at an existing port of the Service, or set an ingressClassName that a controller serves",
+        )
+
+
 def diagnose_service(service: Service, topology: Topology) -> list[Diagnosis]:
     """Root-cause findings for one Service (empty when traffic can flow)."""
     if service.type == "ExternalName" or not service.selector:
         return []
     findings = list(_node_port_findings(service, topology))
+    findings.extend(_traffic_policy_findings(service, topology))
+    findings.extend(policy_findings(service, topology))
+    findings.extend(_ingress_findings(service, topology))
     pods = topology.live_selected_pods(service)
     if not pods:
         message = f"selector {_selector_text(service)} matches no pods: endpoints are empty"

@@ -305,6 +305,31 @@ def _static_pods(control_plane: str) -> list[Obj]:
     return pods
 
 
+def kube_proxy_configmap() -> Obj:
+    """kube-system/kube-proxy as kubeadm writes it on kind: the mode and cluster CIDR the proxy runs with."""
+    config = "\n".join(
+        [
+            "apiVersion: kubeproxy.config.k8s.io/v1alpha1",
+            "kind: KubeProxyConfiguration",
+            "bindAddress: 0.0.0.0",
+            "clusterCIDR: 10.244.0.0/16",
+            "iptables:",
+            "  masqueradeAll: false",
+            "  masqueradeBit: null",
+            "  localhostNodePorts: null",
+            "  minSyncPeriod: 1s",
+            "  syncPeriod: 0s",
+            'mode: "iptables"',
+            "nodePortAddresses: null",
+            "",
+        ]
+    )
+    return {
+        "metadata": {"name": "kube-proxy", "namespace": "kube-system", "labels": {"app": "kube-proxy"}},
+        "data": {"config.conf": config},
+    }
+
+
 def create_system(store: ObjectStore, control_plane: str, control_plane_ip: str) -> None:
     """kube-system, the `kubernetes` Service, CoreDNS, kube-proxy, kindnet, metrics-server,
     kube-state-metrics, static pods."""
@@ -345,6 +370,7 @@ def create_system(store: ObjectStore, control_plane: str, control_plane_ip: str)
         r.DAEMONSETS,
         _daemonset("kube-proxy", f"registry.k8s.io/kube-proxy:{KUBE_VERSION}", "0", "0", {"k8s-app": "kube-proxy"}),
     )
+    store.create(r.CONFIGMAPS, kube_proxy_configmap())
     store.create(
         r.DAEMONSETS,
         _daemonset(

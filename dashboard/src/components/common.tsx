@@ -141,7 +141,7 @@ export function UsageBar(props: { used: number | null; requested: number | null;
 
 export function Section(props: { title: string; children: ComponentChildren; actions?: ComponentChildren; testid?: string }): JSX.Element {
   return (
-    <section class="card" data-testid={props.testid} aria-label={props.title}>
+    <section class="card" id={props.testid} data-testid={props.testid} aria-label={props.title}>
       <header class="card-head">
         <h2>{props.title}</h2>
         {props.actions}

@@ -8,6 +8,7 @@ import { useState } from "preact/hooks";
 
 import { Chart, type Line } from "../components/Chart";
 import { HpaTimeline } from "../components/HpaTimeline";
+import { ReachabilitySection, RulesSection } from "../components/NetworkRules";
 import { Badge, CodeBlock, Empty, ErrorBox, Link, Loading, ScrollBox, Section, gradeTone, priorityTone } from "../components/common";
 import { bytes, cpu, pct, savings, scoreTitle } from "../format";
 import { rovingIndex } from "../focus";
@@ -20,6 +21,10 @@ import type { PathBranch, PathEndpoint, PathHop, PodOut, RequestPath, ServiceDet
 const PATH_LABEL: Record<string, string> = {
   "cluster-ip": "In-cluster (ClusterIP)",
   "node-port": "From outside (NodePort)",
+  "load-balancer": "From outside (LoadBalancer)",
+  headless: "Headless (DNS answers pod IPs)",
+  "external-name": "ExternalName (DNS CNAME)",
+  ingress: "From outside (Ingress)",
 };
 
 function Hop(props: { hop: PathHop }): JSX.Element {
@@ -50,6 +55,11 @@ function Branch(props: { branch: PathBranch; endpoints: PathEndpoint[] }): JSX.E
       <span class="prob" title="share of new connections (kube-proxy DNAT probability)">
         {(props.branch.probability * 100).toFixed(1)}%
       </span>
+      {props.branch.rule_chain && (
+        <a class="rule-link" href="#rules-section" data-testid="path-rule-link" title="the DNAT rule in the kube-proxy rules below">
+          {props.branch.rule_chain}
+        </a>
+      )}
     </div>
   );
 }
@@ -66,7 +76,11 @@ function TrafficPath(props: { path: RequestPath; endpoints: PathEndpoint[] }): J
         ))}
         <li class="hop hop-targets">
           <div class="hop-kind">DNAT → endpoints → pods on nodes</div>
-          {path.branches.length === 0 && <div class="util-hot">No ready endpoints: connections are refused</div>}
+          {path.branches.length === 0 && path.kind !== "external-name" && (
+            <div class="util-hot">
+              {path.hops.find((h) => h.note.includes("dropped"))?.note ?? "No ready endpoints: connections are refused"}
+            </div>
+          )}
           {groups.map(([node, branches]) => (
             <div class="target-node" key={node}>
               <div class="target-node-name">{node}</div>
@@ -409,6 +423,8 @@ export function ServiceDetail(props: { route: Route }): JSX.Element {
       <Header detail={d} />
       {detail.error && <ErrorBox error={`showing the last known state; ${detail.error}`} retry={detail.reload} />}
       <PathSection namespace={route.namespace} name={route.name} detail={d} revision={revision} />
+      <RulesSection namespace={route.namespace} name={route.name} revision={revision} />
+      <ReachabilitySection namespace={route.namespace} name={route.name} />
       <PodsSection pods={d.pods} workload={workloadTarget(d)} revision={chartRevision} />
       <HpaSection detail={d} revision={chartRevision} />
       <ChecksSection detail={d} />

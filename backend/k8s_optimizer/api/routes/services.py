@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from k8s_optimizer.analysis import network
+from k8s_optimizer.analysis.kubeproxy.view import proxy_node, rules_view, settings_for
 from k8s_optimizer.api import schemas as s
 from k8s_optimizer.api.deps import ContextDep, ListingDep
 from k8s_optimizer.api.errors import ApiError
@@ -69,7 +70,7 @@ def _hop(hop: network.Hop) -> s.PathHop:
     return s.PathHop(kind=hop.kind, label=hop.label, address=hop.address, note=hop.note, command=hop.command)
 
 
-def _path(path: network.RequestPath) -> s.RequestPath:
+def _path(path: network.RequestPath, chains: dict[str, str]) -> s.RequestPath:
     return s.RequestPath(
         kind=path.kind,
         service_port=path.service_port,
@@ -80,10 +81,22 @@ def _path(path: network.RequestPath) -> s.RequestPath:
                 probability=float(b.probability),
                 cross_node=b.cross_node,
                 hops=[_hop(h) for h in b.hops],
+                rule_chain=chains.get(b.target) if path.kind not in ("headless", "external-name") else None,
             )
             for b in path.branches
         ],
     )
+
+
+def _endpoint_chains(context: ViewContext, service: Service) -> dict[str, str]:
+    """endpoint ip:port → the chain kube-proxy DNATs it from, in the cluster's mode (for the path's links)."""
+    snapshot = context.snapshot
+    slices = network.slices_of(snapshot, service)
+    node = network.entry_node(snapshot)
+    if node is None:
+        return {}
+    rules = rules_view(settings_for(snapshot), [service], slices, proxy_node(node), service=service)
+    return {rule.endpoint: rule.chain for rule in rules.endpoint_rules}
 
 
 def _commands(paths: list[s.RequestPath]) -> list[str]:
@@ -100,7 +113,7 @@ async def service_path(context: ContextDep, namespace: NamespacePath, name: Name
     """Request paths with kube-proxy DNAT targets and probabilities, and the kubectl command for each hop."""
     service = _service(context, namespace, name)
     view = network.service_map(context.topology, service)
-    paths = [_path(p) for p in view.paths]
+    paths = [_path(p, _endpoint_chains(context, service)) for p in view.paths]
     summary = context.service_summary(service)
     return s.ServicePath(
         service=s.ObjectRefOut(kind="Service", namespace=namespace, name=name),
