@@ -16,11 +16,10 @@ import json
 
 import httptools
 import uvicorn
-
-from k8s_optimizer.api.redact import log_config
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from k8s_optimizer.api.redact import log_config
 from k8s_optimizer.settings import Settings
 
 WS_MAX_FRAME_BYTES = 64 * 1024

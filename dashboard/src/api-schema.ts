@@ -105,6 +105,34 @@ export interface paths {
      */
     get: operations["service_diagnosis_api_v1_services__namespace___name__diagnosis_get"];
   };
+  "/api/v1/services/{namespace}/{name}/rules": {
+    /**
+     * Service Rules
+     * @description The lines kube-proxy programs for this Service on one node, as the node's own tools print them.
+     */
+    get: operations["service_rules_api_v1_services__namespace___name__rules_get"];
+  };
+  "/api/v1/nodes/{node}/rules": {
+    /**
+     * Node Rules
+     * @description Every Service's rules on one node (a walk of the whole cluster, done off the event loop).
+     */
+    get: operations["node_rules_api_v1_nodes__node__rules_get"];
+  };
+  "/api/v1/services/{namespace}/{name}/reachability": {
+    /**
+     * Service Reachability
+     * @description Whether NetworkPolicies let the source reach each backend pod of the Service, port by port, and why.
+     */
+    get: operations["service_reachability_api_v1_services__namespace___name__reachability_get"];
+  };
+  "/api/v1/network/policies/matrix": {
+    /**
+     * Policy Matrix
+     * @description Which namespaces' pods may reach which, per pod group, and the policies that deny (off the event loop).
+     */
+    get: operations["policy_matrix_api_v1_network_policies_matrix_get"];
+  };
   "/api/v1/workloads": {
     /**
      * List Workloads
@@ -164,7 +192,7 @@ export interface paths {
   "/api/v1/changes/{change_id}/rollback": {
     /**
      * Rollback Change
-     * @description Restore the values an apply replaced.
+     * @description Restore the values an apply replaced; 409 with both values when they changed since, unless `force`.
      */
     post: operations["rollback_change_api_v1_changes__change_id__rollback_post"];
   };
@@ -510,6 +538,42 @@ export interface components {
       /** Not Ready */
       not_ready: number;
     };
+    /** EndpointReachability */
+    EndpointReachability: {
+      /** Pod */
+      pod: string;
+      /**
+       * Port
+       * @description the pod port the connection reaches after kube-proxy's DNAT
+       */
+      port: number;
+      /** Allowed */
+      allowed: boolean;
+      /** Reason */
+      reason: string;
+      /** @description the source's egress policies */
+      egress: components["schemas"]["SideVerdictOut"];
+      /** @description the destination's ingress policies */
+      ingress: components["schemas"]["SideVerdictOut"];
+    };
+    /** EndpointRuleOut */
+    EndpointRuleOut: {
+      /**
+       * Endpoint
+       * @description pod IP:port the rule DNATs to ([IPv6]:port)
+       */
+      endpoint: string;
+      /**
+       * Chain
+       * @description the endpoint's chain (KUBE-SEP-… in iptables, endpoint-… in nftables)
+       */
+      chain: string;
+      /**
+       * Dnat
+       * @description the DNAT line as the node's tooling prints it
+       */
+      dnat: string;
+    };
     /** ErrorMessage */
     ErrorMessage: {
       /**
@@ -563,18 +627,36 @@ export interface components {
       /** Message */
       message: string;
     };
-    /** HPAMetricOut */
+    /**
+     * HPAMetricOut
+     * @description One `spec.metrics` entry as written: Resource, ContainerResource, Pods, Object or External.
+     */
     HPAMetricOut: {
       /** Type */
       type: string;
       /** Resource */
       resource: string | null;
+      /** Container */
+      container: string | null;
       /** Target Type */
       target_type: string;
       /** Average Utilization */
       average_utilization: number | null;
       /** Average Value */
       average_value: number | null;
+      /** Average Value Quantity */
+      average_value_quantity: string | null;
+      /** Value */
+      value: number | null;
+      /** Value Quantity */
+      value_quantity: string | null;
+      /** Metric Name */
+      metric_name: string | null;
+      /** Metric Selector */
+      metric_selector: {
+        [key: string]: string;
+      } | null;
+      described_object: components["schemas"]["ObjectRefOut"] | null;
     };
     /** HPAOut */
     HPAOut: {
@@ -595,10 +677,35 @@ export interface components {
       current_cpu_utilization_percent: number | null;
       /** Metrics */
       metrics: components["schemas"]["HPAMetricOut"][];
+      scale_up: components["schemas"]["HPAScalingRulesOut"] | null;
+      scale_down: components["schemas"]["HPAScalingRulesOut"] | null;
       /** Conditions */
       conditions: components["schemas"]["HPAConditionOut"][];
       /** Last Scale Time */
       last_scale_time: string | null;
+    };
+    /** HPAScalingPolicyOut */
+    HPAScalingPolicyOut: {
+      /** Type */
+      type: string;
+      /** Value */
+      value: number;
+      /** Period Seconds */
+      period_seconds: number;
+    };
+    /**
+     * HPAScalingRulesOut
+     * @description One direction of `spec.behavior`, with the API's defaults filled in.
+     */
+    HPAScalingRulesOut: {
+      /** Stabilization Window Seconds */
+      stabilization_window_seconds: number | null;
+      /** Select Policy */
+      select_policy: string;
+      /** Policies */
+      policies: components["schemas"]["HPAScalingPolicyOut"][];
+      /** Tolerance */
+      tolerance: string | null;
     };
     /**
      * HPASimulationOut
@@ -684,6 +791,33 @@ export interface components {
       protocol: string;
       /** Rules */
       rules: components["schemas"]["ProxyRuleOut"][];
+    };
+    /** MatrixCellOut */
+    MatrixCellOut: {
+      /** Source Namespace */
+      source_namespace: string;
+      /** Destination Namespace */
+      destination_namespace: string;
+      /**
+       * Verdict
+       * @enum {string}
+       */
+      verdict: "allowed" | "denied" | "partial";
+      /**
+       * Denied Pairs
+       * @description pod-group pairs the policies deny
+       */
+      denied_pairs: number;
+      /**
+       * Pairs
+       * @description pod-group pairs checked (one pod per namespace and label set)
+       */
+      pairs: number;
+      /**
+       * Deciding
+       * @description the policies that isolate the denied pairs
+       */
+      deciding: components["schemas"]["ObjectRefOut"][];
     };
     /** MetricsData */
     MetricsData: {
@@ -943,6 +1077,8 @@ export interface components {
       cross_node: boolean | null;
       /** Hops */
       hops: components["schemas"]["PathHop"][];
+      /** Rule Chain */
+      rule_chain: string | null;
     };
     /** PathEndpoint */
     PathEndpoint: {
@@ -1023,6 +1159,19 @@ export interface components {
       /** Memory Bytes */
       memory_bytes: number;
     };
+    /**
+     * PolicyMatrixOut
+     * @description Namespace × namespace reachability under the cluster's NetworkPolicies, for the network map.
+     */
+    PolicyMatrixOut: {
+      /** Cells */
+      cells: components["schemas"]["MatrixCellOut"][];
+      /**
+       * Group Limit
+       * @description pod groups considered at most (the largest clusters are sampled)
+       */
+      group_limit: number;
+    };
     /** PongMessage */
     PongMessage: {
       /**
@@ -1035,6 +1184,20 @@ export interface components {
       epoch: string;
       /** Seq */
       seq: number;
+    };
+    /** PortReachability */
+    PortReachability: {
+      /** Service Port */
+      service_port: number;
+      /** Protocol */
+      protocol: string;
+      /**
+       * Verdict
+       * @enum {string}
+       */
+      verdict: "allowed" | "denied" | "partial" | "no-endpoints";
+      /** Endpoints */
+      endpoints: components["schemas"]["EndpointReachability"][];
     };
     /** ProxyRuleOut */
     ProxyRuleOut: {
@@ -1050,6 +1213,17 @@ export interface components {
       rule_probability: number;
       /** Probability */
       probability: number;
+    };
+    /** ReachabilityOut */
+    ReachabilityOut: {
+      service: components["schemas"]["ObjectRefOut"];
+      /**
+       * Source
+       * @description namespace/pod, or 'any pod in <namespace>' for from_namespace
+       */
+      source: string;
+      /** Ports */
+      ports: components["schemas"]["PortReachability"][];
     };
     /** Ready */
     Ready: {
@@ -1106,6 +1280,8 @@ export interface components {
       simulation_proposed: components["schemas"]["HPASimulationOut"] | null;
       /** Applicable */
       applicable: boolean;
+      /** Not Applicable Reason */
+      not_applicable_reason: string | null;
       /**
        * Timeline
        * @default []
@@ -1165,7 +1341,7 @@ export interface components {
        * Kind
        * @enum {string}
        */
-      kind: "cluster-ip" | "node-port";
+      kind: "cluster-ip" | "node-port" | "load-balancer" | "headless" | "external-name" | "ingress";
       /** Service Port */
       service_port: number;
       /** Hops */
@@ -1194,6 +1370,37 @@ export interface components {
       cpu_utilization_percent: number | null;
       /** Memory Utilization Percent */
       memory_utilization_percent: number | null;
+    };
+    /**
+     * RulesOut
+     * @description What kube-proxy programs on one node, for one Service or for every Service.
+     */
+    RulesOut: {
+      /** Node */
+      node: string;
+      /**
+       * Mode
+       * @enum {string}
+       */
+      mode: "iptables" | "nftables" | "ipvs";
+      /**
+       * Mode Source
+       * @description where the mode came from (the optimizer's setting, or kube-proxy's ConfigMap)
+       */
+      mode_source: string;
+      service: components["schemas"]["ObjectRefOut"] | null;
+      /**
+       * Text
+       * @description iptables-save lines, the nft transaction, or ipvsadm -Ln plus ipset save
+       */
+      text: string;
+      /**
+       * Listing
+       * @description iptables -t nat -L <chain> -n --line-numbers of the Service's chains
+       */
+      listing: string | null;
+      /** Endpoint Rules */
+      endpoint_rules: components["schemas"]["EndpointRuleOut"][];
     };
     /** ScoreOut */
     ScoreOut: {
@@ -1375,6 +1582,25 @@ export interface components {
       cpu_request_millicores: number | null;
       /** Memory Request Bytes */
       memory_request_bytes: number | null;
+    };
+    /** SideVerdictOut */
+    SideVerdictOut: {
+      /**
+       * Direction
+       * @enum {string}
+       */
+      direction: "Ingress" | "Egress";
+      /**
+       * Isolated
+       * @description some NetworkPolicy selects the pod for this direction
+       */
+      isolated: boolean;
+      /** Allowed */
+      allowed: boolean;
+      /** Selecting */
+      selecting: components["schemas"]["ObjectRefOut"][];
+      /** Allowing */
+      allowing: components["schemas"]["ObjectRefOut"][];
     };
     /**
      * SnapshotData
@@ -1977,6 +2203,118 @@ export interface operations {
     };
   };
   /**
+   * Service Rules
+   * @description The lines kube-proxy programs for this Service on one node, as the node's own tools print them.
+   */
+  service_rules_api_v1_services__namespace___name__rules_get: {
+    parameters: {
+      query?: {
+        /** @description render as this kube-proxy mode instead of the cluster's (OPTIMIZER_KUBE_PROXY_MODE) */
+        mode?: ("iptables" | "nftables" | "ipvs") | null;
+        /** @description the node whose rules to show (default: kind's entry node) */
+        node?: string | null;
+      };
+      path: {
+        /** @description namespace (DNS-1123 label) */
+        namespace: string;
+        /** @description object name (DNS-1123 subdomain) */
+        name: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["RulesOut"];
+        };
+      };
+      /** @description Validation Error */
+      422: {
+        content: {
+          "application/json": components["schemas"]["HTTPValidationError"];
+        };
+      };
+    };
+  };
+  /**
+   * Node Rules
+   * @description Every Service's rules on one node (a walk of the whole cluster, done off the event loop).
+   */
+  node_rules_api_v1_nodes__node__rules_get: {
+    parameters: {
+      query?: {
+        /** @description render as this kube-proxy mode instead of the cluster's (OPTIMIZER_KUBE_PROXY_MODE) */
+        mode?: ("iptables" | "nftables" | "ipvs") | null;
+      };
+      path: {
+        /** @description object name (DNS-1123 subdomain) */
+        node: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["RulesOut"];
+        };
+      };
+      /** @description Validation Error */
+      422: {
+        content: {
+          "application/json": components["schemas"]["HTTPValidationError"];
+        };
+      };
+    };
+  };
+  /**
+   * Service Reachability
+   * @description Whether NetworkPolicies let the source reach each backend pod of the Service, port by port, and why.
+   */
+  service_reachability_api_v1_services__namespace___name__reachability_get: {
+    parameters: {
+      query?: {
+        /** @description namespace/pod */
+        from?: string | null;
+        /** @description a label-less pod in this namespace */
+        from_namespace?: string | null;
+      };
+      path: {
+        /** @description namespace (DNS-1123 label) */
+        namespace: string;
+        /** @description object name (DNS-1123 subdomain) */
+        name: string;
+      };
+    };
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ReachabilityOut"];
+        };
+      };
+      /** @description Validation Error */
+      422: {
+        content: {
+          "application/json": components["schemas"]["HTTPValidationError"];
+        };
+      };
+    };
+  };
+  /**
+   * Policy Matrix
+   * @description Which namespaces' pods may reach which, per pod group, and the policies that deny (off the event loop).
+   */
+  policy_matrix_api_v1_network_policies_matrix_get: {
+    responses: {
+      /** @description Successful Response */
+      200: {
+        content: {
+          "application/json": components["schemas"]["PolicyMatrixOut"];
+        };
+      };
+    };
+  };
+  /**
    * List Workloads
    * @description Deployments, StatefulSets and DaemonSets with replicas, usage vs request, HPA and services.
    */
@@ -2211,10 +2549,14 @@ export interface operations {
   };
   /**
    * Rollback Change
-   * @description Restore the values an apply replaced.
+   * @description Restore the values an apply replaced; 409 with both values when they changed since, unless `force`.
    */
   rollback_change_api_v1_changes__change_id__rollback_post: {
     parameters: {
+      query?: {
+        /** @description restore even if the fields changed since the apply */
+        force?: boolean;
+      };
       path: {
         change_id: string;
       };

@@ -51,7 +51,7 @@ export function fallbackPath(detail: ServiceDetail): ServicePath {
           { kind: "cluster-ip", label: "ClusterIP", address: `${detail.cluster_ip ?? "None"}:${port?.port ?? ""}`, note: "virtual service IP", command: null },
           { kind: "kube-proxy", label: "kube-proxy", address: null, note: "DNAT to one ready endpoint", command: null },
         ],
-        branches: ready.map((a) => ({ target: `${a.ip}:${targetPort}`, probability: 1 / ready.length, cross_node: null, hops: [] })),
+        branches: ready.map((a) => ({ target: `${a.ip}:${targetPort}`, probability: 1 / ready.length, cross_node: null, hops: [], rule_chain: null })),
       },
     ],
     verification_commands: [],

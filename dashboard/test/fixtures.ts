@@ -74,5 +74,6 @@ export function recommendation(id: string, priority: Recommendation["priority"],
     simulation_proposed: null,
     applicable: true,
     timeline: [],
+    not_applicable_reason: null,
   };
 }

@@ -22,7 +22,7 @@ from k8s_optimizer.domain.objects import ObjectRef
 from k8s_optimizer.settings import Settings
 from tests.api.fakes import build_report, web_recommendation
 from tests.api.test_sim import eventually
-from tests.api.test_ws import receive
+from tests.api.ws.conftest import receive
 from tests.simcluster import SimCluster
 
 TOKEN = "harden-token"

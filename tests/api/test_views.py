@@ -127,7 +127,6 @@ def test_joins_carry_over_only_while_their_inputs_are_unchanged() -> None:
     assert third.topology.services_of_pod(third_pod) == ["web"]
 
 
-
 def test_hpa_out_shows_every_metric_kind_as_written() -> None:
     hpa = translate_hpa(
         {

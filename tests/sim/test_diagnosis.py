@@ -8,9 +8,9 @@ test covers the whole path: kubelet/scheduler status → k8s/translate.py → re
 from __future__ import annotations
 
 from k8s_optimizer.domain.snapshot import ClusterSnapshot, NetworkSettings
+from k8s_optimizer.domain.topology import Topology
 from k8s_optimizer.k8s.translate import translate_deployment, translate_endpoints, translate_pod, translate_service
 from k8s_optimizer.recommend.diagnose import diagnose_service
-from k8s_optimizer.recommend.topology import Topology
 from k8s_sim import resources as r
 from k8s_sim.cluster import EmbeddedCluster
 from k8s_sim.store import Obj
@@ -45,7 +45,7 @@ def _snapshot(cluster: EmbeddedCluster) -> ClusterSnapshot:
         pods={(p.namespace, p.name): p for p in pods},
         services={(s.namespace, s.name): s for s in services},
         endpoints={(e.namespace, e.name): e for e in endpoints},
-        workloads={(w.kind, w.namespace, w.name): w for w in workloads},
+        workloads={w.ref(): w for w in workloads},
         hpas={},
         pdbs={},
         events={},

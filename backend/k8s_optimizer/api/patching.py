@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from k8s_optimizer.api.secrets import redact_object
 from k8s_optimizer.api.schemas import DiffLine
+from k8s_optimizer.api.secrets import redact_object
 
 Json = dict[str, Any]
 _MERGE_KEY = "name"

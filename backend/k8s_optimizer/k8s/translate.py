@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from k8s_optimizer.domain.autoscaling import hpa_from_json
 from k8s_optimizer.domain.objects import (

@@ -10,7 +10,6 @@ usual ones for that counter; any other `Pods` metric has no source (the HPA show
 
 from __future__ import annotations
 
-
 from k8s_sim.controllers.base import Key
 from k8s_sim.load import LoadModel
 
