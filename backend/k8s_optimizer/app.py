@@ -38,6 +38,7 @@ from k8s_optimizer.k8s.errors import ClusterError
 from k8s_optimizer.k8s.kube import connect
 from k8s_optimizer.k8s.writer import ClusterWriter
 from k8s_optimizer.live.model import ClusterModel
+from k8s_optimizer.prometheus.factory import open_prometheus_history
 from k8s_optimizer.recommend.engine import analyze
 from k8s_optimizer.recommend.model import AnalysisReport
 from k8s_optimizer.recommend.policy import Policy
@@ -81,6 +82,11 @@ async def _open_real(settings: Settings, given: Collaborators, stack: contextlib
         await model.start()
         stack.push_async_callback(model.stop)
         live = model
+    if settings.prometheus_url and given.history is None:
+        # the collector keeps recording into the store; analysis and charts read Prometheus
+        source = open_prometheus_history(settings, snapshot=live.snapshot)
+        stack.push_async_callback(source.close)
+        history = source
     writer = given.writer
     if writer is None and given.live is None:
         try:
@@ -119,6 +125,8 @@ async def _backend(app: FastAPI, settings: Settings, given: Collaborators) -> As
             metrics=app.state.metrics,
             cluster_name=cluster_name(settings),
         )
+        if settings.prometheus_url:
+            state.analysis_window_seconds = settings.history_window
         trigger = asyncio.Event()
         trigger.set()  # analyse as soon as the caches sync
         state.hub = Hub(state, on_metrics_tick=trigger)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from k8s_optimizer.api.audit import AuditLog
 from k8s_optimizer.api.listing import ServiceListing
 from k8s_optimizer.api.metrics import ApiMetrics
-from k8s_optimizer.api.ports import Analyzer, HistoryReader, LiveModel, ObjectWriter
+from k8s_optimizer.api.ports import Analyzer, ComponentHealthLike, HistoryReader, LiveModel, ObjectWriter
 from k8s_optimizer.api.views import ViewContext
 from k8s_optimizer.domain.history import WorkloadHistory
 from k8s_optimizer.domain.objects import ObjectRef
@@ -35,6 +35,18 @@ logger = logging.getLogger(__name__)
 ANALYSIS_WINDOW_SECONDS = 7 * 24 * 3600.0  # what the strategies look back over (KRR's default history)
 # Above this many pods a context build takes long enough to belong in a worker thread.
 _THREADED_BUILD_PODS = 2000
+
+
+def history_source(history: object) -> str:
+    """Which history answers: "prometheus" or the backend's own "sqlite" store (a fake counts as sqlite)."""
+    source = getattr(history, "source", None)
+    return source if isinstance(source, str) else "sqlite"
+
+
+def history_health(history: object) -> ComponentHealthLike | None:
+    """The history source's own health when it has one (Prometheus can be down; the store cannot)."""
+    health = getattr(history, "health", None)
+    return health() if callable(health) else None
 
 
 def snapshot_now_seconds(snapshot: ClusterSnapshot) -> float:
@@ -186,6 +198,8 @@ class ApiState:
     metrics: ApiMetrics = field(default_factory=ApiMetrics)
     views: ViewCache = field(init=False)
     hub: Hub | None = None
+    analysis_window_seconds: float = ANALYSIS_WINDOW_SECONDS
+    """How far back the analysis reads history (the Prometheus source reads OPTIMIZER_HISTORY_WINDOW)."""
     cluster_name: str = "in-cluster"
     """The kubeconfig context (what the report names the cluster by)."""
 
@@ -202,7 +216,7 @@ async def run_analysis(state: ApiState) -> AnalysisReport | None:
     now_seconds = snapshot_now_seconds(snapshot)
     histories: Mapping[ObjectRef, WorkloadHistory] = {}
     if state.history is not None:
-        histories = await state.history.all_workload_histories(ANALYSIS_WINDOW_SECONDS, now_seconds)
+        histories = await state.history.all_workload_histories(state.analysis_window_seconds, now_seconds)
     report = await asyncio.to_thread(state.analyzer, snapshot, histories, now_seconds)
     state.metrics.analysis_runs += 1
     state.metrics.analysis_seconds = time.perf_counter() - started

@@ -124,6 +124,7 @@ def recommendation_out(rec: Recommendation) -> s.RecommendationOut:
         simulation_current=_simulation(rec.simulation_current),
         simulation_proposed=_simulation(rec.simulation_proposed),
         applicable=bool(rec.patch) and rec.target.kind in PATCHABLE_KINDS,
+        stale=rec.stale,
         timeline=[
             s.TimelinePointOut(
                 timestamp=datetime.fromtimestamp(point.timestamp_seconds, tz=UTC),

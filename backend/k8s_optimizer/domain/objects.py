@@ -305,6 +305,8 @@ class HPAMetricTarget:
     average_utilization: int | None = None
     average_value: float | None = None  # base units: millicores for cpu, bytes for memory
     container: str | None = None
+    value: float | None = None
+    metric_name: str | None = None  # Pods, Object, External: metric.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,7 @@ from k8s_optimizer.domain.quantities import (
     parse_cpu_millicores,
     parse_cpu_millicores_float,
     parse_memory_bytes,
+    parse_quantity,
 )
 from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage
 
@@ -469,7 +470,7 @@ def translate_metric_target(metric: Json) -> HPAMetricTarget:
     metric_type = str(metric.get("type", ""))
     source_key = {"Resource": "resource", "ContainerResource": "containerResource"}.get(metric_type)
     if source_key is None:
-        return HPAMetricTarget(type=metric_type)
+        return _custom_metric_target(metric_type, metric)
     source = metric.get(source_key) or _EMPTY
     target = source.get("target") or _EMPTY
     resource = source.get("name")
@@ -482,6 +483,27 @@ def translate_metric_target(metric: Json) -> HPAMetricTarget:
         average_utilization=target.get("averageUtilization"),
         average_value=_target_value(resource, raw_value),
         container=source.get("container"),
+    )
+
+
+def _custom_metric_target(metric_type: str, metric: Json) -> HPAMetricTarget:
+    """Pods/Object/External: the metric's name and its target (plain numbers, no resource units)."""
+    source = metric.get({"Pods": "pods", "Object": "object", "External": "external"}.get(metric_type, "")) or _EMPTY
+    target = source.get("target") or _EMPTY
+    name = (source.get("metric") or _EMPTY).get("name")
+
+    def number(value: object) -> float | None:
+        try:
+            return None if value is None else float(parse_quantity(str(value)))
+        except QuantityError:
+            return None
+
+    return HPAMetricTarget(
+        type=metric_type,
+        target_type=str(target.get("type") or "AverageValue"),
+        average_value=number(target.get("averageValue")),
+        value=number(target.get("value")),
+        metric_name=str(name) if name else None,
     )
 
 

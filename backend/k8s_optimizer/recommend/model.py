@@ -143,6 +143,7 @@ class Recommendation:
     timeline: tuple[TimelinePoint, ...] = ()
     simulation_current: HPASimulationSummary | None = None
     simulation_proposed: HPASimulationSummary | None = None
+    stale: bool = False  # the history source could not be read: computed from its last answer
 
 
 @dataclass(frozen=True, slots=True)
