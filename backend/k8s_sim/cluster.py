@@ -38,6 +38,7 @@ from k8s_sim.controllers.workloads import DeploymentController, ReplicaSetContro
 from k8s_sim.load import SAMPLE_SECONDS, LoadModel
 from k8s_sim.metrics import MetricsProvider
 from k8s_sim.scenarios import broken, common, demo, scale
+from k8s_sim.scrape.source import ScrapeSource
 from k8s_sim.store import ObjectStore, WatchEvent
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ class EmbeddedCluster:
         self.nodes = NodeLifecycle(self.store)
         self.disruption = DisruptionController(self.store)
         self.metrics = MetricsProvider(self.store, self.clock, self.load)
+        self.scrape = ScrapeSource(self.store, self.load, self.kubelet)  # kubelet/KSM/pod /metrics for Prometheus
         self.store.add_listener(self._on_event)
         self._wake = asyncio.Event() if _has_loop() else None
         self._task: asyncio.Task[None] | None = None

@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from k8s_optimizer.domain.quantities import MIB, parse_cpu_millicores, parse_memory_bytes
@@ -179,6 +180,9 @@ class LoadModel:
         self.readings: dict[Key, dict[str, Reading]] = {}
         self.sample_seconds: float | None = None
         self.workload_rps: dict[Key, float] = {}
+        self.pod_rps: dict[Key, float] = {}  # requests/s each pod served in the latest sample
+        # called after every sample with its time: the scrape endpoints' counters integrate the readings
+        self.observers: list[Callable[[float], None]] = []
         self.oom_kills = 0
         # no bursts before this time: a freshly started demo shows a calm cluster first (all pods Running)
         self.calm_until_seconds = 0.0
@@ -193,6 +197,7 @@ class LoadModel:
         if event.type == "DELETED":
             self.pods.pop(key, None)
             self.readings.pop(key, None)
+            self.pod_rps.pop(key, None)
             return
         pod = event.object
         if key in self.pods or not pod.get("spec", {}).get("nodeName"):
@@ -230,14 +235,15 @@ class LoadModel:
         return replace(model, enabled=enabled, rps=model.rps if rps is None else rps)
 
     # -- sampling ------------------------------------------------------------------------------------------
-    def traffic(self, workload: Key, model: Model, now_seconds: float) -> float:
-        """Requests/s of a workload's own source at `now_seconds`."""
+    def traffic(self, workload: Key, model: Model, now_seconds: float, *, calm: bool = True) -> float:
+        """Requests/s of a workload's own source at `now_seconds`; `calm=False` ignores the calm first hour
+        (the backfilled past of a cluster had bursts too)."""
         if not model.enabled or model.rps <= 0:
             return 0.0
         day_fraction = (now_seconds % 86400.0) / 86400.0
         diurnal = 1.0 + model.diurnal_amplitude * math.sin(2 * math.pi * day_fraction - math.pi / 2)
         slot = int((now_seconds - self.origin_seconds) // BURST_SLOT_SECONDS)
-        bursting = now_seconds >= self.calm_until_seconds and (
+        bursting = (not calm or now_seconds >= self.calm_until_seconds) and (
             unit_hash(self.seed, *workload, "burst", slot) < model.burst_probability
         )
         burst = model.burst_factor if bursting else 1.0
@@ -263,21 +269,24 @@ class LoadModel:
         rps = self._workload_rps(by_workload, ready, now_seconds)
         self.workload_rps = rps
         readings: dict[Key, dict[str, Reading]] = {}
+        pod_rps: dict[Key, float] = {}
         kills: list[tuple[Key, str]] = []
         for workload, entries in by_workload.items():
             model = self.effective_model(workload)
             share = rps.get(workload, 0.0) / ready[workload] if ready[workload] else 0.0
             for entry in entries:
                 is_ready, running = states[entry.key]
-                readings[entry.key] = self._pod_reading(
-                    entry, model, share if is_ready else 0.0, running, now_seconds, kills
-                )
+                pod_rps[entry.key] = share if is_ready else 0.0
+                readings[entry.key] = self._pod_reading(entry, model, pod_rps[entry.key], running, now_seconds, kills)
         self.readings = readings
+        self.pod_rps = pod_rps
         self.sample_seconds = now_seconds
         for key, container in kills:
             if self.kubelet.kill(key, container):
                 self.oom_kills += 1
                 self.readings.get(key, {}).pop(container, None)
+        for observer in self.observers:
+            observer(now_seconds)
 
     def _workload_rps(
         self, by_workload: dict[Key, list[PodEntry]], ready: dict[Key, int], now: float
@@ -305,19 +314,29 @@ class LoadModel:
         for index, shape in enumerate(entry.containers):
             if shape.name not in running:
                 continue
-            noise = 1.0 + model.noise * (2 * mix01(entry.noise_bases[2 * index], step) - 1)
-            if index == 0:
-                cpu, memory = self._main_usage(shape, model, share_rps, now - started.get(shape.name, now))
-            else:
-                cpu, memory = SIDECAR_CPU_MILLICORES, float(SIDECAR_MEMORY_BYTES)
-            cpu *= noise
-            if shape.cpu_limit_millicores is not None:
-                cpu = min(cpu, float(shape.cpu_limit_millicores))  # CFS throttling
-            memory *= 1.0 + 0.02 * (2 * mix01(entry.noise_bases[2 * index + 1], step) - 1)
+            uptime = now - started.get(shape.name, now)
+            cpu, memory = self.container_usage(entry, index, model, share_rps, step, uptime)
             if shape.memory_limit_bytes is not None and memory > shape.memory_limit_bytes:
                 kills.append((entry.key, shape.name))
             result[shape.name] = Reading(int(max(cpu, 0.0) * 1_000_000), int(memory))
         return result
+
+    def container_usage(
+        self, entry: PodEntry, index: int, model: Model, share_rps: float, step: int, uptime_seconds: float
+    ) -> tuple[float, float]:
+        """(CPU millicores, memory bytes) of one container in sample `step` (time // 15 s), throttled at
+        the CPU limit but not capped at the memory limit (the caller decides what going over means)."""
+        shape = entry.containers[index]
+        noise = 1.0 + model.noise * (2 * mix01(entry.noise_bases[2 * index], step) - 1)
+        if index == 0:
+            cpu, memory = self._main_usage(shape, model, share_rps, uptime_seconds)
+        else:
+            cpu, memory = SIDECAR_CPU_MILLICORES, float(SIDECAR_MEMORY_BYTES)
+        cpu *= noise
+        if shape.cpu_limit_millicores is not None:
+            cpu = min(cpu, float(shape.cpu_limit_millicores))  # CFS throttling
+        memory *= 1.0 + 0.02 * (2 * mix01(entry.noise_bases[2 * index + 1], step) - 1)
+        return cpu, memory
 
     @staticmethod
     def _main_usage(

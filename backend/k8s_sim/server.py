@@ -16,6 +16,7 @@ from aiohttp import web
 from k8s_sim import discovery, reads, writes
 from k8s_sim.control import Control, Handler, background, fault_middleware
 from k8s_sim.faults import Faults
+from k8s_sim.scrape.routes import add_scrape_routes
 from k8s_sim.store import ApiError, ResourceType
 from k8s_sim.watch import watch
 from k8s_sim.wire import (
@@ -166,6 +167,7 @@ def build_app(cluster: Cluster, faults: Faults, *, bookmark_interval_seconds: fl
     router.add_get("/openapi/v3/{tail:.+}", _openapi(cluster))
     router.add_get("/api", api.discovery_root)
     router.add_get("/apis", api.discovery_root)
+    add_scrape_routes(router, cluster)  # node/service/pod proxy paths: before the generic /api route
     router.add_route("*", "/api/{tail:.+}", api.core)
     router.add_route("*", "/apis/{tail:.+}", api.grouped)
     Control(cluster, faults).routes(router)

@@ -13,6 +13,7 @@ from typing import Any
 
 from k8s_sim import resources as r
 from k8s_sim.admission import DNS_SERVICE_IP, KUBERNETES_SERVICE_IP
+from k8s_sim.scrape.state import KSM_SERVICE_ACCOUNT, kube_state_metrics_objects
 from k8s_sim.store import Obj, ObjectStore
 
 CLUSTER_NAME = "k8s-optimizer"
@@ -305,7 +306,8 @@ def _static_pods(control_plane: str) -> list[Obj]:
 
 
 def create_system(store: ObjectStore, control_plane: str, control_plane_ip: str) -> None:
-    """kube-system, the `kubernetes` Service, CoreDNS, kube-proxy, kindnet, metrics-server, static pods."""
+    """kube-system, the `kubernetes` Service, CoreDNS, kube-proxy, kindnet, metrics-server,
+    kube-state-metrics, static pods."""
     create_namespaces(store, SYSTEM_NAMESPACES)
     kubernetes = {
         "metadata": {
@@ -332,11 +334,11 @@ def create_system(store: ObjectStore, control_plane: str, control_plane_ip: str)
             ],
         },
     )
-    for sa in ("coredns", "metrics-server", "kube-proxy", "kindnet"):
+    for sa in ("coredns", "metrics-server", "kube-proxy", "kindnet", KSM_SERVICE_ACCOUNT):
         store.create(r.SERVICEACCOUNTS, {"metadata": {"name": sa, "namespace": "kube-system"}})
     for pod in _static_pods(control_plane):
         store.create(r.PODS, pod)
-    for deployment, service in (_coredns(), _metrics_server()):
+    for deployment, service in (_coredns(), _metrics_server(), kube_state_metrics_objects()):
         store.create(r.DEPLOYMENTS, deployment)
         store.create(r.SERVICES, service)
     store.create(
