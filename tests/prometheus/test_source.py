@@ -206,3 +206,32 @@ async def test_charts_read_prometheus(source: PrometheusHistory, backfilled: Bac
     )
     assert series.total[-1].timestamp_seconds == last
     assert series.total[-1].max == expected
+
+
+async def test_prometheus_stopped_keeps_the_last_values_marked_stale_then_fresh_again(
+    backfilled: Backfilled,
+) -> None:
+    """Stopped mid-run: the last answer stays, marked stale, /health's reason names the URL; back: fresh."""
+    history = _source(backfilled.server.url)
+    history.config = SourceConfig(window_seconds=WINDOW, step_seconds=STEP, max_points=10**9, refresh_seconds=0)
+    try:
+        fresh = await history.all_workload_histories(WINDOW, backfilled.data.end)
+        backfilled.server.stop()
+        try:
+            stale = await history.all_workload_histories(WINDOW, backfilled.data.end)
+            health = history.health()
+        finally:
+            backfilled.server.start()
+        assert set(stale) == set(fresh)
+        assert all(h.stale for h in stale.values())
+        assert stale[WEB].containers == fresh[WEB].containers
+        assert health.status == "degraded"
+        assert health.reason is not None
+        assert health.reason.startswith(f"cannot connect to Prometheus at {backfilled.server.url}")
+        assert "(check OPTIMIZER_PROMETHEUS_URL)" in health.reason
+        history._read_at = None  # the retry pause after a failure is 5 s; do not wait for it here
+        again = await history.all_workload_histories(WINDOW, backfilled.data.end)
+        assert not any(h.stale for h in again.values())
+        assert history.health().status == "ok"
+    finally:
+        await history.close()

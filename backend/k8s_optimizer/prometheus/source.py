@@ -240,13 +240,28 @@ class PrometheusHistory:
         for hpa in (h for h in hpas if h.namespace == namespace):
             pods = answers.owners.pods_of(hpa.target)
             for name in hpa_metric_names(hpa):
-                expr = self.queries.metric(name, namespace, pods, self.config.metric_queries.get(name))
-                rows = await self.client.query_range(expr, start_seconds=start, end_seconds=now, step_seconds=step)
+                rows = await self._metric_rows(name, namespace, pods, (start, now, step))
                 if rows:
                     found.setdefault(hpa.target, {})[name] = rows[0][1]
                 else:
                     logger.info("HPA %s/%s: metric %r has no series in Prometheus", namespace, hpa.name, name)
         return found
+
+    async def _metric_rows(
+        self, name: str, namespace: str, pods: list[str], span: tuple[float, float, float]
+    ) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
+        """The mapped query, else the name as-is, else the counter behind a `_per_second` name."""
+        start, now, step = span
+        template = self.config.metric_queries.get(name)
+        expressions = [self.queries.metric(name, namespace, pods, template)]
+        fallback = None if template else self.queries.counter_metric(name, namespace, pods)
+        if fallback is not None:
+            expressions.append(fallback)
+        for expr in expressions:
+            rows = await self.client.query_range(expr, start_seconds=start, end_seconds=now, step_seconds=step)
+            if rows:
+                return rows
+        return []
 
     # ------------------------------------------------------------------ charts
     async def series(
