@@ -32,9 +32,10 @@ dashboard/dist/index.html: dashboard/node_modules/.installed $(shell find dashbo
 dashboard: dashboard/dist/index.html ## build the dashboard to dashboard/dist
 
 .PHONY: system-deps
-system-deps: ## install nginx, chromium and docker-compose (config check only) with apt-get when missing
+system-deps: ## install nginx, chromium, prometheus and docker-compose (config check only) with apt-get when missing
 	@missing=""; \
 	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	{ command -v prometheus >/dev/null && command -v promtool >/dev/null; } || missing="$$missing prometheus"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
 	if [ -n "$$missing" ]; then \
@@ -46,6 +47,10 @@ system-deps: ## install nginx, chromium and docker-compose (config check only) w
 .PHONY: run
 run: install dashboard ## embedded cluster + backend (:8080) + dashboard (:3000); Ctrl-C stops all
 	$(BIN)/k8s-optimizer demo
+
+.PHONY: run-prometheus
+run-prometheus: install dashboard system-deps ## like run, with 14 days of backfilled history in a real Prometheus
+	$(BIN)/k8s-optimizer demo --prometheus
 
 .PHONY: sim
 sim: install ## the embedded cluster alone on :6443, kubeconfig in .data/sim-kubeconfig.yaml

@@ -97,6 +97,13 @@ def _add_demo(sub: Any) -> None:
     demo.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
     demo.add_argument("--data-dir", type=Path, default=Path(".data/demo"), help="state directory")
     demo.add_argument("--dist", type=Path, default=Path("dashboard/dist"), help="built dashboard")
+    demo.add_argument(
+        "--prometheus",
+        action="store_true",
+        help="backfill history into a real Prometheus (Debian's prometheus) and read history from it",
+    )
+    demo.add_argument("--backfill-days", type=float, default=14.0, help="days backfilled with --prometheus")
+    demo.add_argument("--prometheus-port", type=int, default=9090, help="Prometheus port with --prometheus")
     demo.set_defaults(handler=_demo)
 
 

@@ -109,6 +109,7 @@ class PrometheusProcess:
     data_dir: Path
     port: int = field(default_factory=free_port)
     targets: list[ScrapeTarget] = field(default_factory=list)
+    config_file: Path | None = None  # a ready prometheus.yml (the embedded cluster writes one); else from targets
     log_path: Path | None = None
     _process: subprocess.Popen[bytes] | None = None
 
@@ -116,26 +117,27 @@ class PrometheusProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def command(self) -> list[str]:
+        """The server's command line (writing the scrape config from `targets` when no file is given)."""
         server, _ = binaries()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        config = self.data_dir.parent / f"{self.data_dir.name}-prometheus.yml"
-        config.write_text(yaml.safe_dump(scrape_config(self.targets)), encoding="utf-8")
+        config = self.config_file
+        if config is None:
+            config = self.data_dir.parent / f"{self.data_dir.name}-prometheus.yml"
+            config.write_text(yaml.safe_dump(scrape_config(self.targets)), encoding="utf-8")
+        return [
+            server,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={self.data_dir}",
+            f"--storage.tsdb.retention.time={RETENTION}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--log.level=warn",
+        ]
+
+    def start(self) -> None:
+        command = self.command()
         log = (self.log_path or self.data_dir.parent / f"{self.data_dir.name}-prometheus.log").open("ab")
-        self._process = subprocess.Popen(
-            [
-                server,
-                f"--config.file={config}",
-                f"--storage.tsdb.path={self.data_dir}",
-                f"--storage.tsdb.retention.time={RETENTION}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                "--web.enable-lifecycle",
-                "--log.level=warn",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         self._wait_ready()
 
