@@ -21,6 +21,7 @@ from k8s_optimizer.domain.snapshot import ClusterSnapshot
 from k8s_optimizer.recommend import patches
 from k8s_optimizer.recommend.checks import check_workload
 from k8s_optimizer.recommend.diagnose import diagnose_service, diagnose_workloads
+from k8s_optimizer.recommend.hpa_metric import recommend_metric_hpa
 from k8s_optimizer.recommend.hpa_tuning import recommend_hpa
 from k8s_optimizer.recommend.model import (
     AnalysisReport,
@@ -254,7 +255,9 @@ def _recommendations(
                 recommendations.append(_sourced(_resources_recommendation(workload, rec, replicas, prices), history))
         hpa = topology.hpa_for(workload.ref())
         if hpa is not None:
-            hpa_rec = recommend_hpa(hpa, workload, history, policy, prices)
+            hpa_rec = recommend_hpa(hpa, workload, history, policy, prices) or recommend_metric_hpa(
+                hpa, workload, history, policy, prices
+            )
             if hpa_rec is not None:
                 recommendations.append(_sourced(hpa_rec, history))
         elif workload.kind in ("Deployment", "StatefulSet") and any(
