@@ -86,6 +86,13 @@ def _add_sim(sub: Any) -> None:
     sim.add_argument("--seed", type=int, default=1, help="random seed (deterministic runs)")
     sim.add_argument("--faults", default="", help="fault spec, e.g. 'watch-drop=5,error-rate=0.2'")
     sim.add_argument("--history-hours", type=float, default=0.0, help="pre-run this much simulated time")
+    sim.add_argument("--backfill-days", type=float, default=0.0, help="write this much past history (OpenMetrics)")
+    sim.add_argument("--backfill-step-seconds", type=int, default=60, help="backfill sample step (default 60)")
+    sim.add_argument(
+        "--backfill-series", default="cadvisor,http,state", help="cadvisor|containers, http, state (comma-separated)"
+    )
+    sim.add_argument("--openmetrics-out", type=Path, help="the backfill file, for promtool create-blocks-from")
+    sim.add_argument("--prometheus-config-out", type=Path, help="write a prometheus.yml (+ file_sd targets) here")
     sim.set_defaults(handler=_sim)
 
 

@@ -19,7 +19,12 @@ from aiohttp import web
 from k8s_sim.cluster import EmbeddedCluster
 from k8s_sim.faults import Faults, FaultSpecError, parse_faults
 from k8s_sim.kubeconfig import client_host, write_kubeconfig
+from k8s_sim.scrape.backfill import GROUPS, write_backfill
+from k8s_sim.scrape.promconfig import TargetWriter
 from k8s_sim.server import build_app
+
+log = logging.getLogger("k8s_sim")
+TARGETS_REFRESH_SECONDS = 1.0
 
 
 async def _serve(args: argparse.Namespace, faults: Faults) -> int:
@@ -29,6 +34,8 @@ async def _serve(args: argparse.Namespace, faults: Faults) -> int:
     await cluster.start()
     if args.history_hours > 0:
         await cluster.advance(args.history_hours * 3600)
+    if getattr(args, "backfill_days", 0.0) > 0:
+        _backfill(cluster, args)
     runner = web.AppRunner(build_app(cluster, faults), access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
@@ -37,6 +44,11 @@ async def _serve(args: argparse.Namespace, faults: Faults) -> int:
     url = f"http://{client_host(args.host)}:{port}"
     if args.kubeconfig_out is not None:
         write_kubeconfig(args.kubeconfig_out, url)
+    targets: asyncio.Task[None] | None = None
+    if getattr(args, "prometheus_config_out", None) is not None:
+        writer = TargetWriter(cluster.store, args.prometheus_config_out, f"{client_host(args.host)}:{port}")
+        writer.write_config()
+        targets = asyncio.create_task(_keep_targets(writer), name="prometheus-targets")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -46,9 +58,60 @@ async def _serve(args: argparse.Namespace, faults: Faults) -> int:
     try:
         await stop.wait()
     finally:
+        if targets is not None:
+            targets.cancel()
         await runner.cleanup()
         await cluster.stop()
     return 0
+
+
+def _backfill(cluster: EmbeddedCluster, args: argparse.Namespace) -> None:
+    stats = write_backfill(
+        cluster.scrape,
+        args.openmetrics_out,
+        days=args.backfill_days,
+        step_seconds=args.backfill_step_seconds,
+        groups=_groups(args.backfill_series),
+    )
+    log.info(
+        "backfill: %d series, %d samples (%.1f MB) over %.1f days at %d s steps in %.1fs -> %s",
+        stats.series,
+        stats.samples,
+        stats.bytes / 1e6,
+        (stats.end_seconds - stats.start_seconds) / 86400,
+        args.backfill_step_seconds,
+        stats.seconds,
+        args.openmetrics_out,
+    )
+
+
+def _groups(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+async def _keep_targets(writer: TargetWriter) -> None:
+    """Pods come and go (HPA, rollouts): keep Prometheus' file_sd targets current."""
+    while True:
+        await asyncio.sleep(TARGETS_REFRESH_SECONDS)
+        try:
+            writer.refresh()
+        except OSError:
+            log.exception("prometheus targets: cannot write")
+
+
+def check_args(args: argparse.Namespace) -> str | None:
+    """The error message for a bad combination of backfill flags, or None."""
+    days = getattr(args, "backfill_days", 0.0)
+    if days < 0:
+        return "--backfill-days: must be 0 or more"
+    if days > 0 and getattr(args, "openmetrics_out", None) is None:
+        return "--backfill-days needs --openmetrics-out FILE"
+    if getattr(args, "backfill_step_seconds", 60) <= 0:
+        return "--backfill-step-seconds: must be a positive number of seconds"
+    unknown = sorted(set(_groups(getattr(args, "backfill_series", "cadvisor"))) - set(GROUPS))
+    if unknown:
+        return f"--backfill-series: unknown {', '.join(unknown)} (choose from {', '.join(GROUPS)})"
+    return None
 
 
 def _bound_port(runner: web.AppRunner) -> int:
@@ -65,6 +128,10 @@ def run_sim(args: argparse.Namespace) -> int:
         faults = Faults(parse_faults(args.faults or ""), seed=args.seed)
     except FaultSpecError as error:
         sys.stderr.write(f"k8s-optimizer sim: --faults: {error}\n")
+        return 2
+    problem = check_args(args)
+    if problem is not None:
+        sys.stderr.write(f"k8s-optimizer sim: {problem}\n")
         return 2
     with contextlib.suppress(KeyboardInterrupt):
         return asyncio.run(_serve(args, faults))
