@@ -12,7 +12,7 @@ from collections import defaultdict
 from k8s_optimizer.domain.history import RollupPoint, UsageSeries
 from k8s_optimizer.history.series import MAX_POINTS, SeriesQueryError, Target
 from k8s_optimizer.prometheus.client import PrometheusClient, Sample
-from k8s_optimizer.prometheus.queries import Queries, quote
+from k8s_optimizer.prometheus.queries import Queries, cpu_range_seconds, memory_range_seconds, quote
 
 _UNITS = {"cpu": "millicores", "memory": "bytes", "replicas": "replicas"}
 
@@ -27,8 +27,8 @@ def _expr(queries: Queries, target: Target, metric: str, pods: set[str], step: f
     if target.container is not None:
         extra += f", {labels.container}={quote(target.container)}"
     if metric == "cpu":
-        return queries.cpu(target.namespace, step, extra)
-    return queries.memory(target.namespace, step, extra)
+        return queries.cpu(target.namespace, cpu_range_seconds(step, None), extra)
+    return queries.memory(target.namespace, memory_range_seconds(step, None), extra)
 
 
 async def chart_series(

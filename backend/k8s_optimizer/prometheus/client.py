@@ -91,7 +91,7 @@ class PrometheusClient:
             base_url=config.url,
             headers=dict(config.headers),
             verify=verify,
-            timeout=httpx.Timeout(config.timeout_seconds + 5.0, connect=min(config.timeout_seconds, 10.0)),
+            timeout=httpx.Timeout(_http_timeout(config), connect=min(config.timeout_seconds, 10.0)),
             transport=transport,
         )
 
@@ -141,7 +141,7 @@ class PrometheusClient:
         url = self.config.url
         try:
             return await asyncio.wait_for(
-                self._http.post(path, data=form, headers=headers), timeout=self.config.timeout_seconds + 5.0
+                self._http.post(path, data=form, headers=headers), timeout=_http_timeout(self.config)
             )
         except (TimeoutError, httpx.TimeoutException) as exc:
             raise PrometheusError(
@@ -236,3 +236,8 @@ def _sample(pair: list[Any]) -> Sample:
 
 def _fmt(seconds: float) -> str:
     return f"{seconds:.3f}" if not math.isclose(seconds, round(seconds)) else str(round(seconds))
+
+
+def _http_timeout(config: ClientConfig) -> float:
+    """The HTTP call waits a little longer than the query's own timeout, so Prometheus's answer says why."""
+    return config.timeout_seconds + min(5.0, config.timeout_seconds)

@@ -21,6 +21,16 @@ REPLICASET_OWNER_SERIES = "kube_replicaset_owner"
 MIN_RANGE_SECONDS = 120.0  # a rate needs two samples: cover two 1-minute scrapes however fine the step
 
 
+def cpu_range_seconds(step_seconds: float, interval_seconds: float | None) -> float:
+    """The rate's range: the step, widened to hold two samples (a backfill may be far coarser than a scrape)."""
+    return max(step_seconds, 2 * (interval_seconds or MIN_RANGE_SECONDS / 2))
+
+
+def memory_range_seconds(step_seconds: float, interval_seconds: float | None) -> float:
+    """The peak's range: the step, widened to hold one sample."""
+    return max(step_seconds, interval_seconds or 0.0)
+
+
 def quote(value: str) -> str:
     """A PromQL string literal."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
@@ -70,16 +80,16 @@ class Queries:
         sel, labels = self.labels.selector(None), self.labels
         return f"count by ({labels.namespace}) (max by ({labels.by()}) (max_over_time({MEMORY_SERIES}{sel}[1h])))"
 
-    def cpu(self, namespace: str, step_seconds: float, extra: str = "") -> str:
-        """CPU cores per container, each point the average over its step (the rate over the step)."""
+    def cpu(self, namespace: str, range_seconds: float, extra: str = "") -> str:
+        """CPU cores per container, each point the average over its range (the step, or two samples)."""
         sel = self.labels.selector(namespace, extra=extra)
-        span = seconds(max(step_seconds, MIN_RANGE_SECONDS))
+        span = seconds(range_seconds)
         return f"max by ({self.labels.by()}) (rate({CPU_SERIES}{sel}[{span}]))"
 
-    def memory(self, namespace: str, step_seconds: float, extra: str = "") -> str:
-        """Working set per container, each point the peak of its step."""
+    def memory(self, namespace: str, range_seconds: float, extra: str = "") -> str:
+        """Working set per container, each point the peak of its range (the step, or one sample)."""
         sel = self.labels.selector(namespace, extra=extra)
-        span = seconds(max(step_seconds, MIN_RANGE_SECONDS))
+        span = seconds(range_seconds)
         return f"max by ({self.labels.by()}) (max_over_time({MEMORY_SERIES}{sel}[{span}]))"
 
     def sample_count(self, namespace: str, window_seconds: float) -> str:
@@ -110,7 +120,7 @@ class Queries:
 
     def cpu_quantile(self, namespace: str, fraction: float, window_seconds: float, step_seconds: float) -> str:
         """KRR's percentile on the server: one value per container for the whole window."""
-        inner = self.cpu(namespace, step_seconds)
+        inner = self.cpu(namespace, cpu_range_seconds(step_seconds, None))
         return f"quantile_over_time({fraction:g}, ({inner})[{seconds(window_seconds)}:{seconds(step_seconds)}])"
 
     def metric(self, name: str, namespace: str, pods: list[str], template: str | None) -> str:

@@ -24,10 +24,10 @@ from k8s_optimizer.analysis.network import top_owner
 from k8s_optimizer.domain.history import UsageSeries, WorkloadHistory
 from k8s_optimizer.domain.objects import HPA, ObjectRef
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
-from k8s_optimizer.prometheus.assemble import Answers, Owners, assemble, hpa_metric_names
+from k8s_optimizer.prometheus.assemble import Answers, Owners, Vector, assemble, hpa_metric_names
 from k8s_optimizer.prometheus.chart import chart_series
 from k8s_optimizer.prometheus.client import PrometheusClient, PrometheusError
-from k8s_optimizer.prometheus.queries import MEMORY_SERIES, Queries
+from k8s_optimizer.prometheus.queries import MEMORY_SERIES, Queries, cpu_range_seconds, memory_range_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,26 @@ class SourceConfig:
     namespaces: tuple[str, ...] = ()
     metric_queries: Mapping[str, str] = field(default_factory=dict)
     series_budget_points: int = SERIES_BUDGET_POINTS
+
+
+def sample_interval_seconds(counts: Vector, window: float) -> float | None:
+    """The cluster's sample interval: the window over the most samples any container holds in it.
+
+    The container that lived through the whole window has the most samples, so a pod started an hour
+    ago does not make the interval look long; a backfill coarser than the live scrape does show.
+    """
+    most = max((value for _, (_, value) in counts), default=0.0)
+    return window / most if most > 1 else None
+
+
+def _in_order(
+    names: list[str],
+    counted: list[Vector | BaseException],
+    answers: list[dict[ObjectRef, WorkloadHistory] | BaseException],
+) -> list[dict[ObjectRef, WorkloadHistory] | BaseException]:
+    """One answer per namespace: the count query's failure where it failed, else the namespace's answer."""
+    found = iter(answers)
+    return [rows if isinstance(rows, BaseException) else next(found) for rows in counted]
 
 
 def choose_step(window_seconds: float, containers: int, config: SourceConfig) -> float:
@@ -139,10 +159,23 @@ class PrometheusHistory:
         with_series = sum(sizes.values()) * 2 * window_seconds / step <= self.config.series_budget_points
         hpas = self._hpas()
         names = sorted(sizes)
-        answers = await asyncio.gather(
-            *(self._namespace(ns, window_seconds, now_seconds, step, with_series, hpas) for ns in names),
+        counted = await asyncio.gather(
+            *(self.client.query(self.queries.sample_count(ns, window_seconds), at_seconds=now_seconds) for ns in names),
             return_exceptions=True,
         )
+        counts = {ns: rows for ns, rows in zip(names, counted, strict=True) if not isinstance(rows, BaseException)}
+        interval = sample_interval_seconds([row for rows in counts.values() for row in rows], window_seconds)
+        answers: list[dict[ObjectRef, WorkloadHistory] | BaseException] = list(
+            await asyncio.gather(
+                *(
+                    self._namespace(ns, window_seconds, now_seconds, (step, interval), counts[ns], with_series, hpas)
+                    for ns in names
+                    if ns in counts
+                ),
+                return_exceptions=True,
+            )
+        )
+        answers = _in_order(names, counted, answers)
         errors: dict[str, str] = {}
         for namespace, answer in zip(names, answers, strict=True):
             if isinstance(answer, PrometheusError):
@@ -198,17 +231,27 @@ class PrometheusHistory:
         return sizes
 
     async def _namespace(
-        self, namespace: str, window: float, now: float, step: float, with_series: bool, hpas: tuple[HPA, ...]
+        self,
+        namespace: str,
+        window: float,
+        now: float,
+        resolution: tuple[float, float | None],
+        counts: Vector,
+        with_series: bool,
+        hpas: tuple[HPA, ...],
     ) -> dict[ObjectRef, WorkloadHistory]:
         q, client, start = self.queries, self.client, now - window
+        step, interval = resolution
+        cpu_range, memory_range = cpu_range_seconds(step, interval), memory_range_seconds(step, interval)
         cpu, memory, restarts, ooms = await asyncio.gather(
-            client.query_range(q.cpu(namespace, step), start_seconds=start, end_seconds=now, step_seconds=step),
-            client.query_range(q.memory(namespace, step), start_seconds=start, end_seconds=now, step_seconds=step),
+            client.query_range(q.cpu(namespace, cpu_range), start_seconds=start, end_seconds=now, step_seconds=step),
+            client.query_range(
+                q.memory(namespace, memory_range), start_seconds=start, end_seconds=now, step_seconds=step
+            ),
             client.query_range(q.restarts(namespace, step), start_seconds=start, end_seconds=now, step_seconds=step),
             client.query_range(q.oom_reason(namespace), start_seconds=start, end_seconds=now, step_seconds=step),
         )
-        counts, pod_owners, rs_owners = await asyncio.gather(
-            client.query(q.sample_count(namespace, window), at_seconds=now),
+        pod_owners, rs_owners = await asyncio.gather(
             client.query(q.pod_owners(namespace, window), at_seconds=now),
             client.query(q.replicaset_owners(namespace, window), at_seconds=now),
         )
