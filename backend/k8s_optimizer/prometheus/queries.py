@@ -10,6 +10,7 @@ relabelled scrapes differ.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 CPU_SERIES = "container_cpu_usage_seconds_total"
@@ -22,13 +23,15 @@ MIN_RANGE_SECONDS = 120.0  # a rate needs two samples: cover two 1-minute scrape
 
 
 def cpu_range_seconds(step_seconds: float, interval_seconds: float | None) -> float:
-    """The rate's range: the step, widened to hold two samples (a backfill may be far coarser than a scrape)."""
-    return max(step_seconds, 2 * (interval_seconds or MIN_RANGE_SECONDS / 2))
+    """The rate's range: the step, widened by whole steps to hold two samples (a backfill may be far
+    coarser than a live scrape)."""
+    needed = 2 * (interval_seconds or MIN_RANGE_SECONDS / 2)
+    return step_seconds * max(1, math.ceil(needed / step_seconds - 1e-6))
 
 
 def memory_range_seconds(step_seconds: float, interval_seconds: float | None) -> float:
-    """The peak's range: the step, widened to hold one sample."""
-    return max(step_seconds, interval_seconds or 0.0)
+    """The peak's range: the step, widened by whole steps to hold one sample."""
+    return step_seconds * max(1, math.ceil((interval_seconds or 0.0) / step_seconds - 1e-6))
 
 
 def quote(value: str) -> str:

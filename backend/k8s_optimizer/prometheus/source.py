@@ -156,6 +156,8 @@ class PrometheusHistory:
             self._fail({ns: str(exc) for ns in self._last.histories} or {"": str(exc)})
             return
         step = choose_step(window_seconds, sum(sizes.values()), self.config)
+        # steps on multiples of the step: every pass (and any reader) sees the same points, not shifted ones
+        now_seconds = math.floor(now_seconds / step) * step
         with_series = sum(sizes.values()) * 2 * window_seconds / step <= self.config.series_budget_points
         hpas = self._hpas()
         names = sorted(sizes)
