@@ -15,11 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from k8s_optimizer.analysis.hpa import Decision, HpaState, MetricResult, PodReading, spec_from_k8s
+from k8s_optimizer.analysis.hpa import Decision, HpaState, MetricResult, PodReading
 from k8s_optimizer.domain.quantities import format_cpu, parse_cpu_millicores, parse_memory_bytes
 from k8s_sim import resources as r
 from k8s_sim.admission import selector_matches
 from k8s_sim.controllers.base import Key, Recorder, condition, key_of, parse_time, set_condition
+from k8s_sim.controllers.custom_metrics import hpa_spec, is_pods_metric, pod_value_milli
 from k8s_sim.load import LoadModel
 from k8s_sim.store import Obj, ObjectStore, ResourceType, WatchEvent
 
@@ -58,7 +59,7 @@ class HpaController:
         if target is None or rt is None:
             return self._no_target(hpa, ref)
         state = self.states.setdefault((namespace, name), HpaState())
-        spec = spec_from_k8s(hpa["spec"])
+        spec = hpa_spec(hpa["spec"])  # Resource metrics, and Pods metrics served from the load model
         pods = {resource: self._pods(target, resource) for resource in {m.resource for m in spec.metrics}}
         current = int(target["spec"].get("replicas", 1))
         decision = state.step(spec, now_seconds=now, current_replicas=current, pods=pods)
@@ -91,6 +92,8 @@ class HpaController:
             usage = math.ceil(sum(reading.cpu_nanocores for reading in metrics.values()) / 1_000_000)
         elif metrics and resource == "memory":
             usage = sum(reading.memory_bytes for reading in metrics.values()) * 1000
+        elif is_pods_metric(resource):
+            usage = pod_value_milli(self.load, key, resource)
         requests: dict[str, int | None] = {}
         for container in pod["spec"].get("containers") or ():
             request = ((container.get("resources") or {}).get("requests") or {}).get(resource)
@@ -116,7 +119,8 @@ class HpaController:
     def _record_errors(self, hpa: Obj, decision: Decision) -> None:
         first = next((m for m in decision.metrics if m.error), None)
         if first is not None and first.error:
-            self.recorder.record(hpa, "Warning", "FailedGetResourceMetric", first.error, _COMPONENT)
+            reason = "FailedGetPodsMetric" if is_pods_metric(first.target.resource) else "FailedGetResourceMetric"
+            self.recorder.record(hpa, "Warning", reason, first.error, _COMPONENT)
         self.recorder.record(hpa, "Warning", "FailedComputeMetricsReplicas", str(decision.error), _COMPONENT)
 
     def _no_target(self, hpa: Obj, ref: Obj) -> bool:
@@ -174,6 +178,9 @@ def _metric_statuses(results: Sequence[MetricResult]) -> list[Obj]:
             current["averageUtilization"] = result.utilization_percent
         if result.average_value_milli is not None:
             current["averageValue"] = _milli_quantity(result.target.resource, result.average_value_milli)
+        if is_pods_metric(result.target.resource):
+            statuses.append({"type": "Pods", "pods": {"metric": {"name": result.target.resource}, "current": current}})
+            continue
         source: Obj = {"name": result.target.resource, "current": current}
         if result.target.container:
             source["container"] = result.target.container
