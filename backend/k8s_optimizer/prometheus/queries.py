@@ -136,11 +136,12 @@ class Queries:
             return template.replace("{namespace}", quote(namespace)).replace("{selector}", matchers)
         return f"avg({name}{{{matchers}}})"
 
-    def counter_metric(self, name: str, namespace: str, pods: list[str]) -> str | None:
+    def counter_metric(self, name: str, namespace: str, pods: list[str], range_seconds: float) -> str | None:
         """prometheus-adapter's default naming: `<x>_per_second` is the rate of the counter `<x>_total`."""
         if not name.endswith("_per_second"):
             return None
         matchers = f"{self.labels.namespace}={quote(namespace)}"
         if pods:
             matchers += ", " + self.labels.pods_matcher(pods)
-        return f"avg(rate({name.removesuffix('_per_second')}_total{{{matchers}}}[2m]))"
+        counter = f"{name.removesuffix('_per_second')}_total{{{matchers}}}"
+        return f"avg(rate({counter}[{seconds(range_seconds)}]))"

@@ -264,7 +264,10 @@ class PrometheusHistory:
             )
         owners = Owners.from_rows(q.labels, pod_owners, rs_owners, self._fallback_owner)
         answers = Answers(q.labels, cpu, memory, counts, restarts, ooms, owners)
-        metric_series = await self._metric_series(namespace, hpas, answers, start, now, step)
+        for row, _ in memory:
+            key = answers.key(row)
+            owners.owner(key.namespace, key.pod)  # resolve every pod now: HPA metrics select their pods
+        metric_series = await self._metric_series(namespace, hpas, answers, start, now, (step, cpu_range))
         return await asyncio.to_thread(
             assemble, answers, window_seconds=window, now_seconds=now, with_series=with_series,
             metric_series=metric_series, source=SOURCE_NAME,
@@ -278,14 +281,20 @@ class PrometheusHistory:
         return top_owner(snapshot, snapshot.pods.get((namespace, pod)))
 
     async def _metric_series(
-        self, namespace: str, hpas: tuple[HPA, ...], answers: Answers, start: float, now: float, step: float
+        self,
+        namespace: str,
+        hpas: tuple[HPA, ...],
+        answers: Answers,
+        start: float,
+        now: float,
+        resolution: tuple[float, float],
     ) -> dict[ObjectRef, dict[str, list[tuple[float, float]]]]:
         """The series behind each Pods/Object/External HPA metric in this namespace (mapped, else as-is)."""
         found: dict[ObjectRef, dict[str, list[tuple[float, float]]]] = {}
         for hpa in (h for h in hpas if h.namespace == namespace):
             pods = answers.owners.pods_of(hpa.target)
             for name in hpa_metric_names(hpa):
-                rows = await self._metric_rows(name, namespace, pods, (start, now, step))
+                rows = await self._metric_rows(name, namespace, pods, (start, now, *resolution))
                 if rows:
                     found.setdefault(hpa.target, {})[name] = rows[0][1]
                 else:
@@ -293,13 +302,13 @@ class PrometheusHistory:
         return found
 
     async def _metric_rows(
-        self, name: str, namespace: str, pods: list[str], span: tuple[float, float, float]
+        self, name: str, namespace: str, pods: list[str], span: tuple[float, float, float, float]
     ) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
         """The mapped query, else the name as-is, else the counter behind a `_per_second` name."""
-        start, now, step = span
+        start, now, step, rate_range = span
         template = self.config.metric_queries.get(name)
         expressions = [self.queries.metric(name, namespace, pods, template)]
-        fallback = None if template else self.queries.counter_metric(name, namespace, pods)
+        fallback = None if template else self.queries.counter_metric(name, namespace, pods, rate_range)
         if fallback is not None:
             expressions.append(fallback)
         for expr in expressions:
