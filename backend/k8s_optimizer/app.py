@@ -39,6 +39,7 @@ from k8s_optimizer.k8s.kube import connect
 from k8s_optimizer.k8s.writer import ClusterWriter
 from k8s_optimizer.live.model import ClusterModel
 from k8s_optimizer.prometheus.factory import open_prometheus_history
+from k8s_optimizer.prometheus.source import PrometheusHistory
 from k8s_optimizer.recommend.engine import analyze
 from k8s_optimizer.recommend.model import AnalysisReport
 from k8s_optimizer.recommend.policy import Policy
@@ -134,6 +135,8 @@ async def _backend(app: FastAPI, settings: Settings, given: Collaborators) -> As
         state.metrics.gauges["optimizer_service_list_pages_cached"] = lambda: {"": state.views.pages_cached}
         if isinstance(ready.live, ClusterModel):
             _watch_gauges(state.metrics, ready.live)
+        if isinstance(ready.history, PrometheusHistory):
+            _prometheus_gauges(state.metrics, ready.history)
         tasks = [
             asyncio.create_task(state.hub.run(), name="ws-hub-feed"),
             asyncio.create_task(state.hub.run_flusher(), name="ws-hub-flush"),
@@ -157,6 +160,15 @@ def _watch_gauges(metrics: ApiMetrics, model: ClusterModel) -> None:
     metrics.gauges["optimizer_watch_errors"] = lambda: {i.name: i.error_count for i in model.informers}
     metrics.gauges["optimizer_metrics_scrapes"] = lambda: {"": model.collector.scrape_count if model.collector else 0}
     metrics.gauges["optimizer_metrics_scrape_duration_seconds"] = lambda: _scrape_seconds(model)
+
+
+def _prometheus_gauges(metrics: ApiMetrics, source: PrometheusHistory) -> None:
+    """Queries sent to Prometheus, passes read and the last pass's duration (the bench reads these)."""
+    metrics.gauges["optimizer_prometheus_queries"] = lambda: {"": source.client.queries_sent}
+    metrics.gauges["optimizer_prometheus_passes"] = lambda: {"": source.passes}
+    metrics.gauges["optimizer_prometheus_pass_seconds"] = lambda: (
+        {"": source.last_pass_seconds} if source.last_pass_seconds is not None else {}
+    )
 
 
 def _scrape_seconds(model: ClusterModel) -> dict[str, float]:
