@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     prometheus_cluster: str | None = None
     """This cluster's value of prometheus_cluster_label."""
     history_window: Annotated[float, NoDecode] = Field(14 * 86400.0, gt=0, le=90 * 86400)
-    """How far back usage history is read, e.g. '14d', '36h' (KRR's default is 14 d)."""
+    """How far back history is read from Prometheus, e.g. '14d', '36h' (KRR's default is 14 d)."""
     prometheus_step_seconds: float = Field(75.0, gt=0, le=86400)
     """Finest query step (KRR's default 1.25 min); grows with the window and the container count."""
     prometheus_max_points: int = Field(5_000_000, ge=10_000)

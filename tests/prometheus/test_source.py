@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from k8s_optimizer.analysis import histogram as vpa_histogram
+from k8s_optimizer.analysis.histogram import CPU_MILLICORES_BUCKETS
 from k8s_optimizer.domain.history import ContainerHistory, WorkloadHistory
 from k8s_optimizer.domain.objects import ContainerSpec, ObjectRef
 from k8s_optimizer.domain.usage import ContainerKey, UsagePoint
@@ -235,3 +237,41 @@ async def test_prometheus_stopped_keeps_the_last_values_marked_stale_then_fresh_
         assert history.health().status == "ok"
     finally:
         await history.close()
+
+
+async def test_beyond_the_series_budget_the_distribution_comes_from_server_quantiles(
+    backfilled: Backfilled,
+) -> None:
+    """A large cluster: p50/p90/p95 per container on the server, daily memory peaks, no series handed over."""
+    history = _source(backfilled.server.url, series_budget_points=0)
+    try:
+        histories = await history.all_workload_histories(WINDOW, backfilled.data.end)
+        # 1 discovery + per namespace: counts, 3 quantiles, daily memory/restarts/OOMs/CPU, 2 owner queries
+        assert history.client.queries_sent == 1 + 10 * 2
+    finally:
+        await history.close()
+    web = histories[WEB]
+    assert web.series_resolution == "none"
+    pod = web.containers["app"][0]
+    assert pod.cpu_millicores == ()
+    assert pod.cpu_histogram is not None
+    rates = sorted(v * 1000 for t, v in backfilled.data.cpu[("shop", "web-7f9c-aaaaa", "app")].items())
+    for fraction in (0.5, 0.9, 0.95):
+        rank = fraction * (len(rates) - 1)
+        exact = rates[math.floor(rank)] + (rates[math.ceil(rank)] - rates[math.floor(rank)]) * (rank % 1)
+        # the histogram's percentile is the upper edge of the server quantile's bucket (VPA's resolution)
+        edge = CPU_MILLICORES_BUCKETS.bucket_start(CPU_MILLICORES_BUCKETS.bucket_of(exact) + 1)
+        assert vpa_histogram.percentile(pod.cpu_histogram, fraction) == edge
+    assert pod.cpu_histogram.total_samples == 14 * DAY // SCRAPE
+    assert pod.cpu_histogram.last_sample_seconds == backfilled.data.end
+    assert pod.cpu_histogram.first_sample_seconds == backfilled.data.end - WINDOW
+    policy = Policy.named("krr-simple")
+    rec = strategy_for(policy).recommend(ContainerInputs(_spec("app"), web.containers["app"], WINDOW), policy)
+    assert rec.proposed is not None
+    assert rec.confidence == round(
+        min(14, 2 * 14 * DAY / SCRAPE / 1440) / (min(14, 2 * 14 * DAY / SCRAPE / 1440) + 1), 3
+    )
+    young = histories[ObjectRef("Deployment", "young", "fresh")]
+    gated = strategy_for(policy).recommend(ContainerInputs(_spec("app"), young.containers["app"], WINDOW), policy)
+    assert gated.skipped_reason is not None
+    assert gated.skipped_reason.startswith("not enough history: 2.")

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from k8s_optimizer.analysis.histogram import ContainerAggregate
+from k8s_optimizer.analysis.histogram import CPU_MILLICORES_BUCKETS, ContainerAggregate, Histogram
 from k8s_optimizer.domain.history import ContainerHistory, DecayingHistogram, WorkloadHistory
 from k8s_optimizer.domain.objects import HPA, ObjectRef
 from k8s_optimizer.domain.usage import ContainerKey, UsagePoint
@@ -81,6 +81,8 @@ class Answers:
     restarts: Matrix
     ooms: Matrix
     owners: Owners
+    interval_seconds: float | None = None
+    quantiles: dict[float, Vector] = field(default_factory=dict)  # server-side CPU quantiles (summary tier)
 
     def key(self, row: SeriesLabels) -> ContainerKey:
         return ContainerKey(
@@ -119,6 +121,48 @@ def _histograms(
     return cpu_histogram, aggregate.memory.to_domain() if memory else None
 
 
+def _quantile_histogram(
+    quantiles: dict[float, float], count: int, last_seconds: float, span_seconds: float
+) -> DecayingHistogram | None:
+    """A CPU histogram whose percentiles are the server's quantiles (at VPA's 5 % bucket resolution).
+
+    The mass between consecutive quantiles sits in the bucket of the upper one (the tail above the
+    highest in its bucket), so percentile(p) lands in the bucket of the first quantile ≥ p. Weights are
+    not decayed: Prometheus's quantile weighs the window evenly.
+    """
+    if not quantiles:
+        return None
+    histogram = Histogram(CPU_MILLICORES_BUCKETS, reference_seconds=last_seconds)
+    below = 0.0
+    ordered = sorted(quantiles.items())
+    for index, (fraction, cores) in enumerate(ordered):
+        # a hair over the fraction, so percentile(fraction) never slips to the next bucket on rounding
+        reached = 1.0 if index == len(ordered) - 1 else fraction + 1e-6
+        histogram.add(cores * 1000.0, reached - below, last_seconds)
+        below = reached
+    domain = histogram.to_domain()
+    return dataclasses.replace(
+        domain, total_samples=max(count, 1), first_sample_seconds=last_seconds - span_seconds,
+        last_sample_seconds=last_seconds,
+    )  # fmt: skip
+
+
+def _summary_cpu(answers: Answers, now_seconds: float, window_seconds: float) -> dict[ContainerKey, DecayingHistogram]:
+    by_key: dict[ContainerKey, dict[float, float]] = defaultdict(dict)
+    for fraction, rows in answers.quantiles.items():
+        for row, (_, value) in rows:
+            by_key[answers.key(row)][fraction] = value
+    counts = {answers.key(row): int(value) for row, (_, value) in answers.counts}
+    result: dict[ContainerKey, DecayingHistogram] = {}
+    for key, quantiles in by_key.items():
+        count = counts.get(key, 0)
+        span = min(window_seconds, count * (answers.interval_seconds or 0.0))
+        histogram = _quantile_histogram(quantiles, count, now_seconds, span)
+        if histogram is not None:
+            result[key] = histogram
+    return result
+
+
 def _points(samples: list[Sample], scale: float = 1.0) -> tuple[UsagePoint, ...]:
     return tuple(UsagePoint(t, v * scale) for t, v in samples)
 
@@ -146,15 +190,17 @@ def assemble(
     source: str,
 ) -> dict[ObjectRef, WorkloadHistory]:
     cpu, memory = _by_key(answers, answers.cpu), _by_key(answers, answers.memory)
+    summary = _summary_cpu(answers, now_seconds, window_seconds)
     counts = {answers.key(row): int(value) for row, (_, value) in answers.counts}
     ooms = _oom_times(answers)
     restarts = {answers.key(row): len(samples) for row, samples in answers.restarts}
     by_workload: dict[ObjectRef, list[ContainerHistory]] = defaultdict(list)
-    for key in sorted(set(cpu) | set(memory), key=lambda k: (k.pod, k.container)):
+    for key in sorted(set(cpu) | set(memory) | set(summary), key=lambda k: (k.pod, k.container)):
         cpu_samples, memory_samples = cpu.get(key, []), memory.get(key, [])
         cpu_histogram, memory_histogram = _histograms(
             cpu_samples, memory_samples, ooms.get(key, ()), counts.get(key, 0)
         )
+        cpu_histogram = summary.get(key, cpu_histogram)
         history = ContainerHistory(
             key=key,
             cpu_millicores=_points(cpu_samples, 1000.0) if with_series else (),

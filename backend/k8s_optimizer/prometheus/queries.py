@@ -121,9 +121,11 @@ class Queries:
         by = f"{self.labels.namespace}, replicaset, owner_kind, owner_name"
         return f"max by ({by}) (max_over_time({REPLICASET_OWNER_SERIES}{sel}[{seconds(window_seconds)}]))"
 
-    def cpu_quantile(self, namespace: str, fraction: float, window_seconds: float, step_seconds: float) -> str:
+    def cpu_quantile(
+        self, namespace: str, fraction: float, window_seconds: float, step_seconds: float, range_seconds: float
+    ) -> str:
         """KRR's percentile on the server: one value per container for the whole window."""
-        inner = self.cpu(namespace, cpu_range_seconds(step_seconds, None))
+        inner = self.cpu(namespace, range_seconds)
         return f"quantile_over_time({fraction:g}, ({inner})[{seconds(window_seconds)}:{seconds(step_seconds)}])"
 
     def metric(self, name: str, namespace: str, pods: list[str], template: str | None) -> str:

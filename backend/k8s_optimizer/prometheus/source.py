@@ -35,6 +35,10 @@ SOURCE_NAME = "Prometheus"
 MAX_POINTS_PER_SERIES = 11_000  # Prometheus refuses range queries with more points per series
 SERIES_BUDGET_POINTS = 1_000_000  # series handed to the strategies per pass; beyond, histograms only
 RETRY_AFTER_FAILURE_SECONDS = 5.0
+DAY_SECONDS = 86400.0
+# Beyond the series budget the CPU distribution comes from these server-side quantiles: VPA's lower
+# bound, target and upper bound (50/90/95), KRR's 95 and the HPA-aware per-pod p95.
+SUMMARY_QUANTILES = (0.5, 0.9, 0.95)
 
 SnapshotProvider = Callable[[], ClusterSnapshot | None]
 
@@ -245,6 +249,14 @@ class PrometheusHistory:
         q, client, start = self.queries, self.client, now - window
         step, interval = resolution
         cpu_range, memory_range = cpu_range_seconds(step, interval), memory_range_seconds(step, interval)
+        quantiles: list[Vector] = []
+        if not with_series:
+            # beyond the series budget: distributions on the server, daily peaks (VPA's memory model)
+            quantiles = await asyncio.gather(
+                *(client.query(q.cpu_quantile(namespace, phi, window, step, cpu_range), at_seconds=now)
+                  for phi in SUMMARY_QUANTILES)
+            )  # fmt: skip
+            step, memory_range = DAY_SECONDS, DAY_SECONDS
         cpu, memory, restarts, ooms = await asyncio.gather(
             client.query_range(q.cpu(namespace, cpu_range), start_seconds=start, end_seconds=now, step_seconds=step),
             client.query_range(
@@ -263,7 +275,10 @@ class PrometheusHistory:
                 "the Prometheus scrape of cAdvisor and the OPTIMIZER_PROMETHEUS_*_LABEL settings",
             )
         owners = Owners.from_rows(q.labels, pod_owners, rs_owners, self._fallback_owner)
-        answers = Answers(q.labels, cpu, memory, counts, restarts, ooms, owners)
+        answers = Answers(q.labels, cpu, memory, counts, restarts, ooms, owners, interval_seconds=interval)
+        if not with_series:
+            answers.cpu = []  # the quantiles carry the CPU distribution; the daily rates are not needed
+            answers.quantiles = dict(zip(SUMMARY_QUANTILES, quantiles, strict=True))
         for row, _ in memory:
             key = answers.key(row)
             owners.owner(key.namespace, key.pod)  # resolve every pod now: HPA metrics select their pods
