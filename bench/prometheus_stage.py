@@ -27,10 +27,11 @@ import httpx
 
 from bench.processes import Child, free_port, http_json, start_backend, wait_ready
 from k8s_optimizer.demo_prometheus import PrometheusProcess, create_blocks
+from k8s_optimizer.prometheus.queries import cpu_range_seconds
+from k8s_optimizer.prometheus.source import SourceConfig, choose_step
 
 DAY = 86400
 KRR_WORKERS = 6  # KRR's --max-workers default
-KRR_STEP_SECONDS = 75  # KRR's default timeframe (1.25 min)
 MIB = 1024 * 1024
 
 Container = tuple[str, str, str]
@@ -107,16 +108,25 @@ def _first_prometheus_pass(api: str, backend: Child, timeout_seconds: float) -> 
     raise RuntimeError(f"no recommendation from Prometheus within {timeout_seconds:.0f} s")
 
 
-async def per_container_read(url: str, containers: list[Container], *, end: int, window: int) -> tuple[float, int]:
-    """KRR's pattern: three queries per container (p95 CPU, peak memory, point count), six at a time."""
+async def per_container_read(
+    url: str, containers: list[Container], *, end: int, window: int, backfill_step_seconds: int
+) -> tuple[float, int]:
+    """KRR's pattern: three queries per container (p95 CPU, peak memory, point count), six at a time.
+
+    The step and the rate's range are the ones the backend chooses for the same cluster and data (KRR's
+    own 1.25-minute rate over hourly samples would find no two samples and compute nothing), so both
+    ways do the same work on the server and differ only in how they ask.
+    """
     limit = asyncio.Semaphore(KRR_WORKERS)
     sent = 0
-    window_text, step_text = f"{window}s", f"{KRR_STEP_SECONDS}s"
+    step = int(choose_step(window, len(containers), SourceConfig()))
+    rate_range = int(cpu_range_seconds(step, backfill_step_seconds))
+    window_text, step_text = f"{window}s", f"{step}s"
 
     async def one(client: httpx.AsyncClient, key: Container) -> None:
         nonlocal sent
         selector = f'{{namespace="{key[0]}",pod="{key[1]}",container="{key[2]}"}}'
-        cpu = f"max(rate(container_cpu_usage_seconds_total{selector}[{step_text}]))"
+        cpu = f"max(rate(container_cpu_usage_seconds_total{selector}[{rate_range}s]))"
         memory = f"max(container_memory_working_set_bytes{selector})"
         for expr in (
             f"quantile_over_time(0.95, {cpu}[{window_text}:{step_text}])",
@@ -168,7 +178,9 @@ def measure_prometheus(
             backend.stop()
     try:
         krr_seconds, krr_queries = asyncio.run(
-            per_container_read(prometheus.url, containers, end=end, window=int(days * DAY))
+            per_container_read(
+                prometheus.url, containers, end=end, window=int(days * DAY), backfill_step_seconds=step_seconds
+            )
         )
     finally:
         prometheus.stop()
