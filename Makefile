@@ -38,9 +38,10 @@ dashboard-types: install dashboard/node_modules/.installed ## regenerate dashboa
 	cd dashboard && npx --no-install openapi-typescript ../.data/openapi.json --output src/api-schema.ts
 
 .PHONY: system-deps
-system-deps: ## install nginx, chromium, docker-compose (config check only) and the netfilter tools (rule tests) with apt-get when missing
+system-deps: ## install nginx, chromium, prometheus, docker-compose (config check only) and the netfilter tools (rule tests) with apt-get when missing
 	@missing=""; \
 	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	{ command -v prometheus >/dev/null && command -v promtool >/dev/null; } || missing="$$missing prometheus"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
 	for tool in iptables:iptables nft:nftables ipset:ipset nfacct:nfacct; do \
@@ -55,6 +56,10 @@ system-deps: ## install nginx, chromium, docker-compose (config check only) and 
 .PHONY: run
 run: install dashboard ## embedded cluster + backend (:8080) + dashboard (:3000); Ctrl-C stops all
 	$(BIN)/k8s-optimizer demo
+
+.PHONY: run-prometheus
+run-prometheus: install dashboard system-deps ## like run, with 14 days of backfilled history in a real Prometheus
+	$(BIN)/k8s-optimizer demo --prometheus
 
 .PHONY: sim
 sim: install ## the embedded cluster alone on :6443, kubeconfig in .data/sim-kubeconfig.yaml

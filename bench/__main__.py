@@ -3,7 +3,9 @@
 Sequence: start the embedded cluster's `scale` scenario; start the backend cold and time it to /ready
 (caches synced); load GET /api/v1/services from a separate process, then the same load against the
 naive design (bench/naive.py); fan a Deployment change out to N WebSocket clients; measure ingest and
-one recommendation pass in-process on the same cluster picture; read the backend's RSS. `--quick`
+one recommendation pass in-process on the same cluster picture; read the backend's RSS; then the
+Prometheus stage (bench/prometheus_stage.py): the cluster's history backfilled into a real Prometheus and
+a cold backend reading it, against the per-container way. `--quick`
 runs the same harness on a small cluster and enforces nothing (CI keeps it from rotting).
 """
 
@@ -21,14 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from bench.processes import REPO, Child, free_port, http_json, run_python, start_backend, start_sim, wait_ready
+from bench.prometheus_stage import measure_prometheus
 from bench.report import write_results
 
 logger = logging.getLogger("bench")
 
 FULL = {"pods": 10_000, "services": 2_000, "rest_clients": 64, "rest_requests": 4_000, "naive_requests": 128,
-        "ws_clients": 1_000, "ws_trials": 5, "scrapes": 24, "spacing_seconds": 3600.0}  # fmt: skip
+        "ws_clients": 1_000, "ws_trials": 5, "scrapes": 24, "spacing_seconds": 3600.0,
+        "prom_days": 14.0, "prom_step_seconds": 3600}  # fmt: skip
 QUICK = {"pods": 400, "services": 80, "rest_clients": 8, "rest_requests": 200, "naive_requests": 16,
-         "ws_clients": 20, "ws_trials": 2, "scrapes": 4, "spacing_seconds": 900.0}  # fmt: skip
+         "ws_clients": 20, "ws_trials": 2, "scrapes": 4, "spacing_seconds": 900.0,
+         "prom_days": 14.0, "prom_step_seconds": 3600}  # fmt: skip
 
 
 def _git_rev() -> str:
@@ -98,6 +103,13 @@ def measure(size: dict[str, Any], workdir: Path) -> dict[str, Any]:
         results |= {key: inproc[key] for key in ("ingest_ms", "ingest_max_ms", "recommend_pass_seconds",
                                                   "history_read_seconds", "containers")}  # fmt: skip
         results["rss_mb"] = backend.rss_mb()
+        backend.stop()
+        logger.info("Prometheus history: backfill, cold backend, per-container baseline")
+        stage = workdir / "prometheus"
+        stage.mkdir()
+        results |= measure_prometheus(
+            stage, sim_url, kubeconfig, days=size["prom_days"], step_seconds=size["prom_step_seconds"]
+        )
     finally:
         if backend is not None:
             backend.stop()

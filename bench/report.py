@@ -18,6 +18,14 @@ TARGETS: dict[str, tuple[str, str, Callable[[float, float], bool], float]] = {
     "ws_delta_p99_ms": ("API change → delta at each of 1,000 WebSocket clients, p99", "≤ 250 ms", operator.le, 250.0),
     "recommend_pass_seconds": ("one full recommendation pass over 10,000 containers", "≤ 2 s", operator.le, 2.0),
     "ingest_ms": ("metrics ingest, one scrape of 10,000 containers", "≤ 300 ms", operator.le, 300.0),
+    "prom_pass_seconds": (
+        "Prometheus history, 10,000 containers × 14 d: cold start to all recommendations (issue 12)",
+        "≤ 30 s",
+        operator.le,
+        30.0,
+    ),
+    "prom_query_reduction": ("same, per-container queries (KRR's way) ÷ ours", "≥ 10×", operator.ge, 10.0),
+    "prom_speedup_vs_per_container": ("same, per-container read time ÷ ours", "≥ 5×", operator.ge, 5.0),
 }
 
 

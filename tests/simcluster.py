@@ -5,7 +5,7 @@ kubeconfig), so nothing in the backend can tell it is simulated. This module hid
 
 API:
     with SimCluster.start(scenario="demo", speed=1.0, seed=1, faults="", pods=..., services=...,
-                          history_hours=0.0, timeout_seconds=60.0) as sim:
+                          history_hours=0.0, timeout_seconds=60.0, extra_args=()) as sim:
         sim.url                        # 'http://127.0.0.1:PORT' (ephemeral port)
         sim.kubeconfig                 # Path of a kubeconfig (context 'kind-k8s-optimizer')
         sim.kubectl("get", "pods", "-A", "-o", "json")   # CompletedProcess[str], never raises on rc != 0
@@ -66,6 +66,7 @@ class SimCluster:
         history_hours: float = 0.0,
         timeout_seconds: float = 60.0,
         port: int = 0,
+        extra_args: tuple[str, ...] = (),
     ) -> SimCluster:
         workdir = tempfile.TemporaryDirectory(prefix="simcluster-")
         kubeconfig = Path(workdir.name) / "kubeconfig.yaml"
@@ -82,6 +83,7 @@ class SimCluster:
             f"--services={services}",
             f"--faults={faults}",
             f"--history-hours={history_hours}",
+            *extra_args,
         ]
         process = subprocess.Popen(
             command,

@@ -43,7 +43,9 @@ from k8s_optimizer.k8s.errors import ClusterError
 from k8s_optimizer.k8s.kube import connect
 from k8s_optimizer.k8s.writer import ClusterWriter
 from k8s_optimizer.live.model import ClusterModel
-from k8s_optimizer.live.scheduler import AnalysisScheduler
+from k8s_optimizer.live.scheduler import ANALYSIS_WINDOW_SECONDS, AnalysisScheduler
+from k8s_optimizer.prometheus.factory import open_prometheus_history
+from k8s_optimizer.prometheus.source import PrometheusHistory
 from k8s_optimizer.recommend.confine import ApplyScope, confine
 from k8s_optimizer.recommend.engine import analyze
 from k8s_optimizer.recommend.model import AnalysisReport
@@ -94,6 +96,11 @@ async def _open_real(settings: Settings, given: Collaborators, stack: contextlib
         await model.start()
         stack.push_async_callback(model.stop)
         live = model
+    if settings.prometheus_url and given.history is None:
+        # the collector keeps recording into the store; analysis and charts read Prometheus
+        source = open_prometheus_history(settings, snapshot=live.snapshot)
+        stack.push_async_callback(source.close)
+        history = source
     writer = given.writer
     if writer is None and given.live is None:
         try:
@@ -146,13 +153,20 @@ async def _backend(app: FastAPI, settings: Settings, given: Collaborators) -> As
         stack.push_async_callback(state.reports.close)
         hub = state.hub = Hub(state.live, state.views, state.metrics)
         scheduler = AnalysisScheduler(
-            ready.live, ready.analyzer, ready.history, fallback_seconds=max(1.0, settings.metrics_interval_seconds)
+            ready.live,
+            ready.analyzer,
+            ready.history,
+            fallback_seconds=max(1.0, settings.metrics_interval_seconds),
+            # Prometheus holds weeks: read the configured window (OPTIMIZER_HISTORY_WINDOW) from it.
+            window_seconds=settings.history_window if settings.prometheus_url else ANALYSIS_WINDOW_SECONDS,
         )
         scheduler.add_listener(lambda previous, report: _publish_report(state, scheduler, previous, report))
         state.metrics.gauges["optimizer_cache_objects"] = lambda: _cache_sizes(state)
         state.metrics.gauges["optimizer_service_list_pages_cached"] = lambda: {"": state.views.pages_cached}
         if isinstance(ready.live, ClusterModel):
             _watch_gauges(state.metrics, ready.live)
+        if isinstance(ready.history, PrometheusHistory):
+            _prometheus_gauges(state.metrics, ready.history)
         tasks = [
             asyncio.create_task(hub.run(), name="ws-hub-feed"),
             asyncio.create_task(hub.run_flusher(), name="ws-hub-flush"),
@@ -186,6 +200,15 @@ def _watch_gauges(metrics: ApiMetrics, model: ClusterModel) -> None:
     metrics.gauges["optimizer_metrics_scrapes"] = lambda: {"": model.collector.scrape_count if model.collector else 0}
     metrics.gauges["optimizer_metrics_scrape_duration_seconds"] = lambda: _scrape_seconds(model)
     metrics.gauges["optimizer_history_recoveries"] = lambda: {"": len(getattr(model.history, "recoveries", ()))}
+
+
+def _prometheus_gauges(metrics: ApiMetrics, source: PrometheusHistory) -> None:
+    """Queries sent to Prometheus, passes read and the last pass's duration (the bench reads these)."""
+    metrics.gauges["optimizer_prometheus_queries"] = lambda: {"": source.client.queries_sent}
+    metrics.gauges["optimizer_prometheus_passes"] = lambda: {"": source.passes}
+    metrics.gauges["optimizer_prometheus_pass_seconds"] = lambda: (
+        {"": source.last_pass_seconds} if source.last_pass_seconds is not None else {}
+    )
 
 
 def _scrape_seconds(model: ClusterModel) -> dict[str, float]:

@@ -10,16 +10,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from k8s_optimizer import __version__
 
+if TYPE_CHECKING:
+    from k8s_optimizer.settings import Settings
 
-def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
 
-    from k8s_optimizer.app import create_app
-    from k8s_optimizer.serving import server_config
+def serve_settings(args: argparse.Namespace) -> Settings:
+    """`serve`'s flags over the OPTIMIZER_* environment over the defaults."""
     from k8s_optimizer.settings import Settings
 
     overrides: dict[str, Any] = {
@@ -30,10 +30,29 @@ def _serve(args: argparse.Namespace) -> int:
             "host": args.host,
             "port": args.port,
             "data_dir": args.data_dir,
+            "prometheus_url": args.prometheus_url,
+            "prometheus_bearer_token_file": args.prometheus_bearer_token_file,
+            "prometheus_headers": ";".join(args.prometheus_header) if args.prometheus_header else None,
+            "prometheus_ca_file": args.prometheus_ca_file,
+            "prometheus_insecure_skip_verify": True if args.prometheus_insecure_skip_verify else None,
+            "prometheus_cluster_label": args.prometheus_cluster_label,
+            "prometheus_cluster": args.prometheus_cluster,
+            "history_window": args.history_window,
         }.items()
         if value is not None
     }
-    settings = Settings(**overrides)
+    return Settings(**overrides)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from k8s_optimizer.app import create_app
+    from k8s_optimizer.serving import server_config
+
+    settings = serve_settings(args)
+    # httpx logs every request at INFO: one line per Prometheus query would drown the backend's own log
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     uvicorn.Server(server_config(create_app(settings), settings)).run()
     return 0
 
@@ -63,6 +82,19 @@ def _add_serve(sub: Any) -> None:
     serve.add_argument("--host", help="listen address (default 127.0.0.1; 0.0.0.0 for every interface)")
     serve.add_argument("--port", type=int, help="listen port (default 8080)")
     serve.add_argument("--data-dir", type=Path, help="history store directory (default .data)")
+    prometheus = serve.add_argument_group("history from Prometheus (flags as KRR's)")
+    prometheus.add_argument("--prometheus-url", help="read usage history from this Prometheus (default: own store)")
+    prometheus.add_argument("--prometheus-bearer-token-file", type=Path, help="file holding the bearer token")
+    prometheus.add_argument(
+        "--prometheus-header", action="append", metavar="'NAME: VALUE'", help="extra header (repeatable)"
+    )
+    prometheus.add_argument("--prometheus-ca-file", type=Path, help="CA bundle verifying Prometheus's certificate")
+    prometheus.add_argument(
+        "--prometheus-insecure-skip-verify", action="store_true", help="do not verify the certificate (testing)"
+    )
+    prometheus.add_argument("--prometheus-cluster-label", help="label telling clusters apart in a shared store")
+    prometheus.add_argument("--prometheus-cluster", help="this cluster's value of that label")
+    prometheus.add_argument("--history-window", help="how far back history is read, e.g. 14d (default), 36h")
     serve.set_defaults(handler=_serve)
 
 
@@ -98,6 +130,13 @@ def _add_demo(sub: Any) -> None:
     demo.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
     demo.add_argument("--data-dir", type=Path, default=Path(".data/demo"), help="state directory")
     demo.add_argument("--dist", type=Path, default=Path("dashboard/dist"), help="built dashboard")
+    demo.add_argument(
+        "--prometheus",
+        action="store_true",
+        help="backfill history into a real Prometheus (Debian's prometheus) and read history from it",
+    )
+    demo.add_argument("--backfill-days", type=float, default=14.0, help="days backfilled with --prometheus")
+    demo.add_argument("--prometheus-port", type=int, default=9090, help="Prometheus port with --prometheus")
     demo.set_defaults(handler=_demo)
 
 

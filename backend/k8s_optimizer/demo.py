@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -25,11 +26,18 @@ from aiohttp import web
 
 from k8s_optimizer.dashboard_nginx import find_nginx, nginx_command, write_config
 from k8s_optimizer.dashboard_proxy import create_proxy_app
+from k8s_optimizer.demo_prometheus import PrometheusProcess, PrometheusUnavailableError, create_blocks
 
 HOST_PORT_MAPPINGS = "30080:3000,30081:8080"  # the kind cluster's extraPortMappings (kind-config.yaml)
 STARTUP_TIMEOUT_SECONDS = 120.0
 DEMO_METRICS_INTERVAL_SECONDS = "3"  # real seconds; OPTIMIZER_METRICS_INTERVAL_SECONDS overrides it
 STOP_TIMEOUT_SECONDS = 10.0
+# 14 days of every series at 1-minute steps is gigabytes of OpenMetrics and many minutes of promtool on a
+# laptop. Containers' cAdvisor rows and the request counters every 2 minutes keep it to about two minutes:
+# VPA counts 720 samples a day per pod, so a 2-pod workload reaches full confidence (kube-state-metrics
+# series come from the live scrape: owners of live pods resolve from the cluster itself).
+BACKFILL_STEP_SECONDS = 120
+BACKFILL_SERIES = "containers,http"
 
 
 class DemoError(RuntimeError):
@@ -46,17 +54,26 @@ class DemoConfig:
     dist: Path
     history_hours: float = 3.0
     host: str = "127.0.0.1"  # like `kubectl proxy`: reachable from this machine only unless asked
+    prometheus: bool = False
+    backfill_days: float = 14.0
+    prometheus_port: int = 9090
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> DemoConfig:
+        prometheus = bool(getattr(args, "prometheus", False))
         return cls(
             api_port=int(args.api_port),
             ui_port=int(args.ui_port),
             sim_port=int(args.sim_port),
-            speed=float(args.speed),
+            # Prometheus stamps live scrapes with the wall clock: the cluster's time must be real time
+            speed=1.0 if prometheus else float(args.speed),
             data_dir=Path(args.data_dir),
             dist=Path(args.dist),
             host=str(getattr(args, "host", "127.0.0.1")),
+            history_hours=0.0 if prometheus else 3.0,
+            prometheus=prometheus,
+            backfill_days=float(getattr(args, "backfill_days", 14.0)),
+            prometheus_port=int(getattr(args, "prometheus_port", 9090)),
         )
 
     @property
@@ -108,11 +125,22 @@ class Demo:
     async def _start_all(self) -> None:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         await self._start_sim()
+        if self.config.prometheus:
+            await self._start_prometheus()
         await self._start_backend()
         await self._start_dashboard()
 
     async def _start_sim(self) -> None:
         kubeconfig = self.config.data_dir / "kubeconfig"
+        extra = []
+        if self.config.prometheus:
+            extra = [
+                f"--backfill-days={self.config.backfill_days:g}",
+                f"--backfill-step-seconds={BACKFILL_STEP_SECONDS}",
+                f"--backfill-series={BACKFILL_SERIES}",
+                f"--openmetrics-out={self.config.data_dir / 'backfill.om'}",
+                f"--prometheus-config-out={self.config.data_dir / 'prometheus.yml'}",
+            ]
         process = await self._spawn(
             "sim",
             _self_command(
@@ -122,6 +150,7 @@ class Demo:
                 f"--kubeconfig-out={kubeconfig}",
                 f"--speed={self.config.speed}",
                 f"--history-hours={self.config.history_hours}",
+                *extra,
             ),
             stdout=asyncio.subprocess.PIPE,
         )
@@ -145,6 +174,21 @@ class Demo:
                 return line.split(" ", 1)[1]
         raise DemoError(f"the embedded cluster was not ready after {STARTUP_TIMEOUT_SECONDS:.0f}s")
 
+    async def _start_prometheus(self) -> None:
+        """Backfilled blocks from the cluster's OpenMetrics history, then Prometheus scraping the cluster."""
+        tsdb = self.config.data_dir / "prometheus"
+        shutil.rmtree(tsdb, ignore_errors=True)  # a previous run's blocks would overlap this history
+        try:
+            await asyncio.to_thread(create_blocks, self.config.data_dir / "backfill.om", tsdb)
+            server = PrometheusProcess(
+                tsdb, port=self.config.prometheus_port, config_file=self.config.data_dir / "prometheus.yml"
+            )
+            process = await self._spawn("prometheus", server.command(), stdout=asyncio.subprocess.DEVNULL)
+        except PrometheusUnavailableError as exc:
+            raise DemoError(str(exc)) from exc
+        await _wait_healthy(f"{server.url}/-/ready", process)
+        _say(f"prometheus {server.url}  ({self.config.backfill_days:g} days backfilled)")
+
     async def _start_backend(self) -> None:
         # At the demo's speed a 15 s scrape is 15 simulated minutes: too coarse for the charts. Scrape every
         # 3 s (unless the user set an interval) so the last hour has a curve and recommendations arrive with
@@ -154,6 +198,8 @@ class Demo:
             **os.environ,
             "OPTIMIZER_HOST_PORT_MAPPINGS": HOST_PORT_MAPPINGS,
         }
+        if self.config.prometheus:
+            env["OPTIMIZER_PROMETHEUS_URL"] = f"http://127.0.0.1:{self.config.prometheus_port}"
         process = await self._spawn(
             "backend",
             _self_command(

@@ -6,6 +6,8 @@ No settings object is built at import time: the CLI (or a test) builds one and h
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -13,6 +15,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from k8s_optimizer.domain.autoscaling import HpaControllerConfig
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def duration_seconds(text: str, field: str) -> float:
+    """'14d', '36h', '90m', '2w' or plain seconds -> seconds; a clear error naming the field otherwise."""
+    match = _DURATION.match(text)
+    if match:
+        return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{field} wants a duration like 14d, 36h or 90m, got {text!r}") from None
 
 
 class PriceBook(BaseModel):
@@ -97,6 +112,40 @@ class Settings(BaseSettings):
     """The cluster's HPA controller flags the replay uses (OPTIMIZER_HPA__TOLERANCE, ...)."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Log level."""
+    prometheus_url: str | None = None
+    """Prometheus-compatible server to read usage history from; unset: the backend's own SQLite history."""
+    prometheus_bearer_token_file: Path | None = None
+    """File holding the bearer token sent to Prometheus (re-read on every pass, so a rotated Secret works)."""
+    prometheus_headers: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    """Extra headers sent to Prometheus, e.g. 'X-Scope-OrgID: tenant-1; X-Custom: v' (semicolon-separated)."""
+    prometheus_ca_file: Path | None = None
+    """CA bundle (PEM) that verifies Prometheus's TLS certificate; unset: the system CAs."""
+    prometheus_insecure_skip_verify: bool = False
+    """Do not verify Prometheus's TLS certificate (testing only)."""
+    prometheus_container_label: str = "container"
+    """Label naming the container in cAdvisor and kube-state-metrics series."""
+    prometheus_pod_label: str = "pod"
+    """Label naming the pod in cAdvisor and kube-state-metrics series."""
+    prometheus_namespace_label: str = "namespace"
+    """Label naming the namespace in cAdvisor and kube-state-metrics series."""
+    prometheus_cluster_label: str | None = None
+    """Label that tells clusters apart in a shared store (Thanos, Mimir); set with prometheus_cluster."""
+    prometheus_cluster: str | None = None
+    """This cluster's value of prometheus_cluster_label."""
+    history_window: Annotated[float, NoDecode] = Field(14 * 86400.0, gt=0, le=90 * 86400)
+    """How far back history is read from Prometheus, e.g. '14d', '36h' (KRR's default is 14 d)."""
+    prometheus_step_seconds: float = Field(75.0, gt=0, le=86400)
+    """Finest query step (KRR's default 1.25 min); grows with the window and the container count."""
+    prometheus_max_points: int = Field(5_000_000, ge=10_000)
+    """Points per pass over the whole cluster before the step is coarsened."""
+    prometheus_refresh_seconds: float = Field(300.0, gt=0, le=86400)
+    """How often Prometheus is re-read (analysis passes in between use the last answer)."""
+    prometheus_concurrency: int = Field(4, ge=1, le=64)
+    """Queries in flight at once."""
+    prometheus_query_timeout_seconds: float = Field(30.0, gt=0, le=600)
+    """Timeout of one query (sent as the query's own timeout and enforced on the HTTP call)."""
+    prometheus_metric_queries: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    """HPA metric name -> PromQL (JSON object; {namespace}, {selector} filled in); unmapped names are used as-is."""
 
     @field_validator("namespaces", "cors_origins", "allowed_hosts", "apply_namespaces", mode="before")
     @classmethod
@@ -115,6 +164,50 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"host_port_mappings wants nodePort:hostPort pairs, got {value!r}") from exc
         return value
+
+    @field_validator("prometheus_headers", mode="before")
+    @classmethod
+    def _parse_headers(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = [part.strip() for part in value.split(";") if part.strip()]
+            if any(":" not in pair for pair in pairs):
+                raise ValueError("prometheus_headers wants 'Name: value' pairs separated by ';'")
+            return {name.strip(): text.strip() for name, text in (pair.split(":", 1) for pair in pairs)}
+        return value
+
+    @field_validator("prometheus_metric_queries", mode="before")
+    @classmethod
+    def _parse_metric_queries(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"prometheus_metric_queries wants a JSON object of name -> PromQL: {exc}") from exc
+        return value
+
+    @field_validator("history_window", mode="before")
+    @classmethod
+    def _parse_window(cls, value: object) -> object:
+        if isinstance(value, str):
+            return duration_seconds(value, "history_window")
+        return value
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("prometheus_url must start with http:// or https://")
+        if "@" in value.split("//", 1)[1].split("/", 1)[0]:
+            raise ValueError("prometheus_url must not carry credentials; use prometheus_bearer_token_file")
+        return value.rstrip("/")
+
+    def read_prometheus_token(self) -> str | None:
+        """The bearer token for Prometheus, read from its file now (None when no file is set)."""
+        if self.prometheus_bearer_token_file is None:
+            return None
+        return self.prometheus_bearer_token_file.read_text(encoding="utf-8").strip() or None
 
     def read_apply_token(self) -> str | None:
         """The token from the Secret file when set, else from the environment."""

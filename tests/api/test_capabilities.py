@@ -20,6 +20,7 @@ def test_read_only_backend_reports_apply_disabled_and_the_routes_agree(make_back
         "token_required": False,
         "apply_disabled_reason": DISABLED,
         "version": __version__,
+        "source": "sqlite",
     }
     refused = backend.client.post("/api/v1/recommendations/anything/dry-run")
     assert (refused.status_code, refused.json()["detail"]) == (403, DISABLED)
@@ -34,6 +35,7 @@ def test_apply_enabled_with_a_token_needs_the_token(make_backend: BackendFactory
         "token_required": True,
         "apply_disabled_reason": None,
         "version": __version__,
+        "source": "sqlite",
     }
     assert backend.client.post("/api/v1/recommendations/anything/dry-run").status_code == 401
 

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_quick_bench_measures_every_figure(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+        cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((tmp_path / "quick.json").read_text())
@@ -26,5 +26,9 @@ def test_quick_bench_measures_every_figure(tmp_path: Path) -> None:
     assert results["ws_clients"] == 20
     assert results["ws_resyncs"] == 0
     assert results["containers"] >= 400
+    assert results["prom_containers"] >= 400
+    assert results["prom_backfill_days"] == 14.0
+    assert 0 < results["prom_queries"] < results["per_container_queries"] == 3 * results["prom_containers"]
+    assert results["prom_pass_seconds"] > 0
     table = (tmp_path / "quick.md").read_text()
     assert table.count("\n| ") == len(TARGETS) + 1  # header + one row per figure

@@ -19,7 +19,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
-KUSTOMIZATIONS = ("base", "demo", "metrics-server", "overlays/apply")
+KUSTOMIZATIONS = ("base", "demo", "metrics-server", "overlays/apply", "overlays/prometheus")
 # The Kubernetes minor the kind node image pins (kind-config.yaml); schemas are validated against it.
 KUBERNETES_VERSION = "1.31.0"
 NAMESPACE = "k8s-optimizer"

@@ -13,6 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from k8s_optimizer.settings import Settings
 from k8s_sim.scenarios.manifests import load_kustomization
 from tests.deploy.manifests import DEPLOY, KUBERNETES_VERSION, KUSTOMIZATIONS, NAMESPACE, name_of, render
 
@@ -81,7 +82,7 @@ def test_demo_renders_the_design_workloads() -> None:
     ]
 
 
-@pytest.mark.parametrize("directory", ["base", "demo", "overlays/apply"])
+@pytest.mark.parametrize("directory", ["base", "demo", "overlays/apply", "overlays/prometheus"])
 def test_every_namespaced_object_lands_in_the_optimizer_namespace(directory: str) -> None:
     # RoleBindings of the apply overlay live in the namespaces they grant (test_rbac.py checks them)
     cluster_scoped = {"Namespace", "ClusterRole", "ClusterRoleBinding", "RoleBinding"}
@@ -127,3 +128,15 @@ def test_the_embedded_cluster_reads_what_kustomize_renders(directory: str) -> No
 
     embedded = sorted(key(m) for m in load_kustomization(DEPLOY / directory))
     assert embedded == sorted(key(m) for m in render(directory))
+
+
+def test_the_prometheus_overlay_points_the_backend_at_kube_prometheus_stack() -> None:
+    manifests = render("overlays/prometheus")
+    config = next(
+        m for m in manifests if m["kind"] == "ConfigMap" and m["metadata"]["name"] == "optimizer-backend-config"
+    )
+    assert config["data"]["OPTIMIZER_PROMETHEUS_URL"] == "http://prometheus-operated.monitoring:9090"
+    assert config["data"]["OPTIMIZER_HISTORY_WINDOW"] == "14d"
+    assert config["data"]["OPTIMIZER_APPLY_ENABLED"] == "false"  # the base's settings stay
+    # every OPTIMIZER_* key the overlay sets is a real setting (a typo would be ignored silently)
+    assert {key.removeprefix("OPTIMIZER_").lower() for key in config["data"]} <= set(Settings.model_fields)

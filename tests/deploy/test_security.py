@@ -15,7 +15,7 @@ from tests.deploy.manifests import containers, name_of, one, pod_spec, render
 
 PODS = [
     pytest.param(manifest, id=f"{directory}:{name_of(manifest)}")
-    for directory in ("base", "demo", "metrics-server", "overlays/apply")
+    for directory in ("base", "demo", "metrics-server", "overlays/apply", "overlays/prometheus")
     for manifest in render(directory)
     if pod_spec(manifest) is not None
 ]

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.requests import HTTPConnection
 
 from k8s_optimizer.api.schemas import ComponentCheck, Health, Ready
-from k8s_optimizer.api.state import ApiState
+from k8s_optimizer.api.state import ApiState, history_health
 
 router = APIRouter(tags=["health"])
 
@@ -27,6 +27,9 @@ async def health(request: HTTPConnection) -> Health:
         name: ComponentCheck(healthy=component.status == "ok", detail=component.reason or "")
         for name, component in state.live.health().items()
     }
+    source = history_health(state.history)
+    if source is not None:
+        checks["history"] = ComponentCheck(healthy=source.status == "ok", detail=source.reason or "")
     if all(check.healthy for check in checks.values()):
         return Health(status="healthy")
     return Health(status="degraded", checks=checks)

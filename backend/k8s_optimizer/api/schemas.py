@@ -88,6 +88,8 @@ class Capabilities(Model):
     """Why apply is off (the 403 detail the mutating routes answer); null when apply is enabled."""
     version: str
     """The backend's package version."""
+    source: Literal["sqlite", "prometheus"] = "sqlite"
+    """Where usage history for recommendations and charts comes from: the backend's own store or Prometheus."""
 
 
 # ------------------------------------------------------------------------------------------ building blocks
@@ -457,6 +459,8 @@ class RecommendationOut(Model):
     """Why apply refuses it although it has a patch (a system namespace, outside OPTIMIZER_APPLY_NAMESPACES...)."""
     timeline: list[TimelinePointOut] = []
     """HPA recommendations: the simulated replica timeline (at most 240 points, oldest first)."""
+    stale: bool = False
+    """The history source (Prometheus) could not be read on the last pass: these are its last values."""
 
 
 class AnomalyOut(Model):
@@ -621,7 +625,8 @@ class TimeSeries(Model):
     """millicores, bytes or replicas."""
     window_seconds: float
     step_seconds: float
-    source: Literal["raw", "rollup"]
+    source: Literal["raw", "rollup", "prometheus"]
+    """raw samples or 5-minute rollups of the backend's own store, or Prometheus."""
     total: list[SeriesPoint]
     """Sum over the target's pods."""
     per_pod: dict[str, list[SeriesPoint]]

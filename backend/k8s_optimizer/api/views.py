@@ -131,6 +131,7 @@ def recommendation_out(rec: Recommendation) -> s.RecommendationOut:
         simulation_proposed=_simulation(rec.simulation_proposed),
         applicable=bool(rec.patch) and rec.target.kind in PATCHABLE_KINDS and rec.not_applicable_reason is None,
         not_applicable_reason=rec.not_applicable_reason,
+        stale=rec.stale,
         timeline=[
             s.TimelinePointOut(
                 timestamp=datetime.fromtimestamp(point.timestamp_seconds, tz=UTC),

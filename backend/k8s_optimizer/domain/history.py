@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from k8s_optimizer.domain.usage import ContainerKey, UsagePoint
 
 
+class HistoryUnavailableError(RuntimeError):
+    """The history source cannot answer now (Prometheus down, refused, timed out); the message says why."""
+
+
 @dataclass(frozen=True, slots=True)
 class DecayingHistogram:
     """VPA-style histogram: exponentially growing buckets, weights decayed with a half-life.
@@ -58,6 +62,14 @@ class WorkloadHistory:
     # what the containers' series hold: raw samples, 5-minute points (CPU average, memory peak) when a
     # whole-cluster read would be too large for raw, or none (the histograms alone)
     series_resolution: str = "raw"
+    # where the history came from ("" = the backend's own store; "Prometheus"), named in rationales
+    source: str = ""
+    # the source could not be read on the last pass: these are the last values it returned
+    stale: bool = False
+    stale_reason: str = ""
+    # HPA metric name -> the series that feeds it (a Pods metric: the average per pod; Object/External:
+    # the value), read from a source that has them (Prometheus)
+    metric_series: dict[str, tuple[UsagePoint, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,11 +78,13 @@ class AnalysisScheduler:
         history: HistoryWindow | None = None,
         *,
         fallback_seconds: float = 15.0,
+        window_seconds: float = ANALYSIS_WINDOW_SECONDS,
     ) -> None:
         self.live = live
         self.analyzer = analyzer
         self.history = history
         self.fallback_seconds = fallback_seconds
+        self.window_seconds = window_seconds  # how far back the analysis reads history
         self.report: AnalysisReport | None = None
         self.runs = 0
         self.last_seconds = 0.0
@@ -106,7 +108,7 @@ class AnalysisScheduler:
         now_seconds = snapshot_now_seconds(snapshot)
         histories: Mapping[ObjectRef, WorkloadHistory] = {}
         if self.history is not None:
-            histories = await self.history.all_workload_histories(ANALYSIS_WINDOW_SECONDS, now_seconds)
+            histories = await self.history.all_workload_histories(self.window_seconds, now_seconds)
         report = await asyncio.to_thread(self.analyzer, snapshot, histories, now_seconds)
         self.runs += 1
         self.last_seconds = time.perf_counter() - started

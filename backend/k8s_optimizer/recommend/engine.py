@@ -7,6 +7,7 @@ the topology index is built once, and no per-object scan of the whole snapshot h
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from k8s_optimizer.domain.usage import ContainerKey
 from k8s_optimizer.recommend import patches
 from k8s_optimizer.recommend.checks import check_workload
 from k8s_optimizer.recommend.diagnose import diagnose_service, diagnose_workloads
+from k8s_optimizer.recommend.hpa_metric import recommend_metric_hpa
 from k8s_optimizer.recommend.hpa_tuning import recommend_hpa
 from k8s_optimizer.recommend.model import (
     AnalysisReport,
@@ -107,6 +109,16 @@ def _resources_recommendation(
         kubectl_patch=patches.kubectl_patch(ref, patch),
         verify_commands=patches.verify_commands(ref, rec.container),
     )
+
+
+def _sourced(rec: Recommendation, history: WorkloadHistory | None) -> Recommendation:
+    """Name a history source other than the backend's own store, and mark answers from a stale one."""
+    if history is None or not history.source:
+        return rec
+    rationale = f"{rec.rationale}; history from {history.source}"
+    if history.stale:
+        rationale += f" (stale: last values read; {history.stale_reason})"
+    return dataclasses.replace(rec, rationale=rationale, stale=history.stale)
 
 
 def _replicas_recommendation(workload: Workload, policy: Policy, prices: Prices) -> Recommendation:
@@ -237,14 +249,17 @@ def _recommendations(
     for result in results:
         workload = result.workload
         replicas = len(topology.live_pods_of(workload.ref())) or workload.replicas or 1
+        history = histories.get(workload.ref())
         for rec in result.containers:
             if _worth_recommending(rec):
-                recommendations.append(_resources_recommendation(workload, rec, replicas, prices))
+                recommendations.append(_sourced(_resources_recommendation(workload, rec, replicas, prices), history))
         hpa = topology.hpa_for(workload.ref())
         if hpa is not None:
-            hpa_rec = recommend_hpa(hpa, workload, histories.get(workload.ref()), policy, prices)
+            hpa_rec = recommend_hpa(hpa, workload, history, policy, prices) or recommend_metric_hpa(
+                hpa, workload, history, policy, prices
+            )
             if hpa_rec is not None:
-                recommendations.append(hpa_rec)
+                recommendations.append(_sourced(hpa_rec, history))
         elif workload.kind in ("Deployment", "StatefulSet") and any(
             check.id == "singleReplica" and not check.passed for check in result.checks
         ):

@@ -137,6 +137,7 @@ class Recommendation:
     simulation_current: HPASimulationSummary | None = None
     simulation_proposed: HPASimulationSummary | None = None
     not_applicable_reason: str | None = None  # outside the apply scope (recommend/confine.py)
+    stale: bool = False  # the history source could not be read: computed from its last answer
 
 
 @dataclass(frozen=True, slots=True)

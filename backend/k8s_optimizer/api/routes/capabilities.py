@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from k8s_optimizer import __version__
 from k8s_optimizer.api import schemas as s
 from k8s_optimizer.api.deps import StateDep
+from k8s_optimizer.api.state import history_source
 from k8s_optimizer.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["meta"])
@@ -29,7 +30,7 @@ def _configured_token(settings: Settings) -> tuple[bool, str | None]:
         return False, f"the apply token file is unreadable ({settings.apply_token_file})"
 
 
-def capabilities_of(settings: Settings) -> s.Capabilities:
+def capabilities_of(settings: Settings, history_source: str = "sqlite") -> s.Capabilities:
     """The same decision `require_apply` makes per request, without a request."""
     if not settings.apply_enabled:
         reason: str | None = "apply is disabled (set OPTIMIZER_APPLY_ENABLED=true and a token to enable it)"
@@ -43,10 +44,11 @@ def capabilities_of(settings: Settings) -> s.Capabilities:
         token_required=has_token,
         apply_disabled_reason=None if has_token else reason,
         version=__version__,
+        source="prometheus" if history_source == "prometheus" else "sqlite",
     )
 
 
 @router.get("/capabilities")
 async def capabilities(state: StateDep) -> s.Capabilities:
     """Whether apply/dry-run/rollback are allowed and need a bearer token; the backend version."""
-    return capabilities_of(state.settings)
+    return capabilities_of(state.settings, history_source(state.history))

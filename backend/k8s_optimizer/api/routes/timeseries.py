@@ -1,4 +1,4 @@
-"""Charts: a workload's, pod's or node's cpu/memory/replicas over a window, from the history store."""
+"""Charts: a workload's, pod's or node's cpu/memory/replicas over a window, from the history source."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from k8s_optimizer.api.deps import ContextDep, StateDep
 from k8s_optimizer.api.errors import ApiError
 from k8s_optimizer.api.params import parse_duration_seconds
 from k8s_optimizer.api.views import ViewContext
-from k8s_optimizer.domain.history import RollupPoint
+from k8s_optimizer.domain.history import HistoryUnavailableError, RollupPoint
 from k8s_optimizer.domain.objects import ContainerSpec, ObjectRef
 from k8s_optimizer.history.series import SeriesQueryError
 from k8s_optimizer.live.scheduler import snapshot_now_seconds
@@ -63,6 +63,12 @@ def _line(specs: list[ContainerSpec], metric: str, which: Literal["request", "li
     return float(sum(known)) if len(known) == len(values) else None
 
 
+def _source(resolution: str) -> Literal["raw", "rollup", "prometheus"]:
+    if resolution in ("rollup", "prometheus"):
+        return "rollup" if resolution == "rollup" else "prometheus"
+    return "raw"
+
+
 @router.get("/timeseries")
 async def timeseries(
     state: StateDep,
@@ -89,6 +95,9 @@ async def timeseries(
         )
     except SeriesQueryError as exc:
         raise ApiError(400 if exc.field == "target" else 422, str(exc)) from exc
+    except HistoryUnavailableError as exc:
+        # the history source failed, not the request: say why (4xx, so no client retries a 5xx storm)
+        raise ApiError(424, f"history source unavailable: {exc}") from exc
     specs, replicas = _containers(context, target)
     return s.TimeSeries(
         target=series.target,
@@ -96,7 +105,7 @@ async def timeseries(
         unit=series.unit,
         window_seconds=series.window_seconds,
         step_seconds=series.step_seconds,
-        source="rollup" if series.resolution == "rollup" else "raw",
+        source=_source(series.resolution),
         total=_points(series.total),
         per_pod={pod: _points(points) for pod, points in sorted(series.per_pod.items())},
         request_per_pod=_line(specs, metric, "request"),
