@@ -7,6 +7,7 @@ over `OPTIMIZER_*` environment variables, which win over defaults (pydantic-sett
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path

@@ -13,7 +13,6 @@ from k8s_optimizer.api.ws.hub import Hub
 from k8s_optimizer.settings import Settings
 
 
-
 def history_source(history: object) -> str:
     """Which history answers: "prometheus" or the backend's own "sqlite" store (a fake counts as sqlite)."""
     source = getattr(history, "source", None)
@@ -39,8 +38,6 @@ class ApiState:
     views: ViewCache = field(init=False)
     reports: ReportRenderer = field(default_factory=ReportRenderer)
     hub: Hub | None = None
-    analysis_window_seconds: float = ANALYSIS_WINDOW_SECONDS
-    """How far back the analysis reads history (the Prometheus source reads OPTIMIZER_HISTORY_WINDOW)."""
     cluster_name: str = "in-cluster"
     """The kubeconfig context (what the report names the cluster by)."""
 

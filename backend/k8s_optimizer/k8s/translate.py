@@ -59,7 +59,6 @@ from k8s_optimizer.domain.quantities import (
     parse_cpu_millicores,
     parse_cpu_millicores_float,
     parse_memory_bytes,
-    parse_quantity,
 )
 from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage
 

@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from k8s_optimizer.analysis.network import top_owner
 from k8s_optimizer.domain.history import UsageSeries, WorkloadHistory
 from k8s_optimizer.domain.objects import HPA, ObjectRef
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
+from k8s_optimizer.domain.topology import owner_of
 from k8s_optimizer.prometheus.assemble import Answers, Owners, Vector, assemble, hpa_metric_names
 from k8s_optimizer.prometheus.chart import chart_series
 from k8s_optimizer.prometheus.client import PrometheusClient, PrometheusError
@@ -291,9 +291,10 @@ class PrometheusHistory:
     def _fallback_owner(self, namespace: str, pod: str) -> ObjectRef | None:
         """Without kube-state-metrics: the owner of a pod that still exists."""
         snapshot = self._snapshot()
-        if snapshot is None:
+        found = snapshot.pods.get((namespace, pod)) if snapshot is not None else None
+        if snapshot is None or found is None:
             return None
-        return top_owner(snapshot, snapshot.pods.get((namespace, pod)))
+        return owner_of(found, snapshot.workloads)
 
     async def _metric_series(
         self,
@@ -353,7 +354,7 @@ class PrometheusHistory:
         snapshot = self._snapshot()
         if snapshot is not None:
             for (namespace, name), pod in snapshot.pods.items():
-                owner = top_owner(snapshot, pod)
+                owner = owner_of(pod, snapshot.workloads)
                 if owner is not None:
                     index.setdefault((namespace, name), owner)
         return index

@@ -30,7 +30,7 @@ from k8s_optimizer.domain.history import WorkloadHistory
 from k8s_optimizer.domain.objects import HPA, HPAMetricTarget, Workload
 from k8s_optimizer.domain.usage import UsagePoint
 from k8s_optimizer.recommend import patches
-from k8s_optimizer.recommend.hpa_tuning import _summary, _timeline
+from k8s_optimizer.recommend.hpa_tuning import _timeline
 from k8s_optimizer.recommend.model import DataUsed, HPASettings, Recommendation
 from k8s_optimizer.recommend.policy import Policy
 
@@ -157,17 +157,18 @@ def _recommendation(
     hpa: HPA, replay: MetricReplay, current: SimulationResult, best: SimulationResult, prices: Prices
 ) -> Recommendation:
     hours = current.duration_seconds / 3600
-    savings = (current.cost_usd - best.cost_usd) / hours * prices.hours_per_month if hours else 0.0
+    savings = (current.summary.cost_usd - best.summary.cost_usd) / hours * prices.hours_per_month if hours else 0.0
     patch = {"spec": {"minReplicas": best.min_replicas, "maxReplicas": best.max_replicas}}
     ref = hpa.ref()
     proposed = HPASettings(best.min_replicas, best.max_replicas, 0)
-    over = current.time_over_target_seconds > 0.05 * current.duration_seconds or current.time_at_max_seconds > 0
+    now, new = current.summary, best.summary
+    over = now.time_over_target_seconds > 0.05 * current.duration_seconds or now.time_at_max_seconds > 0
     rationale = (
         f"replayed {hours:.1f} h of {replay.name} (target {replay.target_per_pod:g} per pod) through the HPA: "
-        f"min/max {current.min_replicas}/{current.max_replicas} → {current.replica_hours:.1f} replica-h, "
-        f"{current.time_at_max_seconds / 60:.0f} min at max, {current.time_over_target_seconds / 60:.0f} min over "
-        f"target; {best.min_replicas}/{best.max_replicas} → {best.replica_hours:.1f} replica-h, "
-        f"{best.time_over_target_seconds / 60:.0f} min over target"
+        f"min/max {current.min_replicas}/{current.max_replicas} → {now.replica_hours:.1f} replica-h, "
+        f"{now.time_at_max_seconds / 60:.0f} min at max, {now.time_over_target_seconds / 60:.0f} min over "
+        f"target; {best.min_replicas}/{best.max_replicas} → {new.replica_hours:.1f} replica-h, "
+        f"{new.time_over_target_seconds / 60:.0f} min over target"
     )
     return Recommendation(
         id=patches.recommendation_id(ref, None, "hpa", proposed),
@@ -188,8 +189,8 @@ def _recommendation(
         kubectl_patch=patches.kubectl_patch(ref, patch),
         verify_commands=patches.verify_commands(ref, None),
         timeline=_timeline(current, best),
-        simulation_current=_summary(current),
-        simulation_proposed=_summary(best),
+        simulation_current=current.summary,
+        simulation_proposed=best.summary,
     )
 
 
