@@ -185,5 +185,5 @@ def test_a_detail_with_many_pods_is_built_off_the_loop_and_unchanged(make_backen
     assert (service.status_code, workload.status_code) == (200, 200)
     assert len(service.json()["pods"]) == len(workload.json()["pods"]) == INLINE_ITEMS + 20
     assert service.json() == context.service_detail(live.current.services[("shop", "web")]).model_dump(mode="json")
-    web = live.current.workloads[("Deployment", "shop", "web")]
+    web = live.current.workloads[ObjectRef("Deployment", "shop", "web")]
     assert workload.json() == context.workload_detail(web).model_dump(mode="json")

@@ -54,5 +54,5 @@ async def get_workload(
     workload = context.snapshot.workloads.get(ObjectRef(kind, namespace, name))
     if workload is None:
         raise ApiError(404, f"{kind} {namespace}/{name} not found")
-    pods = len(context.workload_pods.get((kind, namespace, name), ()))
+    pods = len(context.topology.pods_of(workload.ref()))
     return await model_response(lambda: context.workload_detail(workload), pods)
