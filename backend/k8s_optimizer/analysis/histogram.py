@@ -16,6 +16,7 @@ Timestamps are seconds since the epoch, taken from the samples themselves (never
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,11 +100,17 @@ class BucketScheme:
         return min(bucket, self.num_buckets - 1)
 
     def bucket_start(self, bucket: int) -> float:
-        if bucket == 0:
-            return 0.0
-        ratio = 1 + self.growth_ratio
-        first = self.first_bucket_size / self.go_unit
-        return first * (go_pow(ratio, bucket) - 1) / (ratio - 1) * self.go_unit
+        return _bucket_start(self.first_bucket_size, self.growth_ratio, self.go_unit, bucket)
+
+
+@functools.cache
+def _bucket_start(first_bucket_size: float, growth_ratio: float, go_unit: float, bucket: int) -> float:
+    """GetBucketStart in VPA's unit, back in ours (cached: every percentile read asks for one)."""
+    if bucket == 0:
+        return 0.0
+    ratio = 1 + growth_ratio
+    first = first_bucket_size / go_unit
+    return first * (go_pow(ratio, bucket) - 1) / (ratio - 1) * go_unit
 
 
 # VPA's CPU scheme in millicores (released versions: 0.01 core first bucket, 1000 cores max).
@@ -182,7 +189,7 @@ class Histogram:
         limit = self.reference_seconds + self.half_life_seconds * MAX_DECAY_EXPONENT
         if timestamp_seconds > limit:
             self.shift_reference(timestamp_seconds)
-        return float(2.0 ** ((timestamp_seconds - self.reference_seconds) / self.half_life_seconds))
+        return math.exp2((timestamp_seconds - self.reference_seconds) / self.half_life_seconds)  # Go's math.Exp2
 
     def shift_reference(self, new_reference_seconds: float) -> None:
         """Move the reference to the multiple of the half-life nearest the given time, rescaling weights."""
