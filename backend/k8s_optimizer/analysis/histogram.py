@@ -372,7 +372,8 @@ class ContainerAggregate:
         last = self.last_cpu_sample_seconds
         if cpu_millicores < 0 or (last is not None and timestamp_seconds <= last):
             return False  # invalid, duplicate or out of order
-        self.cpu.add(cpu_millicores, cpu_sample_weight(cpu_request_millicores), timestamp_seconds)
+        # VPA reads usage as Quantity.MilliValue(): whole millicores, rounded up
+        self.cpu.add(float(math.ceil(cpu_millicores)), cpu_sample_weight(cpu_request_millicores), timestamp_seconds)
         self.last_cpu_sample_seconds = timestamp_seconds
         return True
 
@@ -380,6 +381,7 @@ class ContainerAggregate:
         last = self.last_memory_sample_seconds
         if memory_bytes < 0 or (not is_oom and last is not None and timestamp_seconds < last):
             return False
+        memory_bytes = float(math.ceil(memory_bytes))  # Quantity.Value(): whole bytes, rounded up
         self.last_memory_sample_seconds = timestamp_seconds
         window_end = self.memory_window_end_seconds
         if window_end is None:

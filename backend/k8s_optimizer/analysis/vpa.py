@@ -193,7 +193,9 @@ def cpu_histogram_from_series(series: Sequence[Sequence[UsagePoint]], half_life_
     ages = map(operator.sub, map(_TIMESTAMP, points), itertools.repeat(reference))
     decay = map(math.exp2, map(operator.truediv, ages, itertools.repeat(half_life_seconds)))
     weights = list(map(operator.mul, itertools.repeat(MIN_CPU_SAMPLE_WEIGHT_CORES), decay))
-    histogram.weights = _bucket_sums(_buckets(CPU_MILLICORES_BUCKETS, list(map(_VALUE, points))), weights)
+    # VPA reads usage as Quantity.MilliValue(): whole millicores, rounded up
+    millicores = list(map(math.ceil, map(_VALUE, points)))
+    histogram.weights = _bucket_sums(_buckets(CPU_MILLICORES_BUCKETS, millicores), weights)
     histogram.reference_seconds = reference
     histogram.total_weight = math.fsum(histogram.weights)
     histogram.total_samples = len(points)
@@ -202,14 +204,14 @@ def cpu_histogram_from_series(series: Sequence[Sequence[UsagePoint]], half_life_
     return histogram
 
 
-def _buckets(scheme: BucketScheme, values: list[float]) -> list[int]:
+def _buckets(scheme: BucketScheme, values: list[int]) -> list[int]:
     """`scheme.bucket_of` for many values: computed once per distinct value (usage repeats), mapped in C."""
     index_of = {value: _bucket_of(scheme, value) for value in set(values)}
     return list(map(index_of.__getitem__, values))
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _bucket_of(scheme: BucketScheme, value: float) -> int:
+def _bucket_of(scheme: BucketScheme, value: int) -> int:
     """Containers share usage values (whole millicores): each is bucketed once per process."""
     return scheme.bucket_of(value)
 
@@ -236,10 +238,10 @@ def _window_peaks(points: Sequence[UsagePoint], interval_seconds: float) -> list
     """
     start = points[0].timestamp_seconds
     if points[-1].timestamp_seconds - start < interval_seconds:  # the common case: one window
-        first = points[0].value
-        return [(start + interval_seconds, first if first == 0 else max(map(_VALUE, points)))]
+        first = math.ceil(points[0].value)
+        return [(start + interval_seconds, float(first if first == 0 else math.ceil(max(map(_VALUE, points)))))]
     stamps = list(map(_TIMESTAMP, points))
-    values = list(map(_VALUE, points))
+    values = [float(math.ceil(value)) for value in map(_VALUE, points)]  # Quantity.Value(): whole bytes
     peaks: list[tuple[float, float]] = []
     low = 0
     while low < len(points):
