@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -577,3 +577,21 @@ def test_normalize_desired_replicas_with_behavior(case: tuple) -> None:  # type:
     assert state._stabilize_with_behavior(up, down, NOW, current, prenormalized) == stabilized
     if stored is not None:
         assert [value for _, value in state.recommendations] == stored
+
+
+# -- horizontal.go through a whole sync (TestScaleUp, TestScaleUpUnreadyLessScale): legacy path, pods of 1.0 core --
+@pytest.mark.parametrize(
+    ("readiness", "expected"),
+    [((), 5), (("False", "True", "True"), 4)],
+    ids=["TestScaleUp", "TestScaleUpUnreadyLessScale"],
+)
+def test_controller_scale_up(readiness: tuple[str, ...], expected: int) -> None:
+    # minReplicas 2, maxReplicas 6, 3 replicas, CPU target 30 %, levels 300/500/700 m on 1.0-core requests
+    pods = [
+        replace(pod, requests_milli={"container1": G})
+        for pod in Scenario(3, [G] * 3, [[300], [500], [700]], readiness=readiness).pods()
+    ]
+    hpa = HPA("test-namespace", "test-hpa", ObjectRef("Deployment", "test-namespace", "web"), 2, 6, (cpu_metric(30),))
+    decision = HpaState(UPSTREAM_TEST_CONFIG).step(hpa, now_seconds=NOW, current_replicas=3, pods=pods)
+    assert (decision.desired_replicas, decision.rescale) == (expected, True)
+    assert decision.reason == "cpu resource utilization (percentage of request) above target"
