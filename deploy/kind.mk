@@ -56,8 +56,11 @@ deploy: ## apply deploy/base (read-only optimizer) and wait for the backend and 
 	@if ! $(K) -n $(OPTIMIZER_NAMESPACE) get secret optimizer-read-token >/dev/null 2>&1; then \
 	  $(K) create namespace $(OPTIMIZER_NAMESPACE) --dry-run=client -o yaml | $(K) apply -f - >/dev/null; \
 	  token=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))'); \
-	  $(K) -n $(OPTIMIZER_NAMESPACE) create secret generic optimizer-read-token --from-literal=token="$$token" >/dev/null || exit 1; \
-	  echo "created Secret optimizer-read-token (reads of the backend's port need it; the dashboard sends it)"; \
+	  if $(K) -n $(OPTIMIZER_NAMESPACE) create secret generic optimizer-read-token --from-literal=token="$$token" >/dev/null; then \
+	    echo "created Secret optimizer-read-token (reads of the backend's port need it; the dashboard sends it)"; \
+	  else \
+	    echo "warning: no Secret optimizer-read-token: the backend pods wait for it (fail closed); create it to read"; \
+	  fi; \
 	fi
 	$(K) apply -k deploy/base
 	$(K) -n $(OPTIMIZER_NAMESPACE) rollout status statefulset/optimizer-backend --timeout=$(ROLLOUT_TIMEOUT)

@@ -106,7 +106,8 @@ class Settings(BaseSettings):
     apply_token_file: Path | None = None
     """File holding the bearer token (e.g. a mounted Secret); wins over apply_token."""
     policy: Literal["balanced", "krr-simple", "vpa"] = "balanced"
-    """Right-sizing strategy."""
+    """Right-sizing strategy: balanced (ours: VPA's estimate, KRR's floors, strict data gates, OOM bump),
+    krr-simple (KRR's simple strategy exactly) or vpa (the VPA recommender exactly)."""
     prices: PriceBook = Field(default_factory=PriceBook)
     """Price book (OPTIMIZER_PRICES__CPU_CORE_HOUR_USD, ...)."""
     hpa: HpaControllerConfig = Field(default_factory=HpaControllerConfig)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -544,3 +544,54 @@ def test_quantity_tolerance_is_parsed_as_a_quantity() -> None:
         pods=readings,
     )
     assert without.desired_replicas == 3
+
+
+# -- horizontal.go: TestNormalizeDesiredReplicasWithBehavior (stabilizeRecommendationWithBehaviors) ----------------
+NORMALIZE_WITH_BEHAVIOR = [
+    # (name, recommendations (value, minutes ago), current, prenormalized, stabilized, stored values, up, down window)
+    ("empty recommendations for scaling down", [], 100, 5, 5, [5], 0, 0),
+    ("simple scale down stabilization", [(4, 2), (5, 1)], 100, 3, 5, [4, 5, 3], 0, 180),
+    ("simple scale up stabilization", [(4, 2), (5, 1)], 1, 7, 4, [4, 5, 7], 300, 0),
+    ("no scale down stabilization", [(1, 2), (2, 1)], 100, 3, 3, [1, 2, 3], 300, 0),
+    ("no scale up stabilization", [(4, 2), (5, 1)], 1, 3, 3, [4, 5, 3], 0, 300),
+    ("no scale down stabilization, reuse recommendation element", [(10, 10), (9, 9)], 100, 3, 3, [10, 3], 0, 0),
+    ("no scale up stabilization, reuse recommendation element", [(10, 10), (9, 9)], 1, 100, 100, [10, 100], 0, 0),
+    ("scale down stabilization, reuse one of obsolete recommendation element",
+     [(10, 10), (4, 1), (5, 2), (9, 9)], 100, 3, 5, [10, 4, 5, 3], 0, 180),
+    ("scale up stabilization, reuse one of obsolete recommendation element",
+     [(10, 100), (6, 1), (5, 2), (9, 3)], 1, 100, 5, [100, 6, 5, 9], 300, 0),
+    ("scale up and down stabilization, do not scale up when prenormalized rec goes down",
+     [(2, 100), (3, 3)], 2, 1, 2, None, 300, 300),
+    ("scale up and down stabilization, do not scale down when prenormalized rec goes up",
+     [(2, 100), (1, 3)], 2, 3, 2, None, 300, 300),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", NORMALIZE_WITH_BEHAVIOR, ids=[case[0] for case in NORMALIZE_WITH_BEHAVIOR])
+def test_normalize_desired_replicas_with_behavior(case: tuple) -> None:  # type: ignore[type-arg]
+    _, recommendations, current, prenormalized, stabilized, stored, up_window, down_window = case
+    state = HpaState(UPSTREAM_TEST_CONFIG)
+    state.recommendations = [(NOW - minutes * 60, value) for value, minutes in recommendations]
+    up = ScalingRules(up_window, "Max", DEFAULT_SCALE_UP.policies)
+    down = ScalingRules(down_window, "Max", DEFAULT_SCALE_DOWN.policies)
+    assert state._stabilize_with_behavior(up, down, NOW, current, prenormalized) == stabilized
+    if stored is not None:
+        assert [value for _, value in state.recommendations] == stored
+
+
+# -- horizontal.go through a whole sync (TestScaleUp, TestScaleUpUnreadyLessScale): legacy path, pods of 1.0 core --
+@pytest.mark.parametrize(
+    ("readiness", "expected"),
+    [((), 5), (("False", "True", "True"), 4)],
+    ids=["TestScaleUp", "TestScaleUpUnreadyLessScale"],
+)
+def test_controller_scale_up(readiness: tuple[str, ...], expected: int) -> None:
+    # minReplicas 2, maxReplicas 6, 3 replicas, CPU target 30 %, levels 300/500/700 m on 1.0-core requests
+    pods = [
+        replace(pod, requests_milli={"container1": G})
+        for pod in Scenario(3, [G] * 3, [[300], [500], [700]], readiness=readiness).pods()
+    ]
+    hpa = HPA("test-namespace", "test-hpa", ObjectRef("Deployment", "test-namespace", "web"), 2, 6, (cpu_metric(30),))
+    decision = HpaState(UPSTREAM_TEST_CONFIG).step(hpa, now_seconds=NOW, current_replicas=3, pods=pods)
+    assert (decision.desired_replicas, decision.rescale) == (expected, True)
+    assert decision.reason == "cpu resource utilization (percentage of request) above target"

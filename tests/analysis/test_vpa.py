@@ -9,15 +9,23 @@ import math
 
 import pytest
 
-from k8s_optimizer.analysis.histogram import CPU_MILLICORES_BUCKETS, MEMORY_BYTES_BUCKETS, Histogram, go_pow
+from k8s_optimizer.analysis.histogram import (
+    CPU_MILLICORES_BUCKETS,
+    MEMORY_BYTES_BUCKETS,
+    ContainerAggregate,
+    Histogram,
+    go_pow,
+)
 from k8s_optimizer.analysis.vpa import (
     MAX_RESOURCE_AMOUNT,
     VpaAggregate,
+    cpu_histogram_from_series,
     pod_minimums,
     resource_amount,
     with_confidence,
     with_margin,
 )
+from k8s_optimizer.domain.usage import UsagePoint
 
 ANY_TIME = 0.0
 
@@ -81,3 +89,13 @@ def test_go_pow_matches_repeated_squaring() -> None:
     assert go_pow(x, -2) == 1 / (x * x)
     assert go_pow(x, 1) == x
     assert go_pow(1.05, 15) == pytest.approx(1.05**15, rel=1e-15)
+
+
+def test_usage_is_read_in_whole_units_rounded_up_as_quantity_milli_value() -> None:
+    # metrics_client.go reads usage with Quantity.MilliValue() / Value(): 9.5m counts as 10m (bucket 1, not 0)
+    stored = ContainerAggregate()
+    stored.add_cpu(1000.0, 9.5, None)
+    raw = cpu_histogram_from_series([[UsagePoint(1000.0, 9.5)]], 86400.0)
+    assert stored.cpu.percentile(1.0) == raw.percentile(1.0) == CPU_MILLICORES_BUCKETS.bucket_start(2)  # 20.5m
+    stored.add_memory(1000.0, 0.5)
+    assert stored.memory_peak_bytes == 1.0

@@ -65,6 +65,8 @@ def test_a_rebinding_host_is_refused_on_reads_and_websocket(make_backend: Backen
         },
     )
     assert client.get("/api/v1/workloads", headers={"host": "localhost:8080"}).status_code == 200
+    # probes carry no data and answer any Host (kubelet, compose healthchecks by service name)
+    assert client.get("/health", headers={"host": "rebind.attacker.example"}).status_code == 200
     with (
         pytest.raises(WebSocketDisconnect) as refused,
         client.websocket_connect("/ws", headers={"host": "rebind.attacker.example"}),

@@ -124,7 +124,10 @@ def test_the_apply_overlay_adds_only_patch_on_what_a_recommendation_changes() ->
 def test_the_apply_grant_is_bound_per_allowed_namespace_never_cluster_wide() -> None:
     """Issue 14 finding 5: the overlay granted patch in every namespace, kube-system included."""
     manifests = render("overlays/apply")
-    assert [b["metadata"]["name"] for b in by_kind(manifests, "ClusterRoleBinding")] == ["optimizer-reader"]
+    assert [b["metadata"]["name"] for b in by_kind(manifests, "ClusterRoleBinding")] == [
+        "optimizer-kube-proxy-config-reader",
+        "optimizer-reader",
+    ]
     bindings = by_kind(manifests, "RoleBinding")
     assert sorted(b["metadata"]["namespace"] for b in bindings) == ["default", "k8s-optimizer"]
     for binding in bindings:

@@ -132,8 +132,18 @@ def test_recommendations_show_yaml_patch_and_kubectl_command(page: Any) -> None:
     assert yaml_text.strip() in {item["patch_yaml"].strip() for item in rest}
     assert all(command.startswith("kubectl ") for command in shown)
     # The backend runs read-only (apply disabled by default): the UI says so instead of failing on click.
-    expect(first.get_by_test_id("rec-apply")).to_be_disabled()
-    expect(first).to_contain_text("Read-only backend")
+    offered = page.get_by_test_id("recommendation").filter(has=page.get_by_test_id("rec-apply")).first
+    expect(offered.get_by_test_id("rec-apply")).to_be_disabled()
+    expect(offered).to_contain_text("Read-only backend")
+    # Outside the apply scope (kube-system's own workloads, the optimizer itself): shown with the reason, no button.
+    for item in rest:
+        if item["target"]["namespace"].startswith("kube-"):
+            assert (item["applicable"], item["not_applicable_reason"]) == (
+                False,
+                f"namespace {item['target']['namespace']!r} is a system namespace; apply never patches it",
+            )
+    blocked = [item for item in rest if item["not_applicable_reason"]]
+    expect(page.get_by_test_id("rec-not-applicable")).to_have_count(len(blocked))
     screenshot(page, "recommendations")
 
 

@@ -11,7 +11,7 @@ the bucket after the first one whose running weight reaches p × total. Then, in
 base = trunc(edge); + trunc(base × 0.15); lower × (1 + 0.001/conf)^-2 and upper × (1 + 1/conf), truncated;
 max with the per-pod minimum (25m, 250Mi) split across containers, truncated.
 conf = min(lifespan days, samples / 1440): 2 days of 5-minute samples → min(575·300/86400, 576/1440) = 0.4
-(1.0 / 0.8 with two pods: the samples double). Lower factor (1 + 0.001/0.4)^-2 = 0.99501…; upper 1 + 1/0.4 = 3.5.
+(1.2 with three pods: the samples triple). Lower factor (1 + 0.001/0.4)^-2 = 0.99501…; upper 1 + 1/0.4 = 3.5.
 
 Bucket edges used (CPU in millicores, memory in bytes): 110.2656 (bucket 9→10), 125.7789, 177.1298, 258.4037,
 357.1925, 477.2710, 511.1345, 800.6377, 903.2031; memory 142067871.6, 215785635.9, 385052144.0, 445019988.7,
@@ -90,13 +90,14 @@ SHAPES = [
     Shape("ramp", [([50 + (450 * i) // (N - 1) for i in range(N)],
                     [100 * MIB + (300 * MIB * i) // (N - 1) for i in range(N)])],
           vpa_cpu=(548, 407, 2054), vpa_memory=(511772986, 509223684, 1791205451), krr=(478, 460 * MIB)),
-    # bimodal: two pods, 100m/128Mi and 800m/512Mi, one aggregate (conf 0.8: 1152 samples / 1440). CPU p90 and
-    # p95 end 800.6377 → 800 + 120 = 920, upper trunc(920 × 2.25) = 2070; p50 (exactly half the weight is in
-    # the low bucket: the walk stops there) ends 110.2656 → 126 × (1 + 0.001/0.8)^-2 → 125. Memory p90 ends
-    # 546691264.47 → 546691264 + 82003689 = 628694953, upper 1414563644; p50 ends 142067871.6 → 163378051
-    # < 250Mi → lower 262144000. KRR: max of per-pod p95 = 800m; 512Mi × 1.15 = 588.8 → 589Mi.
-    Shape("bimodal", [([100] * N, [128 * MIB] * N), ([800] * N, [512 * MIB] * N)],
-          vpa_cpu=(920, 125, 2070), vpa_memory=(628694953, 262144000, 1414563644), krr=(800, 589 * MIB)),
+    # bimodal: three pods, two at 100m/128Mi and one at 800m/512Mi, one aggregate (conf min(2.0 d, 1728/1440) =
+    # 1.2). Two thirds of the weight sit in the low buckets: p50 ends 110.2656 → 110 + 16 = 126, lower
+    # trunc(126 × (1 + 0.001/1.2)^-2 = 125.79) = 125; p90 and p95 reach the high bucket ending 800.6377 → 800 + 120
+    # = 920, upper trunc(920 × (1 + 1/1.2)) = 1686. Memory p90/p95 end 546691264.47 → 546691264 + 82003689 =
+    # 628694953, upper 1152607413; p50 ends 142067871.6 → 163378051 < 250Mi → lower 262144000.
+    # KRR: max of per-pod p95 = 800m; 512Mi × 1.15 = 588.8 → 589Mi.
+    Shape("bimodal", [([100] * N, [128 * MIB] * N), ([100] * N, [128 * MIB] * N), ([800] * N, [512 * MIB] * N)],
+          vpa_cpu=(920, 125, 1686), vpa_memory=(628694953, 262144000, 1152607413), krr=(800, 589 * MIB)),
     # memory leak 100Mi → 512Mi, OOM-killed at the last sample (request 256Mi): the kill adds
     # max(used + 100Mi, trunc(used × 1.2)) with used = the day's peak 536152…B ≈ 511.3Mi → 613.6Mi, which
     # replaces that day's peak: edge 664388475.03 → 664388475 + 99658271 = 764046746, lower 760240790,

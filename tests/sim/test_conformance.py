@@ -213,7 +213,12 @@ def test_issue_done_when_kubectl_shows_the_demo_cluster(sim: SimCluster) -> None
         "k8s-optimizer-worker": "172.20.0.2",
         "k8s-optimizer-worker2": "172.20.0.3",
     }
+    # The demo HPA may be adding echo-demo pods right now: a new pod is Running within seconds.
+    deadline = time.monotonic() + 20.0
     pods = _wide_rows(sim, "pods", "-n", "k8s-optimizer")
+    while not (pods and all(row[2] == "Running" for row in pods)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        pods = _wide_rows(sim, "pods", "-n", "k8s-optimizer")
     assert pods
     assert all(row[2] == "Running" and row[5].startswith("10.244.") for row in pods)
     assert {row[6] for row in pods} <= {"k8s-optimizer-worker", "k8s-optimizer-worker2"}

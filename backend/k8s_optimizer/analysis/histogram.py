@@ -16,6 +16,7 @@ Timestamps are seconds since the epoch, taken from the samples themselves (never
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,11 +100,17 @@ class BucketScheme:
         return min(bucket, self.num_buckets - 1)
 
     def bucket_start(self, bucket: int) -> float:
-        if bucket == 0:
-            return 0.0
-        ratio = 1 + self.growth_ratio
-        first = self.first_bucket_size / self.go_unit
-        return first * (go_pow(ratio, bucket) - 1) / (ratio - 1) * self.go_unit
+        return _bucket_start(self.first_bucket_size, self.growth_ratio, self.go_unit, bucket)
+
+
+@functools.cache
+def _bucket_start(first_bucket_size: float, growth_ratio: float, go_unit: float, bucket: int) -> float:
+    """GetBucketStart in VPA's unit, back in ours (cached: every percentile read asks for one)."""
+    if bucket == 0:
+        return 0.0
+    ratio = 1 + growth_ratio
+    first = first_bucket_size / go_unit
+    return first * (go_pow(ratio, bucket) - 1) / (ratio - 1) * go_unit
 
 
 # VPA's CPU scheme in millicores (released versions: 0.01 core first bucket, 1000 cores max).
@@ -182,7 +189,7 @@ class Histogram:
         limit = self.reference_seconds + self.half_life_seconds * MAX_DECAY_EXPONENT
         if timestamp_seconds > limit:
             self.shift_reference(timestamp_seconds)
-        return float(2.0 ** ((timestamp_seconds - self.reference_seconds) / self.half_life_seconds))
+        return math.exp2((timestamp_seconds - self.reference_seconds) / self.half_life_seconds)  # Go's math.Exp2
 
     def shift_reference(self, new_reference_seconds: float) -> None:
         """Move the reference to the multiple of the half-life nearest the given time, rescaling weights."""
@@ -365,7 +372,8 @@ class ContainerAggregate:
         last = self.last_cpu_sample_seconds
         if cpu_millicores < 0 or (last is not None and timestamp_seconds <= last):
             return False  # invalid, duplicate or out of order
-        self.cpu.add(cpu_millicores, cpu_sample_weight(cpu_request_millicores), timestamp_seconds)
+        # VPA reads usage as Quantity.MilliValue(): whole millicores, rounded up
+        self.cpu.add(float(math.ceil(cpu_millicores)), cpu_sample_weight(cpu_request_millicores), timestamp_seconds)
         self.last_cpu_sample_seconds = timestamp_seconds
         return True
 
@@ -373,6 +381,7 @@ class ContainerAggregate:
         last = self.last_memory_sample_seconds
         if memory_bytes < 0 or (not is_oom and last is not None and timestamp_seconds < last):
             return False
+        memory_bytes = float(math.ceil(memory_bytes))  # Quantity.Value(): whole bytes, rounded up
         self.last_memory_sample_seconds = timestamp_seconds
         window_end = self.memory_window_end_seconds
         if window_end is None:

@@ -75,10 +75,16 @@ def uniform_pods(count: int, *, request_milli: int, usage_milli_per_pod: int) ->
 
 @dataclass(frozen=True, slots=True)
 class MetricReadings:
-    """One sync's metric answers: pod readings per resource or Pods-metric name, Object/External totals."""
+    """One sync's metric answers, in milli-units (Quantity.MilliValue()).
+
+    `pods`: the selected pods with their reading, keyed by `readings_key(metric)` ("cpu", "memory",
+    "cpu/<container>", or a Pods metric's name); every list is the whole selection (pods without a reading
+    have `usage_milli=None`). `values_milli`: an Object metric's value, or the sum of an External metric's
+    series (GetExternalMetricReplicas adds them up), keyed by metric name.
+    """
 
     pods: Mapping[str, Sequence[PodReading]] = field(default_factory=dict)
-    values_milli: Mapping[str, int] = field(default_factory=dict)  # Object/External metric name -> value
+    values_milli: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, pods: PodsInput, hpa: HPA) -> MetricReadings:

@@ -20,6 +20,8 @@ by repeated squaring), and the per-pod minimum split evenly across containers, t
 
 from __future__ import annotations
 
+import bisect
+import functools
 import itertools
 import math
 import operator
@@ -48,6 +50,9 @@ POD_MIN_CPU_MILLICORES = 25.0
 POD_MIN_MEMORY_MB = 250.0
 _TIMESTAMP = operator.attrgetter("timestamp_seconds")
 _VALUE = operator.attrgetter("value")
+_FIRST = operator.itemgetter(0)
+_SECOND = operator.itemgetter(1)
+_FEW_BUCKETS = 8
 
 
 def resource_amount(value: float) -> int:
@@ -71,6 +76,7 @@ class Bounds:
     target: int
     lower: int
     upper: int | None
+    target_edge: float = 0.0  # the target percentile's bucket edge, before VPA's integer steps
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,15 +110,18 @@ def estimate(
 ) -> Bounds:
     """Percentile → margin → confidence multiplier → minimum, each step truncated as the Go estimators do."""
 
+    edge = histogram.percentile(percentiles.target)
+
     def margined(fraction: float) -> int:
-        return with_margin(resource_amount(histogram.percentile(fraction)), margin_fraction)
+        value = edge if fraction == percentiles.target else histogram.percentile(fraction)
+        return with_margin(resource_amount(value), margin_fraction)
 
     target = max(margined(percentiles.target), minimum)
     if confidence_days <= 0:  # no history: lower × 0, upper × +Inf (MaxResourceAmount: no bound)
-        return Bounds(target, minimum, None)
+        return Bounds(target, minimum, None, edge)
     lower = with_confidence(margined(percentiles.lower), 0.001, -2, confidence_days)
     upper = with_confidence(margined(percentiles.upper), 1.0, 1, confidence_days)
-    return Bounds(target, max(lower, minimum), max(upper, minimum))
+    return Bounds(target, max(lower, minimum), max(upper, minimum), edge)
 
 
 def with_confidence(amount: int, multiplier: float, exponent: int, confidence_days: float) -> int:
@@ -179,51 +188,70 @@ def cpu_histogram_from_series(series: Sequence[Sequence[UsagePoint]], half_life_
     points = list(itertools.chain.from_iterable(series))
     if not points:
         return histogram
-    reference = _reference(min(s[0].timestamp_seconds for s in series if s), half_life_seconds)
+    first = min(s[0].timestamp_seconds for s in series if s)  # each series is time-ordered
+    reference = _reference(first, half_life_seconds)
     ages = map(operator.sub, map(_TIMESTAMP, points), itertools.repeat(reference))
-    exponents = map(operator.truediv, ages, itertools.repeat(half_life_seconds))
-    decay = map(pow, itertools.repeat(2.0), exponents)
+    decay = map(math.exp2, map(operator.truediv, ages, itertools.repeat(half_life_seconds)))
     weights = list(map(operator.mul, itertools.repeat(MIN_CPU_SAMPLE_WEIGHT_CORES), decay))
-    dense: list[float] = []
-    for bucket, weight in zip(_buckets(CPU_MILLICORES_BUCKETS, list(map(_VALUE, points))), weights, strict=True):
-        if bucket >= len(dense):
-            dense.extend([0.0] * (bucket + 1 - len(dense)))
-        dense[bucket] += weight
+    # VPA reads usage as Quantity.MilliValue(): whole millicores, rounded up
+    millicores = list(map(math.ceil, map(_VALUE, points)))
+    histogram.weights = _bucket_sums(_buckets(CPU_MILLICORES_BUCKETS, millicores), weights)
     histogram.reference_seconds = reference
-    histogram.weights = dense
-    histogram.total_weight = math.fsum(weights)
+    histogram.total_weight = math.fsum(histogram.weights)
     histogram.total_samples = len(points)
-    histogram.first_sample_seconds = min(map(_TIMESTAMP, points))
-    histogram.last_sample_seconds = max(map(_TIMESTAMP, points))
+    histogram.first_sample_seconds = first
+    histogram.last_sample_seconds = max(s[-1].timestamp_seconds for s in series if s)
     return histogram
 
 
-def _buckets(scheme: BucketScheme, values: list[float]) -> list[int]:
-    """`scheme.bucket_of` for many values, the same float operations, run in C."""
-    ratio = 1 + scheme.growth_ratio
-    first = scheme.first_bucket_size / scheme.go_unit
-    log_ratio = math.log(ratio)
-    scaled = map(operator.truediv, values, itertools.repeat(scheme.go_unit))
-    spread = map(operator.truediv, map(operator.mul, scaled, itertools.repeat(ratio - 1)), itertools.repeat(first))
-    logs = map(math.log, map(operator.add, spread, itertools.repeat(1.0)))
-    indices = map(int, map(operator.truediv, logs, itertools.repeat(log_ratio)))
-    top = scheme.num_buckets - 1
-    # values under the first edge land in bucket 0 (bucket_of's early return); the formula agrees for them
-    return [
-        min(max(index, 0), top) if value >= scheme.first_bucket_size else 0
-        for index, value in zip(indices, values, strict=True)
-    ]
+def _buckets(scheme: BucketScheme, values: list[int]) -> list[int]:
+    """`scheme.bucket_of` for many values: computed once per distinct value (usage repeats), mapped in C."""
+    index_of = {value: _bucket_of(scheme, value) for value in set(values)}
+    return list(map(index_of.__getitem__, values))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _bucket_of(scheme: BucketScheme, value: int) -> int:
+    """Containers share usage values (whole millicores): each is bucketed once per process."""
+    return scheme.bucket_of(value)
+
+
+def _bucket_sums(indices: list[int], weights: list[float]) -> list[float]:
+    """Dense per-bucket weight sums (exactly rounded); usage spans a few buckets, so a masked sum per bucket."""
+    distinct = set(indices)
+    dense = [0.0] * (max(distinct) + 1)
+    if len(distinct) <= _FEW_BUCKETS:
+        for index in distinct:
+            dense[index] = math.fsum(itertools.compress(weights, map(operator.eq, indices, itertools.repeat(index))))
+        return dense
+    pairs = sorted(zip(indices, weights, strict=True), key=_FIRST)
+    for index, group in itertools.groupby(pairs, key=_FIRST):
+        dense[index] = math.fsum(map(_SECOND, group))
+    return dense
 
 
 def _window_peaks(points: Sequence[UsagePoint], interval_seconds: float) -> list[tuple[float, float]]:
-    """(window end, peak): one peak per interval counted from the container's first sample."""
+    """(window end, peak): one peak per interval counted from the container's first sample.
+
+    As addMemorySample keeps it: the window's first sample opens it, a larger one replaces the peak — unless the
+    first was 0 (a zero peak is never replaced). Windows are located by bisection, the maxima run in C.
+    """
     start = points[0].timestamp_seconds
-    peaks: dict[int, float] = {}
-    for point in points:
-        window = int((point.timestamp_seconds - start) // interval_seconds)
-        if point.value > peaks.get(window, 0.0):
-            peaks[window] = point.value
-    return [(start + (window + 1) * interval_seconds, peak) for window, peak in sorted(peaks.items())]
+    if points[-1].timestamp_seconds - start < interval_seconds:  # the common case: one window
+        first = math.ceil(points[0].value)
+        return [(start + interval_seconds, float(first if first == 0 else math.ceil(max(map(_VALUE, points)))))]
+    stamps = list(map(_TIMESTAMP, points))
+    values = [float(math.ceil(value)) for value in map(_VALUE, points)]  # Quantity.Value(): whole bytes
+    peaks: list[tuple[float, float]] = []
+    low = 0
+    while low < len(points):
+        window = int((stamps[low] - start) // interval_seconds)
+        end = start + (window + 1) * interval_seconds
+        high = bisect.bisect_left(stamps, end, low)
+        peak = values[low] if values[low] == 0 else max(values[low:high])
+        peaks.append((end, peak))
+        low = high
+    return peaks
 
 
 def _replay_with_ooms(
@@ -250,7 +278,7 @@ def memory_histogram_from_series(
     interval_seconds: float = MEMORY_AGGREGATION_INTERVAL_SECONDS,
 ) -> Histogram:
     """Every container's 24 h peaks (and, with `oom_bump`, its bumped OOM peaks) in one memory histogram."""
-    merged = Histogram(MEMORY_BYTES_BUCKETS, half_life_seconds)
+    merged = Histogram(MEMORY_BYTES_BUCKETS, half_life_seconds)  # one aggregate, as VPA keeps it
     for history in histories:
         points = history.memory_bytes
         if oom_bump and history.oom_kill_times_seconds:
@@ -258,10 +286,8 @@ def memory_histogram_from_series(
             continue
         if not points:
             continue
-        own = Histogram(MEMORY_BYTES_BUCKETS, half_life_seconds)
         for window_end, peak in _window_peaks(points, interval_seconds):
-            own.add(peak, 1.0, window_end)
-        merged.merge(own)
+            merged.add(peak, 1.0, window_end)
     return merged
 
 

@@ -22,6 +22,7 @@ from k8s_optimizer.settings import Settings
 
 LOCAL_HOSTS = frozenset({"localhost"})
 OPEN_PATHS = frozenset({"/health", "/ready", "/metrics", "/api/v1/capabilities"})
+PROBE_PATHS = frozenset({"/health", "/ready"})  # carry no data: any Host may ask (probes, compose healthchecks)
 DOCS_PATHS = frozenset({"/api/docs", "/api/docs/oauth2-redirect", "/api/v1/openapi.json"})
 READ_TOKEN_HEADER = b"x-optimizer-read-token"
 
@@ -86,7 +87,7 @@ class RequestGuard:
         """Why this request (HTTP or WebSocket) must be refused before routing, or None."""
         headers = dict(scope.get("headers") or [])
         host = headers.get(b"host", b"").decode("latin-1")
-        if not host_allowed(host, self.settings.allowed_hosts):
+        if scope["path"] not in PROBE_PATHS and not host_allowed(host, self.settings.allowed_hosts):
             detail = f"host {host_name(host)!r} is not served (OPTIMIZER_ALLOWED_HOSTS)"
             return 421, "Misdirected Request", detail
         path = scope["path"]

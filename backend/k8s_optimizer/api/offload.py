@@ -50,6 +50,15 @@ async def page_response(
     return Response(body, media_type="application/json")
 
 
+async def model_response(build: Callable[[], s.Model], items: int) -> Response:
+    """One object as JSON (a detail with `items` pods): built and encoded in a worker thread when large."""
+    if items <= INLINE_ITEMS:
+        body = build().model_dump_json().encode()
+    else:
+        body = await asyncio.to_thread(lambda: build().model_dump_json().encode())
+    return Response(body, media_type="application/json")
+
+
 def report_json(report: s.Report) -> bytes:
     """The report's JSON, encoded one recommendation at a time.
 

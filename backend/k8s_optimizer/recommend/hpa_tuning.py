@@ -56,7 +56,7 @@ def recommend_hpa(
     request = sum(container.cpu_request_millicores or 0 for container in workload.containers)
     if target is None or history is None or request <= 0 or len(hpa.metrics) > 1:
         return None
-    usage = aggregate_cpu_usage(history)
+    usage = aggregate_cpu_usage(history, resolution_seconds=policy.hpa_controller.sync_period_seconds)
     span = usage[-1].timestamp_seconds - usage[0].timestamp_seconds if usage else 0.0
     regular = max(2, math.ceil(span / policy.sparse_sample_interval_seconds))  # the strategies' gate
     if span < policy.min_history_seconds or len(usage) < min(policy.points_required, regular):

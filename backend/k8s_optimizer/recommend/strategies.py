@@ -510,7 +510,7 @@ class VpaStyle(_Base):
             aggregate.confidence_days(),
             floor,
         )
-        raw = aggregate.cpu.percentile(policy.cpu_percentile / 100)
+        raw = bounds.target_edge
         text = (
             f"p{policy.cpu_percentile:g} CPU {format_cpu(raw)} over {_duration(_cpu_span(aggregate))}"
             f" × {1 + policy.margin_fraction:.2f} → {format_cpu(bounds.target)}; "
@@ -528,7 +528,7 @@ class VpaStyle(_Base):
             aggregate.confidence_days(),
             floor,
         )
-        raw = aggregate.memory.percentile(policy.memory_percentile / 100)
+        raw = bounds.target_edge
         margin = 1 + policy.margin_fraction
         text = f"p{policy.memory_percentile:g} of daily memory peaks {format_memory(raw)} × {margin:.2f}"
         if data.ooms_in_window and (policy.oom_bump or aggregate.from_store):

@@ -17,8 +17,10 @@ If the manifests are missing or unreadable, built-in equivalents are used (and a
 
 from __future__ import annotations
 
+import base64
 import copy
 import logging
+import secrets
 from typing import Any
 
 from k8s_sim.load import PREFIX
@@ -86,11 +88,29 @@ def demo_objects() -> list[Obj]:
     """The k8s-optimizer namespace's objects: from deploy/base + deploy/demo, else built in."""
     root = manifests_root()
     try:
-        objects = load_kustomization(root / "base") + load_kustomization(root / "demo")
+        objects = with_read_token(load_kustomization(root / "base") + load_kustomization(root / "demo"))
     except ManifestError as error:
         log.warning("demo: manifests unusable (%s); using built-in equivalents", error)
         objects = builtin_objects()
     return [annotate_usage(copy.deepcopy(obj)) for obj in objects]
+
+
+def with_read_token(objects: list[Obj]) -> list[Obj]:
+    """deploy/base reads its token from a Secret that is never shipped (`make deploy` creates it on kind);
+    the demo creates it the same way, right after the namespace, so the pods can start."""
+    after_namespace = next((i + 1 for i, obj in enumerate(objects) if obj.get("kind") == "Namespace"), 0)
+    return [*objects[:after_namespace], read_token_secret(), *objects[after_namespace:]]
+
+
+def read_token_secret() -> Obj:
+    token = base64.b64encode(secrets.token_urlsafe(32).encode()).decode()
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "optimizer-read-token", "namespace": "k8s-optimizer"},
+        "type": "Opaque",
+        "data": {"token": token},
+    }
 
 
 def apply_objects(store: ObjectStore, objects: list[Obj]) -> list[str]:

@@ -4,7 +4,7 @@
 // WebSocket; the change history is fetched.
 
 import type { JSX } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 
 import { ApiError, api, getToken, setToken } from "../api";
 import { type ApplyAvailability, type ApplyMode, applyAvailability, useCapabilities } from "../capabilities";
@@ -75,6 +75,8 @@ function Actions(props: { rec: Recommendation; apply: ApplyAvailability; onDisab
   const [dryRun, setDryRun] = useState<DryRunResult | null>(null);
   const [state, setState] = useState<ApplyState>({ kind: "idle" });
   const [needsToken, setNeedsToken] = useState<Action | null>(null);
+  const dryRunButton = useRef<HTMLButtonElement>(null);
+  const applyButton = useRef<HTMLButtonElement>(null);
   if (!props.rec.applicable) {
     // Outside the apply scope (a system namespace, the optimizer itself, not in OPTIMIZER_APPLY_NAMESPACES):
     // shown, with the reason, but never offered.
@@ -114,10 +116,10 @@ function Actions(props: { rec: Recommendation; apply: ApplyAvailability; onDisab
   };
   return (
     <div class="actions">
-      <button type="button" class="btn" disabled={disabled} onClick={() => start("dry-run")} data-testid="rec-dry-run">
+      <button type="button" ref={dryRunButton} class="btn" disabled={disabled} onClick={() => start("dry-run")} data-testid="rec-dry-run">
         Dry-run
       </button>
-      <button type="button" class="btn btn-primary" disabled={disabled} onClick={() => start("apply")} data-testid="rec-apply">
+      <button type="button" ref={applyButton} class="btn btn-primary" disabled={disabled} onClick={() => start("apply")} data-testid="rec-apply">
         Apply
       </button>
       {props.apply.reason && (
@@ -132,6 +134,8 @@ function Actions(props: { rec: Recommendation; apply: ApplyAvailability; onDisab
             const action = needsToken;
             setNeedsToken(null);
             if (token) void run(action, token);
+            // Cancelled: focus goes back to the button that asked for the token.
+            else (action === "apply" ? applyButton : dryRunButton).current?.focus();
           }}
         />
       )}

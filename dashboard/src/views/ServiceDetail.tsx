@@ -373,7 +373,13 @@ function Header(props: { detail: Detail }): JSX.Element {
           / {d.namespace}
         </div>
         <h1>
-          {d.name} <Badge tone="info">{d.type}</Badge> {d.score && <Badge tone={gradeTone(d.score.letter)} title={scoreTitle(d.score)}>{d.score.letter}</Badge>}
+          {d.name} <Badge tone="info">{d.type}</Badge>{" "}
+          {d.score && (
+            <Badge tone={gradeTone(d.score.letter)} title={scoreTitle(d.score)}>
+              <span class="sr-only">grade </span>
+              {d.score.letter}
+            </Badge>
+          )}
         </h1>
         <div class="kv kv-inline">
           <span>ClusterIP</span>
@@ -388,6 +394,13 @@ function Header(props: { detail: Detail }): JSX.Element {
           <span>{pct(d.resources.cpu_utilization_percent)}</span>
           <span>Mem / req</span>
           <span>{pct(d.resources.memory_utilization_percent)}</span>
+          {d.score && (
+            // The grade's parts in the page, not only in the badge's tooltip: touch screens and keyboards have no hover.
+            <>
+              <span>Score</span>
+              <span data-testid="detail-score">{scoreTitle(d.score)}</span>
+            </>
+          )}
         </div>
       </div>
     </div>

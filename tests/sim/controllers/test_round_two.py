@@ -389,7 +389,10 @@ async def test_logs_carry_the_requests_each_echo_pod_served() -> None:
         )
         load_gen = _get(cluster, "load-gen", namespace="k8s-optimizer")
         access = [text for _, text in lines[1:]]
-        assert lines[0][1] == "echo: listening on port 8080 (ealen/echo-server:0.9.2)"
+        assert lines[0][1] == (
+            "echo: listening on port 8080 (ealen/echo-server:0.9.2@sha256:"
+            "006b92e1d6682442e29d1d0d73c34a61166d42f8a5bf1ea10c318f07ad4790e2)"
+        )
         assert access
         assert all(text.startswith(f"{load_gen['status']['podIP']} - - [") for text in access)
         assert all('"GET / HTTP/1.1" 200 ' in text for text in access)

@@ -49,7 +49,8 @@ async def test_cadvisor_rows_and_labels_per_pod() -> None:
             {
                 "container": "echo",
                 "id": f"{path}/cri-containerd-{container_id}.scope",
-                "image": "docker.io/ealen/echo-server:0.9.2",
+                "image": "docker.io/ealen/echo-server:0.9.2@sha256:"
+                "006b92e1d6682442e29d1d0d73c34a61166d42f8a5bf1ea10c318f07ad4790e2",
                 "name": container_id,
                 "namespace": "k8s-optimizer",
                 "pod": name,
