@@ -275,3 +275,10 @@ async def test_beyond_the_series_budget_the_distribution_comes_from_server_quant
     gated = strategy_for(policy).recommend(ContainerInputs(_spec("app"), young.containers["app"], WINDOW), policy)
     assert gated.skipped_reason is not None
     assert gated.skipped_reason.startswith("not enough history: 2.")
+
+
+def test_step_never_finer_than_the_stored_samples() -> None:
+    config = SourceConfig(step_seconds=75, max_points=5_000_000)
+    assert choose_step(14 * DAY, 10, config, 3578.5) == 3600  # hourly samples: whole minutes above them
+    assert choose_step(14 * DAY, 10, config, 298.7) == 300
+    assert choose_step(14 * DAY, 10, config, 15.0) == 110

@@ -90,11 +90,15 @@ def _in_order(
     return [rows if isinstance(rows, BaseException) else next(found) for rows in counted]
 
 
-def choose_step(window_seconds: float, containers: int, config: SourceConfig) -> float:
-    """KRR's step unless the window or the cluster's size asks for a coarser one (whole seconds)."""
+def choose_step(
+    window_seconds: float, containers: int, config: SourceConfig, interval_seconds: float | None = None
+) -> float:
+    """KRR's step unless the window, the cluster's size or the stored sample interval asks for a coarser one
+    (whole seconds): a step finer than the samples only evaluates the same rate again."""
     per_series = window_seconds / MAX_POINTS_PER_SERIES
     per_cluster = window_seconds * max(containers, 1) * 2 / config.max_points
-    return float(math.ceil(max(config.step_seconds, per_series, per_cluster)))
+    sampled = math.ceil(interval_seconds / 60 - 1e-6) * 60 if interval_seconds else 0.0  # whole minutes
+    return float(math.ceil(max(config.step_seconds, per_series, per_cluster, sampled) - 1e-6))
 
 
 @dataclass(slots=True)
@@ -159,11 +163,6 @@ class PrometheusHistory:
         except PrometheusError as exc:
             self._fail({ns: str(exc) for ns in self._last.histories} or {"": str(exc)})
             return
-        step = choose_step(window_seconds, sum(sizes.values()), self.config)
-        # steps on multiples of the step: every pass (and any reader) sees the same points, not shifted ones
-        now_seconds = math.floor(now_seconds / step) * step
-        with_series = sum(sizes.values()) * 2 * window_seconds / step <= self.config.series_budget_points
-        hpas = self._hpas()
         names = sorted(sizes)
         counted = await asyncio.gather(
             *(self.client.query(self.queries.sample_count(ns, window_seconds), at_seconds=now_seconds) for ns in names),
@@ -171,6 +170,11 @@ class PrometheusHistory:
         )
         counts = {ns: rows for ns, rows in zip(names, counted, strict=True) if not isinstance(rows, BaseException)}
         interval = sample_interval_seconds([row for rows in counts.values() for row in rows], window_seconds)
+        step = choose_step(window_seconds, sum(sizes.values()), self.config, interval)
+        # steps on multiples of the step: every pass (and any reader) sees the same points, not shifted ones
+        now_seconds = math.floor(now_seconds / step) * step
+        with_series = sum(sizes.values()) * 2 * window_seconds / step <= self.config.series_budget_points
+        hpas = self._hpas()
         answers: list[dict[ObjectRef, WorkloadHistory] | BaseException] = list(
             await asyncio.gather(
                 *(
