@@ -215,6 +215,18 @@ def test_numbers_equal_the_strategy_on_the_series_read_directly(stack: Stack, wo
     assert any(abs(got[0] - cpu) <= 1 and abs(got[1] - memory) <= MIB for cpu, memory in candidates), (got, candidates)
 
 
+def test_charts_come_from_prometheus_and_node_charts_from_the_backends_store(stack: Stack) -> None:
+    url = f"{stack.backend.url}/api/v1/metrics/timeseries"
+    status, chart = get(f"{url}?target=Deployment/{NAMESPACE}/high-cpu-app&metric=cpu&window=14d")
+    assert status == 200
+    assert chart["source"] == "prometheus"
+    assert chart["total"][0]["t"] <= time.time() - 13 * DAY  # two weeks back, before the backend ever ran
+    nodes = get(f"{stack.backend.url}/api/v1/nodes")[1]["items"]
+    status, node = get(f"{url}?target=Node//{nodes[0]['name']}&metric=cpu&window=1h")
+    assert status == 200, node["detail"]
+    assert node["source"] == "raw"
+
+
 PODS_METRIC_PATCH = {
     "spec": {
         "metrics": [

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from k8s_optimizer.analysis.network import top_owner
@@ -41,6 +41,7 @@ DAY_SECONDS = 86400.0
 SUMMARY_QUANTILES = (0.5, 0.9, 0.95)
 
 SnapshotProvider = Callable[[], ClusterSnapshot | None]
+NodeSeries = Callable[..., Awaitable[UsageSeries]]  # the SQLite store's `series`, for Node targets
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +122,10 @@ class PrometheusHistory:
         config: SourceConfig,
         *,
         snapshot: SnapshotProvider | None = None,
+        node_series: NodeSeries | None = None,
     ) -> None:
         self.client = client
+        self._node_series = node_series
         self.queries = queries
         self.config = config
         self._snapshot = snapshot or (lambda: None)
@@ -340,6 +343,11 @@ class PrometheusHistory:
     async def series(
         self, target: str, metric: str, *, window_seconds: float, step_seconds: float, now_seconds: float | None = None
     ) -> UsageSeries:
+        if target.startswith("Node/") and self._node_series is not None:
+            # cAdvisor's node rows differ between setups; the backend's own store has every node's usage
+            return await self._node_series(
+                target, metric, window_seconds=window_seconds, step_seconds=step_seconds, now_seconds=now_seconds
+            )
         now = time.time() if now_seconds is None else now_seconds
         pods = {key[1] for key, ref in self._owners_index().items() if ref.key() == "/".join(target.split("/")[:3])}
         return await chart_series(
