@@ -211,6 +211,11 @@ class StateMetrics:
             "gauge",
             "Desired number of replicas of pods managed by this autoscaler.",
         )
+        observed = Family(
+            prefix + "status_target_metric",
+            "gauge",
+            "The current metric status used by this autoscaler when calculating the desired replica count.",
+        )
         for hpa in self.store.list_objects(r.HPAS):
             base = (("horizontalpodautoscaler", hpa["metadata"]["name"]), ("namespace", hpa["metadata"]["namespace"]))
             spec, status = hpa["spec"], hpa.get("status", {})
@@ -228,7 +233,10 @@ class StateMetrics:
                 target.add(tuple(sorted([*base, *extra])), value)
             current.add(base, int(status.get("currentReplicas", 0)))
             desired.add(base, int(status.get("desiredReplicas", 0)))
-        return [info, minimum, maximum, target, current, desired]
+            for metric_name, target_type, value in _metric_values(status.get("currentMetrics") or (), "current"):
+                extra = [("metric_name", metric_name), ("metric_target_type", target_type)]
+                observed.add(tuple(sorted([*base, *extra])), value)
+        return [info, minimum, maximum, target, current, desired, observed]
 
     # -- nodes ---------------------------------------------------------------------------------------------
     def _nodes(self) -> list[Family]:
@@ -271,15 +279,21 @@ def _node_info(node: Obj) -> Labels:
 
 
 def _metric_targets(metrics: Iterable[Obj]) -> list[tuple[str, str, float]]:
-    """(metric_name, metric_target_type, value) per target, as kube-state-metrics flattens them:
+    """(metric_name, metric_target_type, value) per spec target, as kube-state-metrics flattens them:
     utilization in percent, averageValue/value as numbers, for Resource, ContainerResource, Pods, Object and
     External metrics alike."""
+    return _metric_values(metrics, "target")
+
+
+def _metric_values(metrics: Iterable[Obj], field: str) -> list[tuple[str, str, float]]:
+    """The flattening of `_metric_targets` for spec `target`s or status `current` values; a status entry
+    without a value (`{"type": ""}`, what the controller writes for `<unknown>`) gives no row."""
     rows = []
     for metric in metrics:
         kind = str(metric.get("type", ""))
-        source = metric.get(kind[:1].lower() + kind[1:]) or {}
+        source = (metric.get(kind[:1].lower() + kind[1:]) or {}) if kind else {}
         name = str(source.get("name") or (source.get("metric") or {}).get("name", ""))
-        target = source.get("target") or {}
+        target = source.get(field) or {}
         if target.get("averageUtilization") is not None:
             rows.append((name, "utilization", float(target["averageUtilization"])))
         if target.get("averageValue") is not None:

@@ -64,6 +64,7 @@ async def test_requests_limits_and_owner_chain() -> None:
 
 async def test_hpa_and_deployment_series() -> None:
     async with running_cluster("demo", start=START) as cluster:
+        await cluster.advance(60)  # past the first syncs, whose CPU metric is still <unknown>
         rows, _ = _rows(cluster)
         hpa = {"namespace": "k8s-optimizer", "horizontalpodautoscaler": "echo-demo-hpa"}
         prefix = "kube_horizontalpodautoscaler_"
@@ -78,6 +79,14 @@ async def test_hpa_and_deployment_series() -> None:
         status = cluster.store.require(r.HPAS, "k8s-optimizer", "echo-demo-hpa")["status"]
         assert select(rows, prefix + "status_current_replicas", **hpa)[0].value == status["currentReplicas"]
         assert select(rows, prefix + "status_desired_replicas", **hpa)[0].value == status["desiredReplicas"]
+        (current,) = status["currentMetrics"]
+        observed = {
+            (row.labels["metric_name"], row.labels["metric_target_type"], row.value)
+            for row in select(rows, prefix + "status_target_metric", **hpa)
+        }
+        utilization = current["resource"]["current"]["averageUtilization"]
+        average_millicores = int(current["resource"]["current"]["averageValue"].removesuffix("m"))
+        assert observed == {("cpu", "utilization", utilization), ("cpu", "average", average_millicores / 1000)}
         (info,) = select(rows, prefix + "info", **hpa)
         assert info.labels == {
             **hpa,
