@@ -311,7 +311,8 @@ class Backfill:
                     self._traffic_pod(pod, shares, http, requests)
 
     def _traffic_pod(self, pod: _Pod, shares: list[float], writer: _Writer, seeds: dict[Key, float]) -> None:
-        target, service = pod_target(self.store, pod.obj), service_of(self.store, pod.obj)
+        service = service_of(self.store, pod.obj)
+        target = pod_target(self.store, pod.obj, service=service) if service is not None else None
         if target is None or service is None:
             return
         total, counter = 0.0, []

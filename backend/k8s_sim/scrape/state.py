@@ -10,20 +10,22 @@ label (as with `--metric-labels-allowlist=pods=[*],nodes=[*],deployments=[*]`), 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
 from k8s_optimizer.domain.quantities import parse_quantity
 from k8s_sim import resources as r
 from k8s_sim.controllers.base import controller_of
-from k8s_sim.scrape.exposition import Family, Labels, labels_of
-from k8s_sim.store import Obj, ObjectStore
+from k8s_sim.scrape.exposition import Family, Labels, labels_of, render_text
+from k8s_sim.store import Obj, ObjectStore, WatchEvent
 
 _UNITS = {"cpu": "core", "pods": "integer"}
 KSM_SERVICE_ACCOUNT = "kube-state-metrics"
 _PHASES = ("Pending", "Succeeded", "Failed", "Unknown", "Running")
 
 
+@functools.lru_cache(maxsize=4096)  # label keys repeat across thousands of pods
 def sanitize(name: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_]", "_", name)
 
@@ -41,11 +43,28 @@ def object_labels(obj: Obj) -> list[tuple[str, str]]:
     return [(f"label_{sanitize(k)}", str(v)) for k, v in (obj["metadata"].get("labels") or {}).items()]
 
 
+_WATCHED = (r.PODS, r.REPLICASETS, r.DEPLOYMENTS, r.HPAS, r.NODES)
+
+
 class StateMetrics:
-    """Renders the kube-state-metrics families from the store on each scrape."""
+    """Renders the kube-state-metrics families from the store; the scrape page is cached until one of the
+    objects it describes changes (10,000 pods are ~25 MB of text and seconds of rendering, which would
+    otherwise stall the API server on every scrape, while a steady cluster changes little)."""
 
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
+        self._page: str | None = None
+        store.add_listener(self._on_event)
+
+    def _on_event(self, event: WatchEvent) -> None:
+        if event.resource in _WATCHED:
+            self._page = None
+
+    def text(self) -> str:
+        """The page a scrape gets (text format 0.0.4)."""
+        if self._page is None:
+            self._page = render_text(self.families())
+        return self._page
 
     def families(self) -> list[Family]:
         return [*self._pods(), *self._replicasets(), *self._deployments(), *self._hpas(), *self._nodes()]

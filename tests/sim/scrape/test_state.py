@@ -156,6 +156,17 @@ async def test_service_proxy_over_http() -> None:
             assert response.headers["Content-Type"] == TEXT_CONTENT_TYPE
             rows, _ = parse(await response.text())
             assert select(rows, "kube_pod_info", namespace="kube-system")
+        # the cached page follows the objects: a new pod is on the next scrape
+        cluster.store.create(
+            r.PODS,
+            {
+                "metadata": {"name": "late", "namespace": "default"},
+                "spec": {"containers": [{"name": "a", "image": "x"}]},
+            },
+        )
+        async with session.get(url + KSM_PATH) as response:
+            rows, _ = parse(await response.text())
+            assert select(rows, "kube_pod_info", namespace="default", pod="late")
         for alias in ("http:kube-state-metrics:8080", "kube-state-metrics"):
             async with session.get(f"{url}/api/v1/namespaces/kube-system/services/{alias}/proxy/metrics") as response:
                 assert response.status == 200
