@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 
@@ -121,6 +122,15 @@ async def test_node_capacity_info_and_labels() -> None:
         assert info.labels["provider_id"] == f"kind://docker/k8s-optimizer/{node}"
         (labels,) = select(rows, "kube_node_labels", node=node)
         assert labels.labels["label_kubernetes_io_hostname"] == node
+        assert "label_node_kubernetes_io_instance_type" not in labels.labels  # kind nodes have no instance type
+
+        def typed(obj: dict[str, Any]) -> None:
+            obj["metadata"]["labels"]["node.kubernetes.io/instance-type"] = "m5.xlarge"
+
+        cluster.store.mutate(r.NODES, "", node, typed)
+        rows, _ = _rows(cluster)
+        (labels,) = select(rows, "kube_node_labels", node=node)
+        assert labels.labels["label_node_kubernetes_io_instance_type"] == "m5.xlarge"
 
 
 async def test_oom_kill_reason_and_restarts() -> None:
