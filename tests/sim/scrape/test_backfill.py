@@ -19,7 +19,7 @@ from k8s_sim.scrape.promconfig import cadvisor_target, ksm_target, pod_target
 from tests.sim.embedded import pods_of, running_cluster
 from tests.sim.scrape.exposition import parse
 from tests.sim.scrape.openmetrics import read
-from tests.sim.scrape.processes import run
+from tests.sim.scrape.processes import PROMTOOL_BLOCKS, run
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DAYS = 0.05  # 72 minutes: 72 one-minute steps
@@ -133,7 +133,7 @@ async def test_promtool_creates_blocks(tmp_path: Path) -> None:
     async with running_cluster("demo", start=START) as cluster:
         path = tmp_path / "history.om"
         stats = write_backfill(cluster.scrape, path, days=0.2, step_seconds=60)
-        result = await run("promtool", "tsdb", "create-blocks-from", "openmetrics", str(path), str(tmp_path / "data"))
+        result = await run(*PROMTOOL_BLOCKS, str(path), str(tmp_path / "data"))
         assert result.returncode == 0, result.stderr
         listing = await run("promtool", "tsdb", "list", str(tmp_path / "data"))
         assert listing.returncode == 0, listing.stderr
