@@ -119,6 +119,7 @@ class Backfill:
         days: float,
         step_seconds: int = DEFAULT_STEP_SECONDS,
         groups: tuple[str, ...] = DEFAULT_GROUPS,
+        state_step_seconds: int | None = None,
     ) -> None:
         if days <= 0 or step_seconds <= 0:
             raise ValueError("backfill days and step must be positive")
@@ -126,6 +127,8 @@ class Backfill:
         if unknown:
             raise ValueError(f"unknown backfill series {', '.join(unknown)}: choose from {', '.join(GROUPS)}")
         self.groups = groups
+        # kube-state-metrics' series are constant over the history: a multiple of the step may be enough
+        self.state_every = max((state_step_seconds or step_seconds) // step_seconds, 1)
         if source.load.sample_seconds is None:
             raise ValueError("the cluster has no metrics sample yet: start it before backfilling")
         self.source = source
@@ -210,7 +213,7 @@ class Backfill:
                 side.seek(0)
                 shutil.copyfileobj(side, out)
             if "state" in self.groups:
-                self._state(_Writer(out, stamps, stats))
+                self._state(_Writer(out, _every(stamps, self.state_every), stats))
             out.write("# EOF\n")
         for side_path in sides:
             side_path.unlink()
@@ -352,10 +355,24 @@ class Backfill:
             bank.pod_requests[key] = value
 
 
+def _every(stamps: list[str], every: int) -> list[str]:
+    """Every `every`-th step, counted back from the last one (which is always kept)."""
+    return stamps[(len(stamps) - 1) % every :: every] if stamps else stamps
+
+
 def write_backfill(
-    source: ScrapeSource, path: Path, *, days: float, step_seconds: int, groups: tuple[str, ...] = DEFAULT_GROUPS
+    source: ScrapeSource,
+    path: Path,
+    *,
+    days: float,
+    step_seconds: int,
+    groups: tuple[str, ...] = DEFAULT_GROUPS,
+    state_step_seconds: int | None = None,
 ) -> BackfillStats:
-    return Backfill(source, days=days, step_seconds=step_seconds, groups=groups).write(path)
+    backfill = Backfill(
+        source, days=days, step_seconds=step_seconds, groups=groups, state_step_seconds=state_step_seconds
+    )
+    return backfill.write(path)
 
 
 __all__ = ["DEFAULT_GROUPS", "DEFAULT_STEP_SECONDS", "GROUPS", "Backfill", "BackfillStats", "Family", "write_backfill"]
