@@ -37,7 +37,7 @@ from k8s_sim.controllers.sets import DaemonSetController, StatefulSetController
 from k8s_sim.controllers.workloads import DeploymentController, ReplicaSetController
 from k8s_sim.load import SAMPLE_SECONDS, LoadModel
 from k8s_sim.metrics import MetricsProvider
-from k8s_sim.scenarios import broken, common, demo, scale
+from k8s_sim.scenarios import broken, common, demo, rps_hpa, scale
 from k8s_sim.scrape.source import ScrapeSource
 from k8s_sim.store import ObjectStore, WatchEvent
 
@@ -61,14 +61,17 @@ class EmbeddedCluster:
         pods: int = 10_000,
         services: int = 2_000,
         start: datetime | None = None,
+        pods_hpa: bool = False,
     ) -> None:
-        """`start`: the simulated wall-clock time the cluster comes up at (default: now); fixed in tests."""
+        """`start`: the simulated wall-clock time the cluster comes up at (default: now); fixed in tests.
+        `pods_hpa`: add scenarios/rps_hpa.py's workload scaled by a Pods-metric HPA."""
         if scenario not in SCENARIOS:
             raise ValueError(f"scenario must be one of {', '.join(SCENARIOS)}, not {scenario!r}")
         self.scenario = scenario
         self.seed = seed
         self.pod_target = pods
         self.service_target = services
+        self.pods_hpa = pods_hpa
         # the clock starts SETTLE_SECONDS in the past and start() runs them, so the cluster comes up settled
         # (pods Running and Ready, first metrics sampled) with simulated time caught up to the wall clock
         self.clock = SimClock(speed=speed, start=(start or datetime.now(UTC)) - timedelta(seconds=SETTLE_SECONDS))
@@ -148,6 +151,8 @@ class EmbeddedCluster:
             broken.create(self.store)
         else:
             scale.create(self.store, nodes, pods=self.pod_target, services=self.service_target, rng=self.rng)
+        if self.pods_hpa:
+            demo.apply_objects(self.store, rps_hpa.objects())
 
     # -- the reconcile loop --------------------------------------------------------------------------------
     def _on_event(self, event: WatchEvent) -> None:

@@ -29,7 +29,12 @@ TARGETS_REFRESH_SECONDS = 1.0
 
 async def _serve(args: argparse.Namespace, faults: Faults) -> int:
     cluster = EmbeddedCluster(
-        scenario=args.scenario, speed=args.speed, seed=args.seed, pods=args.pods, services=args.services
+        scenario=args.scenario,
+        speed=args.speed,
+        seed=args.seed,
+        pods=args.pods,
+        services=args.services,
+        pods_hpa=getattr(args, "pods_hpa", False),
     )
     await cluster.start()
     if args.history_hours > 0:
@@ -72,6 +77,7 @@ def _backfill(cluster: EmbeddedCluster, args: argparse.Namespace) -> None:
         days=args.backfill_days,
         step_seconds=args.backfill_step_seconds,
         groups=_groups(args.backfill_series),
+        state_step_seconds=getattr(args, "backfill_state_step_seconds", None),
     )
     log.info(
         "backfill: %d series, %d samples (%.1f MB) over %.1f days at %d s steps in %.1fs -> %s",
@@ -108,6 +114,9 @@ def check_args(args: argparse.Namespace) -> str | None:
         return "--backfill-days needs --openmetrics-out FILE"
     if getattr(args, "backfill_step_seconds", 60) <= 0:
         return "--backfill-step-seconds: must be a positive number of seconds"
+    state_step = getattr(args, "backfill_state_step_seconds", None)
+    if state_step is not None and (state_step <= 0 or state_step % getattr(args, "backfill_step_seconds", 60)):
+        return "--backfill-state-step-seconds: must be a positive multiple of --backfill-step-seconds"
     unknown = sorted(set(_groups(getattr(args, "backfill_series", "cadvisor"))) - set(GROUPS))
     if unknown:
         return f"--backfill-series: unknown {', '.join(unknown)} (choose from {', '.join(GROUPS)})"

@@ -12,8 +12,9 @@ OpenMetrics for `promtool tsdb create-blocks-from openmetrics`. Counters are int
 per step, and the live counters are then set to continue from the values the history ends with, so the
 written past and the live scrape are one monotonic series per container.
 
-The writer streams: one pod's containers at a time for the CPU family (the memory family goes to a side
-file appended afterwards), so memory stays flat however many days are written.
+The writer streams: one workload's traffic and one pod's containers at a time (the memory and request
+families go to side files appended afterwards, as a family's lines must not interleave), so what it holds
+is a few lists per pod plus two per node, however many pods and days are written.
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ class Backfill:
         days: float,
         step_seconds: int = DEFAULT_STEP_SECONDS,
         groups: tuple[str, ...] = DEFAULT_GROUPS,
+        state_step_seconds: int | None = None,
     ) -> None:
         if days <= 0 or step_seconds <= 0:
             raise ValueError("backfill days and step must be positive")
@@ -125,6 +127,8 @@ class Backfill:
         if unknown:
             raise ValueError(f"unknown backfill series {', '.join(unknown)}: choose from {', '.join(GROUPS)}")
         self.groups = groups
+        # kube-state-metrics' series are constant over the history: a multiple of the step may be enough
+        self.state_every = max((state_step_seconds or step_seconds) // step_seconds, 1)
         if source.load.sample_seconds is None:
             raise ValueError("the cluster has no metrics sample yet: start it before backfilling")
         self.source = source
@@ -159,64 +163,64 @@ class Backfill:
             )
         return pods
 
-    def _shares(self, pods: list[_Pod]) -> dict[Key, list[float]]:
-        """Requests/s of each pod at every step: its workload's traffic over the workload's ready pods."""
+    def _by_workload(self, pods: list[_Pod]) -> dict[Key, list[_Pod]]:
         by_workload: dict[Key, list[_Pod]] = defaultdict(list)
         for pod in pods:
             by_workload[pod.entry.workload].append(pod)
-        models = {w: self.load.effective_model(w) for w in by_workload}
-        rps = {w: [self.load.traffic(w, m, t, calm=False) for t in self.times] for w, m in models.items()}
-        for workload, model in models.items():
-            if model.drives and any(p.ready for p in by_workload[workload]):
-                target = (workload[0], model.drives)
-                if target in rps:
-                    rps[target] = [a + b for a, b in zip(rps[target], rps[workload], strict=True)]
-        shares: dict[Key, list[float]] = {}
-        zeros = [0.0] * len(self.times)
+        return by_workload
+
+    def _drivers(self, by_workload: dict[Key, list[_Pod]]) -> dict[Key, list[Key]]:
+        """Workload → the load generators (with a ready pod) that send it their traffic."""
+        drivers: dict[Key, list[Key]] = defaultdict(list)
         for workload, members in by_workload.items():
-            ready = sum(1 for p in members if p.ready)
-            for pod in members:
-                shares[pod.key] = [x / ready for x in rps[workload]] if pod.ready and ready else zeros
-        return shares
+            drives = self.load.effective_model(workload).drives
+            if drives and any(p.ready for p in members):
+                drivers[(workload[0], drives)].append(workload)
+        return drivers
+
+    def _workload_rps(self, workload: Key, drivers: list[Key]) -> list[float]:
+        """Requests/s of a workload at every step: its own source plus its load generators'. Computed per
+        workload when its pods are written, so no more than one such list is held at a time."""
+        rps = [self.load.traffic(workload, self.load.effective_model(workload), t, calm=False) for t in self.times]
+        for driver in drivers:
+            model = self.load.effective_model(driver)
+            driven = [self.load.traffic(driver, model, t, calm=False) for t in self.times]
+            rps = [a + b for a, b in zip(rps, driven, strict=True)]
+        return rps
 
     # -- the file ------------------------------------------------------------------------------------------
     def write(self, path: Path) -> BackfillStats:
+        """cAdvisor CPU into `path`, memory and request counters into side files appended afterwards (a
+        family's lines must not interleave with another's), then kube-state-metrics and `# EOF`."""
         began = time.perf_counter()
         stats = BackfillStats(start_seconds=self.times[0], end_seconds=self.end)
         stamps = [f" {int(t)}\n" for t in self.times[:-1]]
-        pods = self._pods()
-        shares = self._shares(pods)
-        side = path.with_name(f".{path.name}.memory")
         totals = _Totals()
         requests: dict[Key, float] = {}
-        with path.open("w") as out:
-            if "cadvisor" in self.groups or "containers" in self.groups:
-                with side.open("w+") as memory_out:
-                    self._cadvisor(
-                        pods, shares, _Writer(out, stamps, stats), _Writer(memory_out, stamps, stats), totals
-                    )
-                    memory_out.seek(0)
-                    shutil.copyfileobj(memory_out, out)
-                side.unlink()
+        cadvisor = "cadvisor" in self.groups or "containers" in self.groups
+        sides = [path.with_name(f".{path.name}.{part}") for part in ("memory", "http")]
+        with path.open("w") as out, sides[0].open("w+") as memory_out, sides[1].open("w+") as http_out:
+            cpu, memory, http = (_Writer(f, stamps, stats) for f in (out, memory_out, http_out))
+            if cadvisor:
+                cpu.header("container_cpu_usage_seconds_total", "counter", CPU_HELP)
+                memory.header("container_memory_working_set_bytes", "gauge", MEMORY_HELP)
             if "http" in self.groups:
-                requests = self._traffic(pods, shares, _Writer(out, stamps, stats))
+                http.header("http_requests_total", "counter", REQUESTS_HELP)
+            self._pods_series(cpu, memory, http, totals, requests)
+            if "cadvisor" in self.groups:
+                self._node_rows(cpu, memory, totals)
+            for side in (memory_out, http_out):
+                side.seek(0)
+                shutil.copyfileobj(side, out)
             if "state" in self.groups:
-                self._state(_Writer(out, stamps, stats))
+                self._state(_Writer(out, _every(stamps, self.state_every), stats))
             out.write("# EOF\n")
+        for side_path in sides:
+            side_path.unlink()
         self._seed(totals, requests)
         stats.bytes = path.stat().st_size
         stats.seconds = time.perf_counter() - began
         return stats
-
-    def _cadvisor(
-        self, pods: list[_Pod], shares: dict[Key, list[float]], cpu: _Writer, memory: _Writer, totals: _Totals
-    ) -> None:
-        cpu.header("container_cpu_usage_seconds_total", "counter", CPU_HELP)
-        memory.header("container_memory_working_set_bytes", "gauge", MEMORY_HELP)
-        for pod in pods:
-            self._cadvisor_pod(pod, shares[pod.key], cpu, memory, totals)
-        if "cadvisor" in self.groups:
-            self._node_rows(cpu, memory, totals)
 
     def _cadvisor_pod(self, pod: _Pod, shares: list[float], cpu: _Writer, memory: _Writer, totals: _Totals) -> None:
         namespace, name = pod.key
@@ -293,21 +297,34 @@ class Backfill:
             memory.series("container_memory_working_set_bytes", labels, node_memory, integer=True)
             totals.seeds[(("", name), "")] = counter[-1]
 
-    def _traffic(self, pods: list[_Pod], shares: dict[Key, list[float]], writer: _Writer) -> dict[Key, float]:
-        writer.header("http_requests_total", "counter", REQUESTS_HELP)
-        seeds: dict[Key, float] = {}
-        for pod in pods:
-            target, service = pod_target(self.store, pod.obj), service_of(self.store, pod.obj)
-            if target is None or service is None:
-                continue
-            total, counter = 0.0, []
-            for share in shares[pod.key]:
-                total += share * self.step_seconds
-                counter.append(total)
-            labels = {**target.labels, "namespace": pod.key[0], "pod": pod.key[1], "service": service}
-            writer.series("http_requests_total", labels, counter)
-            seeds[pod.key] = counter[-1]
-        return seeds
+    def _pods_series(
+        self, cpu: _Writer, memory: _Writer, http: _Writer, totals: _Totals, requests: dict[Key, float]
+    ) -> None:
+        cadvisor = "cadvisor" in self.groups or "containers" in self.groups
+        by_workload = self._by_workload(self._pods())
+        drivers = self._drivers(by_workload)
+        for workload, members in sorted(by_workload.items()):
+            rps = self._workload_rps(workload, drivers.get(workload, []))
+            ready = sum(1 for p in members if p.ready)
+            for pod in members:
+                shares = [x / ready for x in rps] if pod.ready and ready else [0.0] * len(rps)
+                if cadvisor:
+                    self._cadvisor_pod(pod, shares, cpu, memory, totals)
+                if "http" in self.groups:
+                    self._traffic_pod(pod, shares, http, requests)
+
+    def _traffic_pod(self, pod: _Pod, shares: list[float], writer: _Writer, seeds: dict[Key, float]) -> None:
+        service = service_of(self.store, pod.obj)
+        target = pod_target(self.store, pod.obj, service=service) if service is not None else None
+        if target is None or service is None:
+            return
+        total, counter = 0.0, []
+        for share in shares:
+            total += share * self.step_seconds
+            counter.append(total)
+        labels = {**target.labels, "namespace": pod.key[0], "pod": pod.key[1], "service": service}
+        writer.series("http_requests_total", labels, counter)
+        seeds[pod.key] = counter[-1]
 
     def _state(self, writer: _Writer) -> None:
         """kube-state-metrics' series as they are now, repeated at every step; of `kube_pod_status_phase`
@@ -338,10 +355,24 @@ class Backfill:
             bank.pod_requests[key] = value
 
 
+def _every(stamps: list[str], every: int) -> list[str]:
+    """Every `every`-th step, counted back from the last one (which is always kept)."""
+    return stamps[(len(stamps) - 1) % every :: every] if stamps else stamps
+
+
 def write_backfill(
-    source: ScrapeSource, path: Path, *, days: float, step_seconds: int, groups: tuple[str, ...] = DEFAULT_GROUPS
+    source: ScrapeSource,
+    path: Path,
+    *,
+    days: float,
+    step_seconds: int,
+    groups: tuple[str, ...] = DEFAULT_GROUPS,
+    state_step_seconds: int | None = None,
 ) -> BackfillStats:
-    return Backfill(source, days=days, step_seconds=step_seconds, groups=groups).write(path)
+    backfill = Backfill(
+        source, days=days, step_seconds=step_seconds, groups=groups, state_step_seconds=state_step_seconds
+    )
+    return backfill.write(path)
 
 
 __all__ = ["DEFAULT_GROUPS", "DEFAULT_STEP_SECONDS", "GROUPS", "Backfill", "BackfillStats", "Family", "write_backfill"]

@@ -87,6 +87,12 @@ async def test_pods_metric_hpa_scales_on_requests_per_pod() -> None:
             "average",
             10,
         )
+        (observed,) = select(ksm, "kube_horizontalpodautoscaler_status_target_metric", horizontalpodautoscaler="api")
+        assert (observed.labels["metric_name"], observed.labels["metric_target_type"], observed.value) == (
+            "http_requests_per_second",
+            "average",
+            10,
+        )
 
 
 async def test_unknown_pods_metric_is_unknown() -> None:
@@ -96,4 +102,21 @@ async def test_unknown_pods_metric_is_unknown() -> None:
         hpa = cluster.store.require(r.HPAS, "default", "api")
         assert hpa["status"]["currentMetrics"] == [{"type": ""}]
         assert len(pods_of(cluster, "default", "api")) == 1
+        ksm, _ = parse(render_text(cluster.scrape.state.families()))
+        assert not select(ksm, "kube_horizontalpodautoscaler_status_target_metric", horizontalpodautoscaler="api")
         assert events_for(cluster, "api", "FailedGetPodsMetric")
+
+
+async def test_pods_hpa_knob_adds_a_scaled_service() -> None:
+    async with running_cluster("demo", start=START, pods_hpa=True) as cluster:
+        await cluster.advance(300)
+        hpa = cluster.store.require(r.HPAS, "rps-demo", "rps-api")
+        (metric,) = hpa["status"]["currentMetrics"]
+        assert metric["type"] == "Pods"
+        assert metric["pods"]["metric"] == {"name": "http_requests_per_second"}
+        # ~34 requests/s over 3 pods is above 10 per pod (seed 1, this start): one step up to 4, then held
+        assert len(pods_of(cluster, "rps-demo", "rps-api")) == hpa["status"]["currentReplicas"] == 4
+        assert [e["message"] for e in events_for(cluster, "rps-api", "SuccessfulRescale")] == [
+            "New size: 4; reason: http_requests_per_second resource above target"
+        ]
+        assert 30 <= cluster.load.workload_rps[("rps-demo", "rps-api")] <= 40
