@@ -76,7 +76,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         extra_args=(
             "--backfill-days=14",
             f"--backfill-step-seconds={STEP}",
-            "--backfill-series=containers,http",
+            "--backfill-series=containers,http,state",
+            "--backfill-state-step-seconds=3600",
             f"--openmetrics-out={root / 'backfill.om'}",
             f"--prometheus-config-out={root / 'prometheus.yml'}",
         ),

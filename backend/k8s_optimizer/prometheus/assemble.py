@@ -11,6 +11,7 @@ the 3-hour gate applies to that.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from k8s_optimizer.prometheus.queries import Labels
 
 Matrix = list[tuple[SeriesLabels, list[Sample]]]
 Vector = list[tuple[SeriesLabels, Sample]]
+RestartSteps = dict[ContainerKey, list[tuple[float, int]]]
 _WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"})
 
 
@@ -94,15 +96,21 @@ def _by_key(answers: Answers, matrix: Matrix) -> dict[ContainerKey, list[Sample]
     return {answers.key(row): samples for row, samples in matrix}
 
 
-def _oom_times(answers: Answers) -> dict[ContainerKey, tuple[float, ...]]:
+def _restart_steps(answers: Answers) -> RestartSteps:
+    """(step, restarts in it) wherever the restart counter grew since the previous point."""
+    result: RestartSteps = {}
+    for row, samples in answers.restarts:
+        grew = [(t, round(v - before)) for (_, before), (t, v) in itertools.pairwise(samples) if v > before]
+        result[answers.key(row)] = grew
+    return result
+
+
+def _oom_times(
+    answers: Answers, restarts: dict[ContainerKey, list[tuple[float, int]]]
+) -> dict[ContainerKey, tuple[float, ...]]:
     """Restart steps while the last termination reason was OOMKilled."""
     oom_steps = {answers.key(row): {t for t, v in samples if v >= 1} for row, samples in answers.ooms}
-    result: dict[ContainerKey, tuple[float, ...]] = {}
-    for row, samples in answers.restarts:
-        key = answers.key(row)
-        steps = oom_steps.get(key, set())
-        result[key] = tuple(t for t, _ in samples if t in steps)
-    return result
+    return {key: tuple(t for t, _ in steps if t in oom_steps.get(key, set())) for key, steps in restarts.items()}
 
 
 def _histograms(
@@ -192,8 +200,9 @@ def assemble(
     cpu, memory = _by_key(answers, answers.cpu), _by_key(answers, answers.memory)
     summary = _summary_cpu(answers, now_seconds, window_seconds)
     counts = {answers.key(row): int(value) for row, (_, value) in answers.counts}
-    ooms = _oom_times(answers)
-    restarts = {answers.key(row): len(samples) for row, samples in answers.restarts}
+    restart_steps = _restart_steps(answers)
+    ooms = _oom_times(answers, restart_steps)
+    restarts = {key: sum(n for _, n in steps) for key, steps in restart_steps.items()}
     by_workload: dict[ObjectRef, list[ContainerHistory]] = defaultdict(list)
     for key in sorted(set(cpu) | set(memory) | set(summary), key=lambda k: (k.pod, k.container)):
         cpu_samples, memory_samples = cpu.get(key, []), memory.get(key, [])

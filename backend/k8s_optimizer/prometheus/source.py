@@ -270,7 +270,7 @@ class PrometheusHistory:
                 q.memory(namespace, memory_range), start_seconds=start, end_seconds=now, step_seconds=step
             ),
             client.query_range(q.restarts(namespace, step), start_seconds=start, end_seconds=now, step_seconds=step),
-            client.query_range(q.oom_reason(namespace), start_seconds=start, end_seconds=now, step_seconds=step),
+            client.query_range(q.oom_reason(namespace, step), start_seconds=start, end_seconds=now, step_seconds=step),
         )
         pod_owners, rs_owners = await asyncio.gather(
             client.query(q.pod_owners(namespace, window), at_seconds=now),
