@@ -135,6 +135,7 @@ class Demo:
                 f"--backfill-state-step-seconds={BACKFILL_STATE_STEP_SECONDS}",
                 f"--openmetrics-out={self.config.data_dir / 'backfill.om'}",
                 f"--prometheus-config-out={self.config.data_dir / 'prometheus.yml'}",
+                "--pods-hpa",  # rps-demo/rps-api: an HPA on requests per second, replayed from Prometheus
             ]
         process = await self._spawn(
             "sim",

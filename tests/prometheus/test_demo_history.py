@@ -78,6 +78,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             f"--backfill-step-seconds={STEP}",
             "--backfill-series=containers,http,state",
             "--backfill-state-step-seconds=3600",
+            "--pods-hpa",
             f"--openmetrics-out={root / 'backfill.om'}",
             f"--prometheus-config-out={root / 'prometheus.yml'}",
         ),
@@ -226,6 +227,18 @@ def test_charts_come_from_prometheus_and_node_charts_from_the_backends_store(sta
     status, node = get(f"{url}?target=Node//{nodes[0]['name']}&metric=cpu&window=1h")
     assert status == 200, node["detail"]
     assert node["source"] == "raw"
+
+
+def test_the_pods_metric_hpa_of_the_cluster_is_replayed_on_the_first_pass(stack: Stack) -> None:
+    """rps-demo/rps-api scales on http_requests_per_second (10 per pod): replayed from its request counters."""
+    [rec] = [r for r in stack.first_pass["items"] if r["kind"] == "hpa" and r["target"]["namespace"] == "rps-demo"]
+    assert rec["target"]["name"] == "rps-api"
+    assert rec["rationale"].startswith(
+        "replayed 24.0 h of http_requests_per_second (target 10 per pod) through the HPA"
+    )
+    assert rec["rationale"].endswith("; history from Prometheus")
+    assert 200 <= len(rec["timeline"]) <= 240
+    assert rec["stale"] is False
 
 
 PODS_METRIC_PATCH = {
