@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from k8s_optimizer.domain.autoscaling import HpaControllerConfig
 from k8s_optimizer.settings import PriceBook, Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
 
 def test_every_setting_is_documented() -> None:
-    names = [f"OPTIMIZER_{name.upper()}" for name in Settings.model_fields if name != "prices"]
+    names = [f"OPTIMIZER_{name.upper()}" for name in Settings.model_fields if name not in ("prices", "hpa")]
     names += [f"OPTIMIZER_PRICES__{name.upper()}" for name in PriceBook.model_fields]
+    names += [f"OPTIMIZER_HPA__{name.upper()}" for name in HpaControllerConfig.model_fields]
     missing = [name for name in names if f"`{name}`" not in README]
     assert missing == []
 

@@ -61,7 +61,7 @@ class Collaborators:
 
 
 def default_analyzer(settings: Settings) -> Analyzer:
-    policy = Policy.named(settings.policy)
+    policy = Policy.named(settings.policy).model_copy(update={"hpa_controller": settings.hpa})
     prices = Prices(**settings.prices.model_dump())
 
     def run(

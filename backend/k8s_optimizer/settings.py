@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from k8s_optimizer.domain.autoscaling import HpaControllerConfig
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -78,9 +80,12 @@ class Settings(BaseSettings):
     apply_token_file: Path | None = None
     """File holding the bearer token (e.g. a mounted Secret); wins over apply_token."""
     policy: Literal["balanced", "krr-simple", "vpa"] = "balanced"
-    """Right-sizing strategy."""
+    """Right-sizing strategy: balanced (ours: VPA's estimate, KRR's floors, strict data gates, OOM bump),
+    krr-simple (KRR's simple strategy exactly) or vpa (the VPA recommender exactly)."""
     prices: PriceBook = Field(default_factory=PriceBook)
     """Price book (OPTIMIZER_PRICES__CPU_CORE_HOUR_USD, ...)."""
+    hpa: HpaControllerConfig = Field(default_factory=HpaControllerConfig)
+    """The cluster's HPA controller flags the replay uses (OPTIMIZER_HPA__TOLERANCE, ...)."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Log level."""
     prometheus_url: str | None = None

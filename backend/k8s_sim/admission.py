@@ -312,6 +312,7 @@ def _hpa(rt: ResourceType, obj: Obj, old: Obj | None, causes: list[Cause]) -> No
             }
         ]
     _hpa_behavior(spec.get("behavior"))
+    _hpa_tolerances(spec.get("behavior"), causes)
     target = spec.get("scaleTargetRef") or {}
     if not target.get("name"):
         causes.append(("spec.scaleTargetRef.name", "Required value"))
@@ -325,6 +326,21 @@ def _hpa(rt: ResourceType, obj: Obj, old: Obj | None, causes: list[Cause]) -> No
     status = obj.setdefault("status", {})
     status.setdefault("currentReplicas", 0)
     status.setdefault("desiredReplicas", 0)
+
+
+def _hpa_tolerances(behavior: Obj | None, causes: list[Cause]) -> None:
+    """`behavior.*.tolerance` is a Kubernetes quantity ("50m", "0.05"), never negative."""
+    for direction in ("scaleUp", "scaleDown"):
+        value = ((behavior or {}).get(direction) or {}).get("tolerance")
+        if value is None:
+            continue
+        try:
+            negative = parse_quantity(value) < 0
+        except (QuantityError, TypeError):
+            causes.append((f"spec.behavior.{direction}.tolerance", f"Invalid value: {value!r}: not a quantity"))
+            continue
+        if negative:
+            causes.append((f"spec.behavior.{direction}.tolerance", f"Invalid value: {value!r}: must be non-negative"))
 
 
 def _hpa_behavior(behavior: Obj | None) -> None:

@@ -21,10 +21,10 @@ from k8s_optimizer.analysis.histogram import (
     Histogram,
     cpu_sample_weight,
     decay_to,
+    go_pow,
     merge_all,
     percentile,
 )
-from k8s_optimizer.analysis.percentiles import histogram_percentile
 
 DAY = 86400.0
 T0 = 19676 * DAY  # 2023-11-15T00:00:00Z, a multiple of the half-life
@@ -151,7 +151,6 @@ def test_domain_round_trip_and_helpers() -> None:
     assert data.total_samples == 3
     assert data.max_value == 1e6
     assert percentile(data, 0.5) == source.percentile(0.5)
-    assert histogram_percentile(data, 50) == pytest.approx(20.5, abs=1e-12)  # OPT's reader agrees
     shifted = decay_to(data, T0 + 3 * DAY)
     assert shifted.weights == (0.125, 0.125, 0.125)
     assert percentile(shifted, 0.5) == percentile(data, 0.5)
@@ -161,20 +160,19 @@ def test_domain_round_trip_and_helpers() -> None:
     assert merge_all([]) is None
 
 
-@pytest.mark.parametrize(("request_millicores", "weight"), [(None, 0.1), (0, 0.1), (50, 0.1), (250, 0.25), (2000, 2.0)])
-def test_cpu_sample_weight_is_the_request_in_cores_at_least_a_tenth(
-    request_millicores: int | None, weight: float
-) -> None:
+# VPA >= 1.4: the sample's request is never filled in (kubernetes/autoscaler#7818), so every sample weighs 0.1
+@pytest.mark.parametrize(("request_millicores", "weight"), [(None, 0.1), (0, 0.1), (50, 0.1), (250, 0.1), (2000, 0.1)])
+def test_cpu_sample_weight_is_the_constant_tenth(request_millicores: int | None, weight: float) -> None:
     assert cpu_sample_weight(request_millicores) == weight
 
 
-def test_cpu_samples_are_weighted_by_request_and_deduplicated() -> None:
+def test_cpu_samples_weigh_a_tenth_and_are_deduplicated() -> None:
     aggregate = ContainerAggregate()
     assert aggregate.add_cpu(T0, 5.0, 500)
     assert not aggregate.add_cpu(T0, 25.0, 500)  # same timestamp: a duplicate
     assert not aggregate.add_cpu(T0 - 15, 25.0, 500)  # out of order
     assert aggregate.add_cpu(T0 + 15, 25.0, None)
-    assert aggregate.cpu.weights[0] == 0.5
+    assert aggregate.cpu.weights[0] == 0.1  # the 500m request does not weigh in (VPA >= 1.4)
     assert aggregate.cpu.weights[2] == pytest.approx(0.1 * 2 ** (15 / DAY), rel=1e-12)
     assert aggregate.cpu.total_samples == 2
 
@@ -241,3 +239,19 @@ def test_checkpoint_round_trip_is_exact() -> None:
 
 def test_epsilon_is_vpas() -> None:
     assert pytest.approx(1e-4) == EPSILON
+
+
+def test_exponential_histogram_options_upstream() -> None:
+    # histogram_options_test.go TestExponentialHistogramOptions: NewExponentialHistogramOptions(500, 40, 1.5, ε)
+    scheme = BucketScheme(first_bucket_size=40.0, growth_ratio=0.5, max_value=500.0)
+    assert scheme.num_buckets == 6
+    assert [scheme.bucket_start(b) for b in range(6)] == [0.0, 40.0, 100.0, 190.0, 325.0, 527.5]
+    assert [scheme.bucket_of(v) for v in (-1.0, 39.99, 40.0, 100.0, 900.0)] == [0, 0, 1, 2, 5]
+
+
+def test_cpu_buckets_are_computed_in_cores_as_vpa_does() -> None:
+    # VPA's CPU histogram is in cores (first bucket 0.01, ratio 1.05); ours stores millicores and computes the
+    # bucket in cores: 10m is exactly the start of bucket 1, and bucket 15 starts at 0.01·(1.05^15 − 1)/0.05 cores
+    assert CPU_MILLICORES_BUCKETS.bucket_of(10.0) == 1
+    assert CPU_MILLICORES_BUCKETS.bucket_of(9.999) == 0
+    assert CPU_MILLICORES_BUCKETS.bucket_start(15) == 0.01 * (go_pow(1.05, 15) - 1) / (1.05 - 1) * 1000.0

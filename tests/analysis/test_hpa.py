@@ -4,23 +4,31 @@ from __future__ import annotations
 
 import pytest
 
-from k8s_optimizer.analysis.hpa import (
+from k8s_optimizer.analysis.hpa import Condition, HpaState, PodReading, metric_replicas, uniform_pods
+from k8s_optimizer.domain.autoscaling import hpa_from_json
+from k8s_optimizer.domain.objects import (
     DEFAULT_SCALE_DOWN,
     DEFAULT_SCALE_UP,
-    Behavior,
-    Condition,
-    HpaSpec,
-    HpaState,
-    MetricTarget,
-    PodReading,
+    HPA,
+    HPAMetricTarget,
+    ObjectRef,
     ScalingPolicy,
     ScalingRules,
-    metric_replicas,
-    spec_from_k8s,
-    uniform_pods,
 )
 
-CPU50 = MetricTarget(average_utilization=50)
+CPU50 = HPAMetricTarget("Resource", "cpu", "Utilization", 50)
+Behavior = tuple[ScalingRules, ScalingRules]
+
+
+def HpaSpec(  # noqa: N802 - reads like the spec it builds
+    *,
+    max_replicas: int,
+    min_replicas: int = 1,
+    metrics: tuple[HPAMetricTarget, ...] = (HPAMetricTarget("Resource", "cpu", "Utilization", 80),),
+    behavior: Behavior | None = None,
+) -> HPA:
+    up, down = behavior if behavior is not None else (None, None)
+    return HPA("ns", "web", ObjectRef("Deployment", "ns", "web"), min_replicas, max_replicas, metrics, up, down)
 
 
 def busy(count: int, usage_milli: int) -> list[PodReading]:
@@ -51,7 +59,7 @@ def pod(name: str, usage: int | None, request: int | None = 100, **kw: object) -
 def test_utilization_replicas(
     pods: list[PodReading], current: int, expected_replicas: int, expected_utilization: int
 ) -> None:
-    target = MetricTarget(average_utilization=99) if expected_utilization == 109 else CPU50
+    target = HPAMetricTarget("Resource", "cpu", "Utilization", 99) if expected_utilization == 109 else CPU50
     result = metric_replicas(current, target, pods, now_seconds=1000.0)
     assert result.error is None
     assert (result.replicas, result.utilization_percent) == (expected_replicas, expected_utilization)
@@ -71,7 +79,7 @@ def test_missing_metrics_count_as_zero_on_scale_up() -> None:
 
 def test_unready_pods_count_as_zero_on_scale_up() -> None:
     # d started 100 s ago and is not ready (inside the 5 min CPU initialisation period) -> counted as 0
-    unready = pod("d", 400, ready=False, start_seconds=900.0, ready_transition_seconds=900.0)
+    unready = pod("d", 400, ready="False", start_seconds=900.0, ready_transition_seconds=900.0)
     pods = [pod("a", 100), pod("b", 100), pod("c", 100), unready]
     assert metric_replicas(4, CPU50, pods, 1000.0).replicas == 6
 
@@ -83,7 +91,7 @@ def test_missing_request_is_an_error() -> None:
 
 def test_average_value_target() -> None:
     # average (300 + 500) / 2 = 400 m vs 200 m -> ratio 2 -> ceil(2 × 2) = 4
-    target = MetricTarget(average_value_milli=200)
+    target = HPAMetricTarget("Resource", "cpu", "AverageValue", average_value_quantity="200m")
     result = metric_replicas(2, target, [pod("a", 300, request=None), pod("b", 500, request=None)], 1000.0)
     assert (result.replicas, result.average_value_milli) == (4, 400)
 
@@ -121,7 +129,7 @@ def test_legacy_scale_down_waits_for_the_300_s_stabilisation_window() -> None:
 
 
 def test_behavior_policies_pick_the_largest_increase() -> None:
-    spec = HpaSpec(max_replicas=10, metrics=(CPU50,), behavior=Behavior(DEFAULT_SCALE_UP, DEFAULT_SCALE_DOWN))
+    spec = HpaSpec(max_replicas=10, metrics=(CPU50,), behavior=(DEFAULT_SCALE_UP, DEFAULT_SCALE_DOWN))
     state = HpaState()
     # proposal 40; Pods policy 2 + 4 = 6, Percent 2 × 2 = 4; selectPolicy Max -> 6
     first = state.step(spec, now_seconds=0.0, current_replicas=2, pods=busy(2, 1000))
@@ -134,7 +142,7 @@ def test_behavior_policies_pick_the_largest_increase() -> None:
 
 def test_behavior_period_counts_earlier_scale_events() -> None:
     slow_up = ScalingRules(0, "Max", (ScalingPolicy("Pods", 2, 60),))
-    spec = HpaSpec(max_replicas=10, metrics=(CPU50,), behavior=Behavior(slow_up, DEFAULT_SCALE_DOWN))
+    spec = HpaSpec(max_replicas=10, metrics=(CPU50,), behavior=(slow_up, DEFAULT_SCALE_DOWN))
     state = HpaState()
     hot = 1000
     first = state.step(spec, now_seconds=0.0, current_replicas=2, pods=busy(2, hot))
@@ -149,11 +157,11 @@ def test_behavior_period_counts_earlier_scale_events() -> None:
 
 def test_behavior_percent_scale_down_and_disabled() -> None:
     half = ScalingRules(0, "Max", (ScalingPolicy("Percent", 50, 60),))
-    spec = HpaSpec(max_replicas=20, metrics=(CPU50,), behavior=Behavior(DEFAULT_SCALE_UP, half))
+    spec = HpaSpec(max_replicas=20, metrics=(CPU50,), behavior=(DEFAULT_SCALE_UP, half))
     idle = busy(10, 1)
     assert HpaState().step(spec, now_seconds=0.0, current_replicas=10, pods=idle).desired_replicas == 5  # int(10 × 0.5)
     off = ScalingRules(0, "Disabled", half.policies)
-    disabled = HpaSpec(max_replicas=20, metrics=(CPU50,), behavior=Behavior(DEFAULT_SCALE_UP, off))
+    disabled = HpaSpec(max_replicas=20, metrics=(CPU50,), behavior=(DEFAULT_SCALE_UP, off))
     assert HpaState().step(disabled, now_seconds=0.0, current_replicas=10, pods=idle).desired_replicas == 10
 
 
@@ -178,29 +186,65 @@ def test_replicas_outside_min_max_are_forced_in() -> None:
     assert (zero.desired_replicas, zero.rescale) == (0, False)
 
 
-def test_spec_from_k8s_applies_api_defaults() -> None:
-    spec = spec_from_k8s(
+def test_hpa_from_json_applies_api_defaults() -> None:
+    hpa = hpa_from_json(
         {
-            "maxReplicas": 10,
-            "scaleTargetRef": {"kind": "Deployment", "name": "web"},
-            "behavior": {"scaleDown": {"policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]}},
+            "metadata": {"namespace": "shop", "name": "web"},
+            "spec": {
+                "maxReplicas": 10,
+                "scaleTargetRef": {"kind": "Deployment", "name": "web"},
+                "behavior": {"scaleDown": {"policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]}},
+            },
         }
     )
-    assert spec.min_replicas == 1
-    assert spec.metrics == (MetricTarget(resource="cpu", average_utilization=80),)
-    assert spec.behavior is not None
-    assert spec.behavior.scale_up == DEFAULT_SCALE_UP
-    assert spec.behavior.scale_down == ScalingRules(300, "Max", (ScalingPolicy("Pods", 1, 60),))
-    value = spec_from_k8s(
+    assert hpa.min_replicas == 1
+    assert hpa.metrics == (HPAMetricTarget("Resource", "cpu", "Utilization", 80),)
+    assert hpa.scale_up == DEFAULT_SCALE_UP
+    # the scale-down window stays unset: the controller's --horizontal-pod-autoscaler-downscale-stabilization fills it
+    assert hpa.scale_down == ScalingRules(None, "Max", (ScalingPolicy("Pods", 1, 60),))
+    value = hpa_from_json(
         {
-            "maxReplicas": 3,
-            "metrics": [
-                {
-                    "type": "Resource",
-                    "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "256Mi"}},
-                }
-            ],
+            "spec": {
+                "maxReplicas": 3,
+                "minReplicas": 0,
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "256Mi"}},
+                    }
+                ],
+            }
         }
     )
-    assert value.metrics == (MetricTarget(resource="memory", average_value_milli=256 * 2**20 * 1000),)
-    assert value.behavior is None
+    assert value.min_replicas == 0  # 0 is a value (scale to zero), not "unset"
+    assert value.metrics == (
+        HPAMetricTarget(
+            "Resource", "memory", "AverageValue", average_value=float(256 * 2**20), average_value_quantity="256Mi"
+        ),
+    )
+    assert (value.scale_up, value.scale_down) == (None, None)
+
+
+def test_ratio_exactly_one_with_a_missing_pod_keeps_the_count() -> None:
+    # 3 pods at 50 % and a new pod without metrics, target 50 %: the ratio is exactly 1.0, so the missing pod is
+    # neither counted as 100 % (scale-down) nor as 0 % (scale-up) and the controller keeps 4 (not 3).
+    pods = [pod("a", 50), pod("b", 50), pod("c", 50), pod("d", None)]
+    assert metric_replicas(4, CPU50, pods, 1000.0).replicas == 4
+    value = HPAMetricTarget("Resource", "cpu", "AverageValue", average_value_quantity="50m")
+    assert metric_replicas(4, value, pods, 1000.0).replicas == 4
+
+
+def test_ready_unknown_counts_as_ready() -> None:
+    # only a Ready condition that is False (or missing) makes a pod unready; Unknown does not
+    unknown = pod("d", 100, ready="Unknown", start_seconds=0.0, ready_transition_seconds=5.0)
+    pods = [pod("a", 100), pod("b", 100), pod("c", 100), unknown]
+    assert metric_replicas(4, CPU50, pods, 1000.0).replicas == 8  # 100 % / 50 % × 4 ready pods
+    false = pod("d", 100, ready="False", start_seconds=0.0, ready_transition_seconds=5.0)
+    assert metric_replicas(4, CPU50, [*pods[:3], false], 1000.0).replicas == 6  # unready counted as 0 %: 75 % → 1.5 × 4
+
+
+def test_min_replicas_zero_is_kept() -> None:
+    spec = HpaSpec(min_replicas=0, max_replicas=5, metrics=(CPU50,))
+    decision = HpaState().step(spec, now_seconds=0.0, current_replicas=0, pods=[])
+    # scaling is not disabled when minReplicas is 0: the controller goes on to compute the metrics
+    assert [(c.type, c.reason) for c in decision.conditions] == [("ScalingActive", "FailedGetResourceMetric")]

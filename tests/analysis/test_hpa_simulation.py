@@ -4,7 +4,6 @@ from collections.abc import Sequence
 
 import pytest
 
-from k8s_optimizer.analysis.hpa import HpaSpec
 from k8s_optimizer.analysis.hpa_simulation import (
     SearchSpace,
     SimulationResult,
@@ -16,9 +15,11 @@ from k8s_optimizer.analysis.hpa_simulation import (
     simulate,
     spec_for,
 )
+from k8s_optimizer.domain.autoscaling import HpaControllerConfig
 from k8s_optimizer.domain.objects import (
     DEFAULT_SCALE_DOWN,
     DEFAULT_SCALE_UP,
+    HPA,
     HPAMetricTarget,
     ScalingPolicy,
     ScalingRules,
@@ -35,7 +36,7 @@ def _replicas(result: SimulationResult) -> list[int]:
     return [step.replicas for step in result.steps]
 
 
-def _spec(*, minimum: int, maximum: int, target: int, behavior: bool = True) -> HpaSpec:
+def _spec(*, minimum: int, maximum: int, target: int, behavior: bool = True) -> HPA:
     target_hpa = hpa(deployment(), minimum=minimum, maximum=maximum, cpu_percent=target)
     if behavior:
         target_hpa = hpa(
@@ -91,13 +92,13 @@ def test_summary_metrics():
         replica_hour_usd=0.01,
     )  # fmt: skip
     # replicas 1+5+10+20+20+20 = 76 replica-syncs of 15 s = 0.3167 replica-h
-    assert result.replica_hours == pytest.approx(76 * 15 / 3600, abs=1e-4)
-    assert result.cost_usd == pytest.approx(0.0032, abs=1e-4)
-    assert result.time_at_max_seconds == 45.0
-    assert result.time_at_min_seconds == 15.0
-    assert result.scale_events_per_hour == pytest.approx(3 / (90 / 3600))
-    assert result.max_utilization_percent == 1000.0
-    assert result.time_over_target_seconds == 45.0  # 1000 %, 200 %, 100 % of request against a 55 % limit
+    assert result.summary.replica_hours == pytest.approx(76 * 15 / 3600, abs=1e-4)
+    assert result.summary.cost_usd == pytest.approx(0.0032, abs=1e-4)
+    assert result.summary.time_at_max_seconds == 45.0
+    assert result.summary.time_at_min_seconds == 15.0
+    assert result.summary.scale_events_per_hour == pytest.approx(3 / (90 / 3600))
+    assert result.summary.max_utilization_percent == 1000.0
+    assert result.summary.time_over_target_seconds == 45.0  # 1000 %, 200 %, 100 % of request against a 55 % limit
 
 
 def test_aggregate_sums_pods_per_slot():
@@ -146,3 +147,22 @@ def test_search_finds_fewest_replica_hours_under_target():
     assert best.steps[-1].replicas == 15
     assert best.min_replicas == 15  # 14 and 15 cost the same here; the tie goes to the safer floor
     assert best.max_replicas == 18
+
+
+def test_controller_settings_and_the_hpas_own_tolerance_reach_the_replay():
+    # 115 m on 2 pods of 100 m at a 50 % target: 57 % → ratio 1.15 (the per-pod usage is ceil(115/2) = 58m → 58 %,
+    # ratio 1.16): outside the default 10 % tolerance, so the HPA grows to ceil(1.16 × 2) = 3
+    load = _load([115] * 4)
+    spec = _spec(minimum=1, maximum=10, target=50)
+    assert _replicas(simulate(load, spec, request_millicores_per_pod=100, initial_replicas=2)) == [2, 3, 3, 3]
+    # a cluster whose controller runs --horizontal-pod-autoscaler-tolerance=0.2 keeps 2
+    wide = HpaControllerConfig(tolerance=0.2)
+    kept = simulate(load, spec, request_millicores_per_pod=100, initial_replicas=2, config=wide)
+    assert _replicas(kept) == [2, 2, 2, 2]
+    # and so does an HPA whose own behavior.scaleUp.tolerance is "200m" (a quantity)
+    tolerant = hpa(
+        deployment(), minimum=1, maximum=10, cpu_percent=50,
+        scale_up=ScalingRules(0, "Max", DEFAULT_SCALE_UP.policies, tolerance="200m"), scale_down=DEFAULT_SCALE_DOWN,
+    )  # fmt: skip
+    own = spec_for(tolerant, min_replicas=1, max_replicas=10, target_percent=50)
+    assert _replicas(simulate(load, own, request_millicores_per_pod=100, initial_replicas=2)) == [2, 2, 2, 2]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from k8s_optimizer.api.views import ViewContext
+from k8s_optimizer.api.views import ViewContext, hpa_out
 from k8s_optimizer.domain.objects import ObjectRef
+from k8s_optimizer.k8s.translate import translate_hpa
 from k8s_optimizer.recommend.model import (
     Diagnosis,
     HPASettings,
@@ -125,3 +126,61 @@ def test_joins_carry_over_only_while_their_inputs_are_unchanged() -> None:
     assert third.service_pods is not second.service_pods
     assert [p.name for p in third.service_pods[("shop", "web")]] == ["web-7d4b9-0", "web-7d4b9-1", "web-7d4b9-3"]
     assert third.pod_services[("shop", "web-7d4b9-3")] == ["web"]
+
+
+def test_hpa_out_shows_every_metric_kind_as_written() -> None:
+    hpa = translate_hpa(
+        {
+            "metadata": {"namespace": "shop", "name": "queue"},
+            "spec": {
+                "scaleTargetRef": {"kind": "Deployment", "name": "worker"},
+                "minReplicas": 0,
+                "maxReplicas": 20,
+                "metrics": [
+                    {
+                        "type": "Pods",
+                        "pods": {"metric": {"name": "rps"}, "target": {"type": "AverageValue", "averageValue": "500m"}},
+                    },
+                    {
+                        "type": "Object",
+                        "object": {
+                            "describedObject": {
+                                "apiVersion": "networking.k8s.io/v1",
+                                "kind": "Ingress",
+                                "name": "main",
+                            },
+                            "metric": {"name": "hits"},
+                            "target": {"type": "Value", "value": "10k"},
+                        },
+                    },
+                    {
+                        "type": "External",
+                        "external": {
+                            "metric": {"name": "queue_ready", "selector": {"matchLabels": {"queue": "jobs"}}},
+                            "target": {"type": "AverageValue", "averageValue": "30"},
+                        },
+                    },
+                ],
+                "behavior": {"scaleUp": {"tolerance": "50m"}},
+            },
+        }
+    )
+    out = hpa_out(hpa).model_dump(mode="json")
+    assert out["min_replicas"] == 0
+    pods, obj, external = out["metrics"]
+    assert (pods["type"], pods["metric_name"], pods["target_type"], pods["average_value_quantity"]) == (
+        "Pods", "rps", "AverageValue", "500m"
+    )  # fmt: skip
+    assert pods["average_value"] == 0.5
+    assert (obj["type"], obj["metric_name"], obj["value_quantity"], obj["value"]) == ("Object", "hits", "10k", 10000.0)
+    assert obj["described_object"] == {"kind": "Ingress", "namespace": "shop", "name": "main"}
+    assert (external["metric_name"], external["metric_selector"], external["average_value_quantity"]) == (
+        "queue_ready", {"queue": "jobs"}, "30"
+    )  # fmt: skip
+    assert out["scale_up"]["tolerance"] == "50m"
+    assert out["scale_down"] == {
+        "stabilization_window_seconds": None,
+        "select_policy": "Max",
+        "policies": [{"type": "Percent", "value": 100, "period_seconds": 15}],
+        "tolerance": None,
+    }

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from k8s_optimizer.domain.autoscaling import rules_from_json
 from k8s_optimizer.domain.objects import (
     DEFAULT_SCALE_DOWN,
+    DEFAULT_SCALE_UP,
     HPA,
     ContainerPort,
     ContainerSpec,
@@ -221,11 +223,33 @@ def test_hpa_v2_with_partial_behavior() -> None:
         max_replicas=10,
         metrics=(
             HPAMetricTarget("Resource", "cpu", "Utilization", 50, None),
-            HPAMetricTarget("Resource", "memory", "AverageValue", None, float(100 * 2**20)),
-            HPAMetricTarget("Pods"),
+            HPAMetricTarget(
+                "Resource", "memory", "AverageValue", None, float(100 * 2**20), average_value_quantity="100Mi"
+            ),
+            HPAMetricTarget(
+                "Pods", target_type="AverageValue", average_value=10.0, metric_name="rps", average_value_quantity="10"
+            ),
+            HPAMetricTarget(
+                "Object",
+                target_type="Value",
+                value=10000.0,
+                metric_name="requests-per-second",
+                described_object=ObjectRef("Ingress", "k8s-optimizer", "main-route"),
+                described_object_api_version="networking.k8s.io/v1",
+                value_quantity="10k",
+            ),
+            HPAMetricTarget(
+                "External",
+                target_type="AverageValue",
+                average_value=30.0,
+                metric_name="queue_messages_ready",
+                metric_selector=LabelSelector((("queue", "worker_tasks"),)),
+                average_value_quantity="30",
+            ),
         ),
-        scale_up=None,
-        scale_down=ScalingRules(60, "Max", (ScalingPolicy("Pods", 1, 30),)),
+        # a behavior block defaults the direction it leaves out; the scale-down tolerance is a quantity
+        scale_up=DEFAULT_SCALE_UP,
+        scale_down=ScalingRules(60, "Max", (ScalingPolicy("Pods", 1, 30),), tolerance="50m"),
         current_replicas=3,
         desired_replicas=4,
         current_cpu_utilization_percent=73,
@@ -235,10 +259,16 @@ def test_hpa_v2_with_partial_behavior() -> None:
 
 
 def test_scaling_rules_fill_api_defaults() -> None:
-    assert translate.translate_scaling_rules({"selectPolicy": "Min"}, DEFAULT_SCALE_DOWN) == ScalingRules(
-        300, "Min", DEFAULT_SCALE_DOWN.policies
+    # the scale-down window stays unset (the controller's downscale-stabilization flag fills it)
+    assert rules_from_json({"selectPolicy": "Min"}, DEFAULT_SCALE_DOWN) == ScalingRules(
+        None, "Min", DEFAULT_SCALE_DOWN.policies
     )
-    assert translate.translate_scaling_rules(None, DEFAULT_SCALE_DOWN) is None
+    assert rules_from_json(None, DEFAULT_SCALE_DOWN) == DEFAULT_SCALE_DOWN
+
+
+def test_min_replicas_zero_stays_zero() -> None:
+    hpa = translate.translate_hpa({"metadata": {"name": "q"}, "spec": {"minReplicas": 0, "maxReplicas": 3}})
+    assert (hpa.min_replicas, hpa.max_replicas) == (0, 3)
 
 
 def test_pdb_and_event() -> None:

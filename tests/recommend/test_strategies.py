@@ -57,11 +57,12 @@ def test_krr_simple_takes_max_over_pods_of_per_pod_p95():
 
 def test_vpa_golden_constant_usage():
     rec = strategy_for(VPA).recommend(_inputs(container_history("web-0", [200] * 300, [300 * MIB] * 300)), VPA)
-    # 200m sits in bucket 14 (upper edge 10·(1.05^15 − 1)/0.05 = 215.79m) × 1.15 = 248.15 → 249m.
-    # 300Mi sits in bucket 19 of the 1e7-byte histogram (upper edge 330659540 B) × 1.15 → 362.6Mi → 363Mi.
-    assert rec.proposed == ResourceValues(249, None, 363 * MIB, 363 * MIB)
-    assert rec.bounds.cpu_lower_millicores == 246  # 248.15 × (1 + 0.001/0.2076)^-2 = 245.8
-    assert rec.bounds.cpu_upper_millicores == 1444  # × (1 + 1/conf) ≈ 5.82: short history, wide bound
+    # VPA's integer steps: 200m sits in bucket 14 (edge 10·(1.05^15 − 1)/0.05 = 215.79m) → trunc 215 +
+    # trunc(215 × 0.15 = 32.25) = 247m. 300Mi sits in bucket 19 of the 1e7-byte histogram (edge 330659541.03 B)
+    # → 330659541 + 49598931 = 380258472 B (the limit keeps its 1:1 ratio, as the VPA admission controller does).
+    assert rec.proposed == ResourceValues(247, None, 380258472, 380258472)
+    assert rec.bounds.cpu_lower_millicores == 244  # trunc(247 × (1 + 0.001/0.20764)^-2 = 244.6)
+    assert rec.bounds.cpu_upper_millicores == 1436  # trunc(247 × (1 + 1/0.20764) = 1436.6): short history
     assert rec.confidence == pytest.approx(0.172, abs=0.001)
 
 
@@ -70,7 +71,7 @@ def test_vpa_keeps_memory_limit_ratio():
     history = container_history("web-0", [200] * 300, [300 * MIB] * 300)
     rec = strategy_for(VPA).recommend(_inputs(history, spec=spec), VPA)
     assert rec.proposed is not None
-    assert rec.proposed.memory_limit_bytes == 726 * MIB  # 363Mi × (512/256)
+    assert rec.proposed.memory_limit_bytes == 760516944  # 380258472 B × 512Mi // 256Mi, as VPA's admission scales it
 
 
 def test_vpa_memory_floor_is_250mib():
@@ -81,7 +82,8 @@ def test_vpa_memory_floor_is_250mib():
 
 def test_balanced_uses_vpa_target_with_krr_floors():
     rec = strategy_for(BALANCED).recommend(_inputs(container_history("web-0", [1] * 300, [5 * MIB] * 300)), BALANCED)
-    assert rec.proposed == ResourceValues(12, None, 100 * MIB, 100 * MIB)  # 1m → bucket 0 edge 10m × 1.15; 100Mi floor
+    # 1m → bucket 0, edge 10m → 10 + trunc(1.5) = 11m; 5Mi is under KRR's 100Mi floor
+    assert rec.proposed == ResourceValues(11, None, 100 * MIB, 100 * MIB)
 
 
 def test_vpa_floors_are_per_pod_split_across_containers():
@@ -89,22 +91,26 @@ def test_vpa_floors_are_per_pod_split_across_containers():
         _inputs(container_history("web-0", [1] * 300, [5 * MIB] * 300), containers_in_pod=2), VPA
     )
     assert rec.proposed is not None
-    assert (rec.proposed.cpu_request_millicores, rec.proposed.memory_request_bytes) == (13, 125 * MIB)
+    # VPA truncates the split: trunc(25 × 0.5) = 12m, trunc(262144000 × 0.5) = 125Mi
+    assert (rec.proposed.cpu_request_millicores, rec.proposed.memory_request_bytes) == (12, 125 * MIB)
 
 
-@pytest.mark.parametrize(
-    ("points", "step", "reason"),
-    [
-        (10, 4000.0, "not enough data: 10 points < 100 required"),  # 10 h with one point per 67 min
-        (150, 60.0, "not enough history: 2.5 h < 3.0 h"),
-    ],
-)
-def test_gates_skip_with_reason(points, step, reason):
-    history = container_history("web-0", [100] * points, step_seconds=step)
+def test_gates_skip_with_reason():
+    sparse = container_history("web-0", [100] * 10, step_seconds=4000.0)  # 10 h with one point per 67 min
     for policy in (KRR, BALANCED):
-        rec = strategy_for(policy).recommend(_inputs(history), policy)
+        rec = strategy_for(policy).recommend(_inputs(sparse), policy)
         assert rec.proposed is None
-        assert rec.skipped_reason == reason
+        assert rec.skipped_reason == "not enough data: 10 points < 100 required"
+    short = container_history("web-0", [100] * 150, step_seconds=60.0)  # 150 points over 2.5 h
+    balanced = strategy_for(BALANCED).recommend(_inputs(short), BALANCED)
+    assert (balanced.proposed, balanced.skipped_reason) == (None, "not enough history: 2.5 h < 3.0 h")
+    # KRR with its defaults recommends anyway and warns (history_range_enough only warns)
+    krr = strategy_for(KRR).recommend(_inputs(short), KRR)
+    assert krr.proposed is not None
+    assert krr.skipped_reason is None
+    assert "warning: 2.5 h of history < 3 h (KRR recommends anyway)" in krr.rationale
+    # VPA has no gate: any sample gives a (low-confidence) recommendation
+    assert strategy_for(VPA).recommend(_inputs(sparse), VPA).proposed is not None
 
 
 def test_sparse_but_regular_data_passes_the_gate():
@@ -121,17 +127,23 @@ def test_vpa_oom_bump():
     spec = container(cpu=250, memory=256 * MIB, memory_limit=256 * MIB)
     rec = strategy_for(BALANCED).recommend(_inputs(history, spec=spec), BALANCED)
     assert rec.proposed is not None
-    # used = max(request 256Mi, peak 250Mi) = 256Mi; max(256 + 100, 256 × 1.2 = 307.2) = 356Mi.
-    assert rec.proposed.memory_request_bytes == 356 * MIB
+    # VPA puts the bumped peak into the histogram: used = max(request 256Mi, peak 250Mi) = 256Mi →
+    # max(256 + 100, trunc(256Mi × 1.2)) = 356Mi replaces the day's peak; its bucket edge 385052143 +
+    # trunc(15 %) = 442809964 B; balanced rounds memory up to whole MiB: 423Mi (not max(p90 × 1.15, 356Mi)).
+    assert rec.proposed.memory_request_bytes == 423 * MIB
     assert "OOMKilled" in rec.rationale
 
 
-def test_krr_oom_uses_limit_buffer():
+def test_krr_oom_bump_is_off_by_default_and_uses_the_limit_buffer_when_on():
     history = container_history("web-0", [200] * 300, [250 * MIB] * 300, ooms=[NOW_SECONDS - 60])
     spec = container(cpu=250, memory=256 * MIB, memory_limit=256 * MIB)
     rec = strategy_for(KRR).recommend(_inputs(history, spec=spec), KRR)
     assert rec.proposed is not None
-    assert rec.proposed.memory_request_bytes == 320 * MIB  # limit 256Mi × 1.25
+    assert rec.proposed.memory_request_bytes == 288 * MIB  # KRR's default (use_oomkill_data off): 250Mi × 1.15
+    with_ooms = KRR.model_copy(update={"oom_bump": True})
+    bumped = strategy_for(with_ooms).recommend(_inputs(history, spec=spec), with_ooms)
+    assert bumped.proposed is not None
+    assert bumped.proposed.memory_request_bytes == 320 * MIB  # limit 256Mi × 1.25
 
 
 def test_hpa_aware_cpu_uses_per_pod_usage_over_target():
@@ -150,7 +162,7 @@ def test_memory_hpa_keeps_the_memory_request():
     rec = strategy_for(BALANCED).recommend(inputs, BALANCED)
     assert rec.proposed is not None
     assert (rec.proposed.memory_request_bytes, rec.proposed.memory_limit_bytes) == (512 * MIB, 512 * MIB)
-    assert rec.rationale.endswith("memory kept: an HPA scales on 75 % memory utilisation")
+    assert "; memory kept: an HPA scales on 75 % memory utilisation" in rec.rationale
 
 
 def test_cpu_limit_kept_in_ratio_or_removed():
@@ -160,7 +172,7 @@ def test_cpu_limit_kept_in_ratio_or_removed():
     krr = strategy_for(KRR).recommend(_inputs(history, spec=spec), KRR)
     assert balanced.proposed is not None
     assert krr.proposed is not None
-    assert balanced.proposed.cpu_limit_millicores == 498
+    assert balanced.proposed.cpu_limit_millicores == 494  # 247m × 2000/1000
     assert krr.proposed.cpu_limit_millicores is None
 
 
@@ -263,8 +275,11 @@ def test_histograms_alone_give_the_same_answer_as_raw_series(policy):
     assert histogram.proposed is not None
     assert raw.proposed is not None
     assert histogram.data.points == 300
-    if policy.name == "krr-simple":  # p95 and the peak come back quantised up to the bucket edge (≤ 5 %)
-        assert histogram.proposed.cpu_request_millicores == 216  # 200m → bucket edge 215.79m
+    if policy.name == "krr-simple":  # p95 and the peak come back as their bucket's top edge
+        assert histogram.proposed.cpu_request_millicores == 216  # 200m → bucket [195.99m, 215.79m)
         assert histogram.proposed.memory_request_bytes == 363 * MIB  # 300Mi → edge 315.3Mi × 1.15
+        # the real bound is the bucket's width, stated, and the confidence lowered by bottom/top
+        assert "CPU read from histogram buckets [196m, 216m): up to +10 % over the true value" in histogram.rationale
+        assert histogram.confidence < raw.confidence
     else:
         assert histogram.proposed == raw.proposed

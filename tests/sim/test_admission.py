@@ -158,3 +158,14 @@ def test_hpa_defaults_and_validation(store: ObjectStore) -> None:
             },
         )
     assert [c["field"] for c in caught.value.details["causes"]] == ["spec.maxReplicas"]
+
+
+def test_hpa_tolerance_is_a_quantity(store: ObjectStore) -> None:
+    spec = {"scaleTargetRef": {"kind": "Deployment", "name": "web"}, "maxReplicas": 5}
+    good = {**spec, "behavior": {"scaleUp": {"tolerance": "50m"}, "scaleDown": {"tolerance": 0.2}}}
+    created = store.create(r.HPAS, {"metadata": {"name": "ok", "namespace": "default"}, "spec": good})
+    assert created["spec"]["behavior"]["scaleUp"]["tolerance"] == "50m"
+    bad = {**spec, "behavior": {"scaleDown": {"tolerance": "ten percent"}}}
+    with pytest.raises(ApiError) as caught:
+        store.create(r.HPAS, {"metadata": {"name": "bad", "namespace": "default"}, "spec": bad})
+    assert [c["field"] for c in caught.value.details["causes"]] == ["spec.behavior.scaleDown.tolerance"]

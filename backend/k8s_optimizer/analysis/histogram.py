@@ -2,8 +2,8 @@
 
 The VPA recommender does not keep usage series: it folds every sample into an exponentially bucketed
 histogram whose weights grow with time (2^((t - ref) / half_life)), so recent usage counts more and
-old usage fades with a 24 h half-life. CPU samples are weighted by the container's request (at least
-0.1 core), so raising a request quickly "forgets" the starved past; memory enters as one peak per
+old usage fades with a 24 h half-life. Every CPU sample weighs 0.1 (VPA ≥ 1.4: the request-based weight
+the code describes is never filled in, kubernetes/autoscaler#7818); memory enters as one peak per
 container per 24 h interval (a growing peak replaces the interval's previous one) and OOM kills add
 an artificial, bumped-up peak. This module is that model (kubernetes/autoscaler
 `pkg/recommender/util/{histogram,decaying_histogram,histogram_options}.go` and
@@ -16,6 +16,7 @@ Timestamps are seconds since the epoch, taken from the samples themselves (never
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,7 @@ from k8s_optimizer.domain.history import DecayingHistogram
 BUCKET_GROWTH_RATIO = 0.05
 # Samples lose half their weight per 24 h, CPU and memory alike (Default*HistogramDecayHalfLife).
 HALF_LIFE_SECONDS = 24 * 3600.0
-# A CPU sample weighs max(request in cores, 0.1) (minSampleWeight).
+# A CPU sample weighs minSampleWeight (0.1): the request VPA would weigh it by is never set (since 1.4).
 MIN_CPU_SAMPLE_WEIGHT_CORES = 0.1
 # Buckets lighter than this count as empty; small enough that an 8-day-old minimum-weight sample stays.
 EPSILON = 0.001 * MIN_CPU_SAMPLE_WEIGHT_CORES
@@ -41,37 +42,81 @@ OOM_BUMP_UP_RATIO = 1.2
 OOM_MIN_BUMP_UP_BYTES = 100 * 1024 * 1024
 
 
+def go_pow(x: float, exponent: int) -> float:
+    """Go's math.Pow for an integer exponent: Pow(x, 1) = x, else repeated squaring of the mantissa (1/ans if < 0).
+
+    VPA's bucket edges and confidence multipliers come from it; C's pow can differ in the last bit.
+    """
+    if exponent == 1:
+        return x
+    if exponent == 0:
+        return 1.0
+    mantissa, power = math.frexp(x)
+    result, result_power = 1.0, 0
+    remaining = abs(exponent)
+    while remaining:
+        if remaining & 1:
+            result *= mantissa
+            result_power += power
+        mantissa *= mantissa
+        power <<= 1
+        if mantissa < 0.5:
+            mantissa += mantissa
+            power -= 1
+        remaining >>= 1
+    if exponent < 0:
+        result, result_power = 1 / result, -result_power
+    return math.ldexp(result, result_power)
+
+
 @dataclass(frozen=True, slots=True)
 class BucketScheme:
-    """Exponential buckets: bucket 0 is [0, first); bucket n starts at first·((1+g)^n − 1)/g."""
+    """Exponential buckets: bucket 0 is [0, first); bucket n starts at first·(ratio^n − 1)/(ratio − 1).
+
+    `go_unit` is how many of our units make VPA's (1000 millicores per core): bucket indices and edges are
+    computed in VPA's unit with the float operations of histogram_options.go, so they match it bit for bit.
+    """
 
     first_bucket_size: float
     growth_ratio: float
     max_value: float
+    go_unit: float = 1.0
     num_buckets: int = field(init=False)
 
     def __post_init__(self) -> None:
         if self.first_bucket_size <= 0 or self.growth_ratio <= 0 or self.max_value <= 0:
             raise ValueError("first_bucket_size, growth_ratio and max_value must be positive")
         ratio = 1 + self.growth_ratio
-        count = math.ceil(math.log(self.max_value * self.growth_ratio / self.first_bucket_size + 1, ratio)) + 1
+        first, top = self.first_bucket_size / self.go_unit, self.max_value / self.go_unit
+        count = math.ceil(math.log(top * (ratio - 1) / first + 1) / math.log(ratio)) + 1
         object.__setattr__(self, "num_buckets", count)
 
     def bucket_of(self, value: float) -> int:
         if value < self.first_bucket_size:
             return 0
         ratio = 1 + self.growth_ratio
-        bucket = int(math.log(value * self.growth_ratio / self.first_bucket_size + 1) / math.log(ratio))
+        first = self.first_bucket_size / self.go_unit
+        bucket = int(math.log(value / self.go_unit * (ratio - 1) / first + 1) / math.log(ratio))
         return min(bucket, self.num_buckets - 1)
 
     def bucket_start(self, bucket: int) -> float:
-        if bucket == 0:
-            return 0.0
-        return self.first_bucket_size * ((1 + self.growth_ratio) ** bucket - 1) / self.growth_ratio
+        return _bucket_start(self.first_bucket_size, self.growth_ratio, self.go_unit, bucket)
+
+
+@functools.cache
+def _bucket_start(first_bucket_size: float, growth_ratio: float, go_unit: float, bucket: int) -> float:
+    """GetBucketStart in VPA's unit, back in ours (cached: every percentile read asks for one)."""
+    if bucket == 0:
+        return 0.0
+    ratio = 1 + growth_ratio
+    first = first_bucket_size / go_unit
+    return first * (go_pow(ratio, bucket) - 1) / (ratio - 1) * go_unit
 
 
 # VPA's CPU scheme in millicores (released versions: 0.01 core first bucket, 1000 cores max).
-CPU_MILLICORES_BUCKETS = BucketScheme(first_bucket_size=10.0, growth_ratio=BUCKET_GROWTH_RATIO, max_value=1e6)
+CPU_MILLICORES_BUCKETS = BucketScheme(
+    first_bucket_size=10.0, growth_ratio=BUCKET_GROWTH_RATIO, max_value=1e6, go_unit=1000.0
+)
 # VPA's memory scheme in bytes (10 MB first bucket, 1 TB max).
 MEMORY_BYTES_BUCKETS = BucketScheme(first_bucket_size=1e7, growth_ratio=BUCKET_GROWTH_RATIO, max_value=1e12)
 _KNOWN_SCHEMES = {(s.first_bucket_size, s.growth_ratio): s for s in (CPU_MILLICORES_BUCKETS, MEMORY_BYTES_BUCKETS)}
@@ -144,7 +189,7 @@ class Histogram:
         limit = self.reference_seconds + self.half_life_seconds * MAX_DECAY_EXPONENT
         if timestamp_seconds > limit:
             self.shift_reference(timestamp_seconds)
-        return float(2.0 ** ((timestamp_seconds - self.reference_seconds) / self.half_life_seconds))
+        return math.exp2((timestamp_seconds - self.reference_seconds) / self.half_life_seconds)  # Go's math.Exp2
 
     def shift_reference(self, new_reference_seconds: float) -> None:
         """Move the reference to the multiple of the half-life nearest the given time, rescaling weights."""
@@ -233,10 +278,13 @@ class Histogram:
 
     @classmethod
     def from_domain(cls, data: DecayingHistogram) -> Histogram:
-        scheme = _KNOWN_SCHEMES.get((data.first_bucket_size, data.growth_ratio))
-        if data.max_value is not None or scheme is None:
+        known = _KNOWN_SCHEMES.get((data.first_bucket_size, data.growth_ratio))
+        if known is not None and (data.max_value is None or data.max_value == known.max_value):
+            scheme = known
+        else:
             max_value = data.max_value if data.max_value is not None else data.first_bucket_size * 1e5
-            scheme = BucketScheme(data.first_bucket_size, data.growth_ratio, max_value)
+            go_unit = known.go_unit if known is not None else 1.0
+            scheme = BucketScheme(data.first_bucket_size, data.growth_ratio, max_value, go_unit)
         histogram = cls(scheme, data.half_life_seconds, data.reference_timestamp_seconds)
         histogram.weights = list(data.weights[: scheme.num_buckets])
         histogram.total_weight = math.fsum(histogram.weights)
@@ -281,9 +329,14 @@ def decay_to(histogram: DecayingHistogram, reference_seconds: float) -> Decaying
 
 
 def cpu_sample_weight(cpu_request_millicores: int | None) -> float:
-    """max(request in cores, 0.1): a missing request weighs like a tiny one."""
-    request_cores = (cpu_request_millicores or 0) / 1000.0
-    return max(request_cores, MIN_CPU_SAMPLE_WEIGHT_CORES)
+    """The weight VPA gives a CPU sample: the constant 0.1.
+
+    aggregate_container_state.go still reads max(request, 0.1), but since VPA 1.4 the samples it aggregates
+    never carry their request (kubernetes/autoscaler#7818), so every sample weighs the 0.1 minimum. The
+    request is accepted so callers keep recording it; it does not change the weight.
+    """
+    del cpu_request_millicores
+    return MIN_CPU_SAMPLE_WEIGHT_CORES
 
 
 class ContainerAggregate:
@@ -319,7 +372,8 @@ class ContainerAggregate:
         last = self.last_cpu_sample_seconds
         if cpu_millicores < 0 or (last is not None and timestamp_seconds <= last):
             return False  # invalid, duplicate or out of order
-        self.cpu.add(cpu_millicores, cpu_sample_weight(cpu_request_millicores), timestamp_seconds)
+        # VPA reads usage as Quantity.MilliValue(): whole millicores, rounded up
+        self.cpu.add(float(math.ceil(cpu_millicores)), cpu_sample_weight(cpu_request_millicores), timestamp_seconds)
         self.last_cpu_sample_seconds = timestamp_seconds
         return True
 
@@ -327,6 +381,7 @@ class ContainerAggregate:
         last = self.last_memory_sample_seconds
         if memory_bytes < 0 or (not is_oom and last is not None and timestamp_seconds < last):
             return False
+        memory_bytes = float(math.ceil(memory_bytes))  # Quantity.Value(): whole bytes, rounded up
         self.last_memory_sample_seconds = timestamp_seconds
         window_end = self.memory_window_end_seconds
         if window_end is None:
@@ -358,7 +413,8 @@ class ContainerAggregate:
         if window_end is not None and timestamp_seconds < window_end - MEMORY_AGGREGATION_INTERVAL_SECONDS:
             return False
         used = max(float(memory_request_bytes or 0), self.memory_peak_bytes)
-        needed = max(used + OOM_MIN_BUMP_UP_BYTES, used * OOM_BUMP_UP_RATIO)
+        # ResourceAmountMax(used + minBump, ScaleResource(used, ratio)): whole bytes, the ratio truncated
+        needed = float(max(int(used) + OOM_MIN_BUMP_UP_BYTES, int(used * OOM_BUMP_UP_RATIO)))
         added = self.add_memory(timestamp_seconds, needed, is_oom=True)
         if added:
             self.last_oom_seconds = _max_optional(self.last_oom_seconds, timestamp_seconds)

@@ -3,28 +3,23 @@
 No anchor tool tunes HPAs from history (KRR skips them, VPA fights them). Because `analysis.hpa` is the
 exact autoscaling/v2 controller (the embedded cluster runs the same code), replaying a workload's
 recorded aggregate CPU usage through it, sync by sync, shows what the HPA *would* have done under
-other settings. Load is treated as independent of the replica count: per-pod utilisation =
+other settings. The replayed HPA is the workload's own domain HPA (its behavior and per-direction
+tolerances kept) with candidate bounds and CPU target, stepped with the cluster's controller settings
+(`HpaControllerConfig`). Load is treated as independent of the replica count: per-pod utilisation =
 total usage ÷ (replicas × per-pod request), which is how CPU load spreads behind a Service.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from k8s_optimizer.analysis.hpa import (
-    SYNC_PERIOD_SECONDS,
-    Behavior,
-    HpaSpec,
-    HpaState,
-    MetricTarget,
-    ScalingPolicy,
-    ScalingRules,
-    uniform_pods,
-)
+from k8s_optimizer.analysis.hpa import DEFAULT_CONFIG, HpaState, tolerances_for, uniform_pods
 from k8s_optimizer.domain import objects
+from k8s_optimizer.domain.autoscaling import DEFAULT_METRICS, HpaControllerConfig
 from k8s_optimizer.domain.history import WorkloadHistory
 from k8s_optimizer.domain.usage import UsagePoint
 
@@ -43,11 +38,9 @@ class SimulatedStep:
 
 
 @dataclass(frozen=True, slots=True)
-class SimulationResult:
-    min_replicas: int
-    max_replicas: int
-    target_utilization_percent: int
-    steps: tuple[SimulatedStep, ...]
+class SimulationSummary:
+    """What one replay cost and how well it held the target (the recommendation and the API carry it)."""
+
     replica_hours: float
     cost_usd: float
     time_at_max_seconds: float
@@ -56,13 +49,23 @@ class SimulationResult:
     max_utilization_percent: float
     time_over_target_seconds: float
 
+
+@dataclass(frozen=True, slots=True)
+class SimulationResult:
+    min_replicas: int
+    max_replicas: int
+    target_utilization_percent: int
+    steps: tuple[SimulatedStep, ...]
+    summary: SimulationSummary
+    sync_period_seconds: float = DEFAULT_CONFIG.sync_period_seconds
+
     @property
     def duration_seconds(self) -> float:
-        return len(self.steps) * SYNC_PERIOD_SECONDS
+        return len(self.steps) * self.sync_period_seconds
 
 
 def aggregate_cpu_usage(
-    history: WorkloadHistory, *, resolution_seconds: float = SYNC_PERIOD_SECONDS
+    history: WorkloadHistory, *, resolution_seconds: float = DEFAULT_CONFIG.sync_period_seconds
 ) -> list[UsagePoint]:
     """Total CPU of the workload over time: every pod's containers summed per time slot."""
     slots: dict[int, float] = {}
@@ -74,22 +77,13 @@ def aggregate_cpu_usage(
     return [UsagePoint(slot * resolution_seconds, slots[slot]) for slot in sorted(slots)]
 
 
-def _rules(domain_rules: objects.ScalingRules | None, default: objects.ScalingRules) -> ScalingRules:
-    rules = domain_rules or default
-    return ScalingRules(
-        rules.stabilization_window_seconds,
-        rules.select_policy,
-        tuple(ScalingPolicy(policy.type, policy.value, policy.period_seconds) for policy in rules.policies),
-    )
-
-
 def cpu_target_percent(hpa: objects.HPA) -> int | None:
     """The CPU Utilization target of an HPA (None when it scales on something else)."""
     for metric in hpa.metrics:
         if metric.type == "Resource" and metric.resource == "cpu" and metric.target_type == "Utilization":
             return metric.average_utilization
-    if not hpa.metrics:
-        return 80  # the API default when spec.metrics is empty
+    if not hpa.metrics:  # an HPA built without the API's defaulting
+        return DEFAULT_METRICS[0].average_utilization
     return None
 
 
@@ -101,18 +95,15 @@ def memory_target_percent(hpa: objects.HPA) -> int | None:
     return None
 
 
-def spec_for(hpa: objects.HPA, *, min_replicas: int, max_replicas: int, target_percent: int) -> HpaSpec:
-    """The simulator's spec: the HPA's behaviour with candidate bounds and CPU target."""
-    behavior = None
-    if hpa.scale_up is not None or hpa.scale_down is not None:
-        behavior = Behavior(
-            _rules(hpa.scale_up, objects.DEFAULT_SCALE_UP), _rules(hpa.scale_down, objects.DEFAULT_SCALE_DOWN)
-        )
-    metric = MetricTarget(resource="cpu", average_utilization=target_percent)
-    return HpaSpec(max_replicas=max_replicas, min_replicas=min_replicas, metrics=(metric,), behavior=behavior)
+def spec_for(hpa: objects.HPA, *, min_replicas: int, max_replicas: int, target_percent: int) -> objects.HPA:
+    """The replayed HPA: the workload's own (behavior, tolerances) with candidate bounds and CPU target."""
+    metric = objects.HPAMetricTarget("Resource", "cpu", "Utilization", target_percent)
+    return dataclasses.replace(hpa, min_replicas=min_replicas, max_replicas=max_replicas, metrics=(metric,))
 
 
-def _usage_at_syncs(usage: Sequence[UsagePoint], replay_seconds: float) -> list[tuple[float, float]]:
+def _usage_at_syncs(
+    usage: Sequence[UsagePoint], replay_seconds: float, sync_seconds: float
+) -> list[tuple[float, float]]:
     """Sample the usage series at every controller sync (the latest reading at or before the sync)."""
     if not usage:
         return []
@@ -125,54 +116,62 @@ def _usage_at_syncs(usage: Sequence[UsagePoint], replay_seconds: float) -> list[
         while index + 1 < len(usage) and usage[index + 1].timestamp_seconds <= now + 1e-9:
             index += 1
         samples.append((now, usage[index].value))
-        now += SYNC_PERIOD_SECONDS
+        now += sync_seconds
     return samples
 
 
 def simulate(
     usage: Sequence[UsagePoint],
-    spec: HpaSpec,
+    hpa: objects.HPA,
     *,
     request_millicores_per_pod: int,
     initial_replicas: int,
     replica_hour_usd: float = 0.0,
     replay_seconds: float = DEFAULT_REPLAY_SECONDS,
+    config: HpaControllerConfig = DEFAULT_CONFIG,
 ) -> SimulationResult:
     """Run one HPA over the recorded load; replicas change at the sync after the decision (instant pods)."""
-    state = HpaState()
-    replicas = min(max(initial_replicas, spec.min_replicas), spec.max_replicas)
+    state = HpaState(config)
+    replicas = min(max(initial_replicas, hpa.min_replicas), hpa.max_replicas)
     steps: list[SimulatedStep] = []
-    for now, total in _usage_at_syncs(usage, replay_seconds):
+    for now, total in _usage_at_syncs(usage, replay_seconds, config.sync_period_seconds):
         per_pod = math.ceil(total / replicas) if replicas else 0
         pods = uniform_pods(replicas, request_milli=request_millicores_per_pod, usage_milli_per_pod=per_pod)
         steps.append(SimulatedStep(now, total, replicas))
-        decision = state.step(spec, now_seconds=now, current_replicas=replicas, pods=pods)
+        decision = state.step(hpa, now_seconds=now, current_replicas=replicas, pods=pods)
         replicas = decision.desired_replicas
-    target = spec.metrics[0].average_utilization or 0
-    return summarise(steps, spec, target, request_millicores_per_pod, replica_hour_usd)
+    target = hpa.metrics[0].average_utilization or 0
+    summary = summarise(steps, hpa, target, request_millicores_per_pod, replica_hour_usd, config=config)
+    return SimulationResult(
+        hpa.min_replicas, hpa.max_replicas, target, tuple(steps), summary, config.sync_period_seconds
+    )
 
 
 def summarise(
-    steps: Sequence[SimulatedStep], spec: HpaSpec, target_percent: int, request_millicores: int, replica_hour_usd: float
-) -> SimulationResult:
-    hours_per_step = SYNC_PERIOD_SECONDS / HOUR_SECONDS
+    steps: Sequence[SimulatedStep],
+    hpa: objects.HPA,
+    target_percent: int,
+    request_millicores: int,
+    replica_hour_usd: float,
+    *,
+    config: HpaControllerConfig = DEFAULT_CONFIG,
+) -> SimulationSummary:
+    """Replica-hours, cost, time at the bounds, churn, and time over target × (1 + scale-up tolerance)."""
+    sync = config.sync_period_seconds
+    hours_per_step = sync / HOUR_SECONDS
     replica_hours = sum(step.replicas for step in steps) * hours_per_step
     utilizations = [_utilization(step, request_millicores) for step in steps]
-    limit = target_percent * 1.1
+    limit = target_percent * (1 + tolerances_for(hpa, config).up)
     events = sum(1 for before, after in itertools.pairwise(steps) if before.replicas != after.replicas)
     hours = len(steps) * hours_per_step
-    return SimulationResult(
-        min_replicas=spec.min_replicas,
-        max_replicas=spec.max_replicas,
-        target_utilization_percent=target_percent,
-        steps=tuple(steps),
+    return SimulationSummary(
         replica_hours=round(replica_hours, 4),
         cost_usd=round(replica_hours * replica_hour_usd, 4),
-        time_at_max_seconds=sum(SYNC_PERIOD_SECONDS for step in steps if step.replicas >= spec.max_replicas),
-        time_at_min_seconds=sum(SYNC_PERIOD_SECONDS for step in steps if step.replicas <= spec.min_replicas),
+        time_at_max_seconds=sum(sync for step in steps if step.replicas >= hpa.max_replicas),
+        time_at_min_seconds=sum(sync for step in steps if step.replicas <= hpa.min_replicas),
         scale_events_per_hour=round(events / hours, 3) if hours else 0.0,
         max_utilization_percent=round(max(utilizations, default=0.0), 1),
-        time_over_target_seconds=sum(SYNC_PERIOD_SECONDS for value in utilizations if value > limit),
+        time_over_target_seconds=sum(sync for value in utilizations if value > limit),
     )
 
 
@@ -213,7 +212,7 @@ def acceptable(result: SimulationResult) -> bool:
     duration = result.duration_seconds
     if duration <= 0:
         return False
-    return result.time_over_target_seconds <= ACCEPTABLE_OVER_TARGET_SHARE * duration
+    return result.summary.time_over_target_seconds <= ACCEPTABLE_OVER_TARGET_SHARE * duration
 
 
 def best_candidate(results: Iterable[SimulationResult]) -> SimulationResult | None:
@@ -221,4 +220,7 @@ def best_candidate(results: Iterable[SimulationResult]) -> SimulationResult | No
     feasible = [result for result in results if acceptable(result)]
     if not feasible:
         return None
-    return min(feasible, key=lambda result: (result.replica_hours, result.scale_events_per_hour, -result.min_replicas))
+    return min(
+        feasible,
+        key=lambda result: (result.summary.replica_hours, result.summary.scale_events_per_hour, -result.min_replicas),
+    )

@@ -288,11 +288,43 @@ class EndpointsOut(Model):
 
 
 class HPAMetricOut(Model):
+    """One `spec.metrics` entry as written: Resource, ContainerResource, Pods, Object or External."""
+
     type: str
     resource: str | None
+    container: str | None = None
     target_type: str
     average_utilization: int | None
     average_value: float | None
+    """The averageValue target as a number: millicores for cpu, bytes for memory, the value otherwise."""
+    average_value_quantity: str | None = None
+    """The averageValue target as written ("500m", "100Mi")."""
+    value: float | None = None
+    value_quantity: str | None = None
+    """The value target as written (Object/External)."""
+    metric_name: str | None = None
+    """Pods/Object/External: the metric's name."""
+    metric_selector: dict[str, str] | None = None
+    """The metric's label selector (matchLabels; expressions as 'key operator values')."""
+    described_object: ObjectRefOut | None = None
+    """Object metrics: the object the metric describes."""
+
+
+class HPAScalingPolicyOut(Model):
+    type: str
+    value: int
+    period_seconds: int
+
+
+class HPAScalingRulesOut(Model):
+    """One direction of `spec.behavior`, with the API's defaults filled in."""
+
+    stabilization_window_seconds: int | None
+    """null: the controller's --horizontal-pod-autoscaler-downscale-stabilization applies."""
+    select_policy: str
+    policies: list[HPAScalingPolicyOut]
+    tolerance: str | None
+    """The per-direction tolerance as written (a quantity, e.g. "50m"); null: the controller's."""
 
 
 class HPAConditionOut(Model):
@@ -312,6 +344,9 @@ class HPAOut(Model):
     desired_replicas: int | None
     current_cpu_utilization_percent: int | None
     metrics: list[HPAMetricOut]
+    scale_up: HPAScalingRulesOut | None = None
+    """`behavior.scaleUp` (null: no behavior, the controller's legacy limits)."""
+    scale_down: HPAScalingRulesOut | None = None
     conditions: list[HPAConditionOut]
     last_scale_time: datetime | None
 

@@ -22,9 +22,12 @@ from k8s_optimizer.domain.objects import (
     HPA,
     ContainerSpec,
     Event,
+    HPAMetricTarget,
+    LabelSelector,
     Node,
     ObjectRef,
     Pod,
+    ScalingRules,
     Service,
     Workload,
 )
@@ -249,6 +252,46 @@ def hpa_summary(hpa: HPA) -> s.HPASummary:
     )
 
 
+def _selector_out(selector: LabelSelector | None) -> dict[str, str] | None:
+    if selector is None:
+        return None
+    out = dict(selector.match_labels)
+    for requirement in selector.match_expressions:
+        out[requirement.key] = f"{requirement.operator} {','.join(requirement.values)}".strip()
+    return out
+
+
+def hpa_metric_out(metric: HPAMetricTarget) -> s.HPAMetricOut:
+    """A metric as written: every source kind, quantities in their own text."""
+    return s.HPAMetricOut(
+        type=metric.type,
+        resource=metric.resource,
+        container=metric.container,
+        target_type=metric.target_type,
+        average_utilization=metric.average_utilization,
+        average_value=metric.average_value,
+        average_value_quantity=metric.average_value_quantity,
+        value=metric.value,
+        value_quantity=metric.value_quantity,
+        metric_name=metric.metric_name,
+        metric_selector=_selector_out(metric.metric_selector),
+        described_object=ref_out(metric.described_object) if metric.described_object is not None else None,
+    )
+
+
+def _rules_out(rules: ScalingRules | None) -> s.HPAScalingRulesOut | None:
+    if rules is None:
+        return None
+    return s.HPAScalingRulesOut(
+        stabilization_window_seconds=rules.stabilization_window_seconds,
+        select_policy=rules.select_policy,
+        policies=[
+            s.HPAScalingPolicyOut(type=p.type, value=p.value, period_seconds=p.period_seconds) for p in rules.policies
+        ],
+        tolerance=rules.tolerance,
+    )
+
+
 def hpa_out(hpa: HPA) -> s.HPAOut:
     return s.HPAOut(
         namespace=hpa.namespace,
@@ -259,16 +302,9 @@ def hpa_out(hpa: HPA) -> s.HPAOut:
         current_replicas=hpa.current_replicas,
         desired_replicas=hpa.desired_replicas,
         current_cpu_utilization_percent=hpa.current_cpu_utilization_percent,
-        metrics=[
-            s.HPAMetricOut(
-                type=m.type,
-                resource=m.resource,
-                target_type=m.target_type,
-                average_utilization=m.average_utilization,
-                average_value=m.average_value,
-            )
-            for m in hpa.metrics
-        ],
+        metrics=[hpa_metric_out(m) for m in hpa.metrics],
+        scale_up=_rules_out(hpa.scale_up),
+        scale_down=_rules_out(hpa.scale_down),
         conditions=[
             s.HPAConditionOut(type=c.type, status=c.status, reason=c.reason, message=c.message) for c in hpa.conditions
         ],

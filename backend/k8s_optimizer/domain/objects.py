@@ -277,36 +277,51 @@ class ScalingPolicy:
 
 @dataclass(frozen=True, slots=True)
 class ScalingRules:
-    stabilization_window_seconds: int
+    """One direction of `spec.behavior`, defaulted as the API server defaults it."""
+
+    stabilization_window_seconds: int | None  # None: the controller's downscale-stabilization flag
     select_policy: Literal["Max", "Min", "Disabled"]
     policies: tuple[ScalingPolicy, ...]
+    tolerance: str | None = None  # the quantity as written ("50m"); None: the controller's tolerance flag
 
 
-# The autoscaling/v2 defaults (pkg/apis/autoscaling/v2/defaults.go).
+# The autoscaling/v2 defaults (pkg/apis/autoscaling/v2/defaults.go). The scale-down window stays unset
+# there on purpose: the controller fills it from --horizontal-pod-autoscaler-downscale-stabilization.
 DEFAULT_SCALE_UP = ScalingRules(
     stabilization_window_seconds=0,
     select_policy="Max",
     policies=(ScalingPolicy("Pods", 4, 15), ScalingPolicy("Percent", 100, 15)),
 )
 DEFAULT_SCALE_DOWN = ScalingRules(
-    stabilization_window_seconds=300,
+    stabilization_window_seconds=None,
     select_policy="Max",
     policies=(ScalingPolicy("Percent", 100, 15),),
 )
+DEFAULT_CPU_UTILIZATION_PERCENT = 80  # the API default metric when spec.metrics is empty
 
 
 @dataclass(frozen=True, slots=True)
 class HPAMetricTarget:
-    """A Resource metric target; other metric types are kept by name only (`type`) and not simulated."""
+    """One entry of `spec.metrics`, as written: Resource, ContainerResource, Pods, Object or External.
 
-    type: str  # Resource, Pods, Object, External, ContainerResource
-    resource: str | None = None  # cpu, memory
+    Quantities keep their text (`average_value_quantity`, `value_quantity`) so the API shows them as
+    written; `average_value`/`value` are the numbers: millicores for cpu, bytes for memory, the plain
+    value for every other metric.
+    """
+
+    type: str  # Resource, ContainerResource, Pods, Object, External
+    resource: str | None = None  # cpu, memory (Resource, ContainerResource)
     target_type: str = "Utilization"  # Utilization, AverageValue, Value
     average_utilization: int | None = None
-    average_value: float | None = None  # base units: millicores for cpu, bytes for memory
+    average_value: float | None = None
     container: str | None = None
     value: float | None = None
     metric_name: str | None = None  # Pods, Object, External: metric.name
+    metric_selector: LabelSelector | None = None  # metric.selector
+    described_object: ObjectRef | None = None  # Object: describedObject (in the HPA's namespace)
+    described_object_api_version: str | None = None
+    average_value_quantity: str | None = None
+    value_quantity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +340,7 @@ class HPA:
     min_replicas: int
     max_replicas: int
     metrics: tuple[HPAMetricTarget, ...]
-    scale_up: ScalingRules | None = None  # None: no behavior set (defaults apply)
+    scale_up: ScalingRules | None = None  # both None: no behavior (the legacy path); both set otherwise
     scale_down: ScalingRules | None = None
     current_replicas: int | None = None
     desired_replicas: int | None = None

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Literal, cast
+from typing import Any
 
+from k8s_optimizer.domain.autoscaling import hpa_from_json
 from k8s_optimizer.domain.objects import (
-    DEFAULT_SCALE_DOWN,
-    DEFAULT_SCALE_UP,
     HPA,
     ContainerPort,
     ContainerSpec,
@@ -26,8 +26,6 @@ from k8s_optimizer.domain.objects import (
     EndpointPort,
     Endpoints,
     Event,
-    HPACondition,
-    HPAMetricTarget,
     LabelRequirement,
     LabelSelector,
     Namespace,
@@ -38,8 +36,6 @@ from k8s_optimizer.domain.objects import (
     PodDisruptionBudget,
     Probe,
     ProbeHandler,
-    ScalingPolicy,
-    ScalingRules,
     Service,
     ServicePort,
     Taint,
@@ -51,7 +47,6 @@ from k8s_optimizer.domain.quantities import (
     parse_cpu_millicores,
     parse_cpu_millicores_float,
     parse_memory_bytes,
-    parse_quantity,
 )
 from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage
 
@@ -455,123 +450,10 @@ def translate_daemonset(obj: Json) -> Workload:
     return translate_workload("DaemonSet", obj)
 
 
-def _target_value(resource: str | None, value: object) -> float | None:
-    if not isinstance(value, str | int | float):
-        return None
-    try:
-        if resource == "cpu":
-            return parse_cpu_millicores_float(value)
-        return float(parse_memory_bytes(value))
-    except QuantityError:
-        return None
-
-
-def translate_metric_target(metric: Json) -> HPAMetricTarget:
-    metric_type = str(metric.get("type", ""))
-    source_key = {"Resource": "resource", "ContainerResource": "containerResource"}.get(metric_type)
-    if source_key is None:
-        return _custom_metric_target(metric_type, metric)
-    source = metric.get(source_key) or _EMPTY
-    target = source.get("target") or _EMPTY
-    resource = source.get("name")
-    target_type = str(target.get("type") or "Utilization")
-    raw_value = target.get("averageValue") if target_type == "AverageValue" else target.get("value")
-    return HPAMetricTarget(
-        type=metric_type,
-        resource=resource,
-        target_type=target_type,
-        average_utilization=target.get("averageUtilization"),
-        average_value=_target_value(resource, raw_value),
-        container=source.get("container"),
-    )
-
-
-def _custom_metric_target(metric_type: str, metric: Json) -> HPAMetricTarget:
-    """Pods/Object/External: the metric's name and its target (plain numbers, no resource units)."""
-    source = metric.get({"Pods": "pods", "Object": "object", "External": "external"}.get(metric_type, "")) or _EMPTY
-    target = source.get("target") or _EMPTY
-    name = (source.get("metric") or _EMPTY).get("name")
-
-    def number(value: object) -> float | None:
-        try:
-            return None if value is None else float(parse_quantity(str(value)))
-        except QuantityError:
-            return None
-
-    return HPAMetricTarget(
-        type=metric_type,
-        target_type=str(target.get("type") or "AverageValue"),
-        average_value=number(target.get("averageValue")),
-        value=number(target.get("value")),
-        metric_name=str(name) if name else None,
-    )
-
-
-def translate_scaling_rules(value: object, defaults: ScalingRules) -> ScalingRules | None:
-    """A behavior direction, with the API's defaults filling what the user left out."""
-    if not isinstance(value, Mapping):
-        return None
-    policies_raw = value.get("policies")
-    policies = (
-        tuple(
-            ScalingPolicy(
-                type=cast(Literal["Pods", "Percent"], str(p.get("type", "Pods"))),
-                value=int(p.get("value", 0)),
-                period_seconds=int(p.get("periodSeconds", 15)),
-            )
-            for p in policies_raw
-        )
-        if policies_raw
-        else defaults.policies
-    )
-    window = value.get("stabilizationWindowSeconds")
-    return ScalingRules(
-        stabilization_window_seconds=defaults.stabilization_window_seconds if window is None else int(window),
-        select_policy=cast(Literal["Max", "Min", "Disabled"], str(value.get("selectPolicy") or defaults.select_policy)),
-        policies=policies,
-    )
-
-
-def _current_cpu_utilization(status: Json) -> int | None:
-    for metric in status.get("currentMetrics") or []:
-        resource = metric.get("resource") or _EMPTY
-        if metric.get("type") == "Resource" and resource.get("name") == "cpu":
-            current = resource.get("current") or _EMPTY
-            return current.get("averageUtilization")
-    return None
-
-
 def translate_hpa(obj: Json) -> HPA:
-    meta = _meta(obj)
-    namespace = str(meta.get("namespace", ""))
-    spec = obj.get("spec") or _EMPTY
+    """The one HPA translation (shared with the embedded cluster, in the pure core) plus the status time."""
     status = obj.get("status") or _EMPTY
-    target = spec.get("scaleTargetRef") or _EMPTY
-    behavior = spec.get("behavior") or _EMPTY
-    conditions = tuple(
-        HPACondition(
-            type=str(c.get("type", "")),
-            status=str(c.get("status", "")),
-            reason=str(c.get("reason") or ""),
-            message=str(c.get("message") or ""),
-        )
-        for c in status.get("conditions") or []
-    )
-    return HPA(
-        namespace=namespace,
-        name=str(meta.get("name", "")),
-        target=ObjectRef(str(target.get("kind", "")), namespace, str(target.get("name", ""))),
-        min_replicas=int(spec.get("minReplicas") or 1),
-        max_replicas=int(spec.get("maxReplicas") or 1),
-        metrics=tuple(translate_metric_target(m) for m in spec.get("metrics") or []),
-        scale_up=translate_scaling_rules(behavior.get("scaleUp"), DEFAULT_SCALE_UP),
-        scale_down=translate_scaling_rules(behavior.get("scaleDown"), DEFAULT_SCALE_DOWN),
-        current_replicas=status.get("currentReplicas"),
-        desired_replicas=status.get("desiredReplicas"),
-        current_cpu_utilization_percent=_current_cpu_utilization(status),
-        conditions=conditions,
-        last_scale_time=parse_time(status.get("lastScaleTime")),
-    )
+    return replace(hpa_from_json(obj), last_scale_time=parse_time(status.get("lastScaleTime")))
 
 
 def translate_pdb(obj: Json) -> PodDisruptionBudget:

@@ -27,25 +27,12 @@ from k8s_optimizer.recommend import patches
 from k8s_optimizer.recommend.model import (
     DataUsed,
     HPASettings,
-    HPASimulationSummary,
     Recommendation,
     TimelinePoint,
 )
 from k8s_optimizer.recommend.policy import Policy
 
 MAX_TIMELINE_POINTS = 240
-
-
-def _summary(result: SimulationResult) -> HPASimulationSummary:
-    return HPASimulationSummary(
-        replica_hours=result.replica_hours,
-        cost_usd=result.cost_usd,
-        time_at_max_seconds=result.time_at_max_seconds,
-        time_at_min_seconds=result.time_at_min_seconds,
-        scale_events_per_hour=result.scale_events_per_hour,
-        max_utilization_percent=result.max_utilization_percent,
-        time_over_target_seconds=result.time_over_target_seconds,
-    )
 
 
 def _timeline(current: SimulationResult, proposed: SimulationResult) -> tuple[TimelinePoint, ...]:
@@ -69,7 +56,7 @@ def recommend_hpa(
     request = sum(container.cpu_request_millicores or 0 for container in workload.containers)
     if target is None or history is None or request <= 0 or len(hpa.metrics) > 1:
         return None
-    usage = aggregate_cpu_usage(history)
+    usage = aggregate_cpu_usage(history, resolution_seconds=policy.hpa_controller.sync_period_seconds)
     span = usage[-1].timestamp_seconds - usage[0].timestamp_seconds if usage else 0.0
     regular = max(2, math.ceil(span / policy.sparse_sample_interval_seconds))  # the strategies' gate
     if span < policy.min_history_seconds or len(usage) < min(policy.points_required, regular):
@@ -81,7 +68,12 @@ def recommend_hpa(
     def run(minimum: int, maximum: int, percent: int) -> SimulationResult:
         spec = spec_for(hpa, min_replicas=minimum, max_replicas=maximum, target_percent=percent)
         return simulate(
-            usage, spec, request_millicores_per_pod=request, initial_replicas=initial, replica_hour_usd=hour_usd
+            usage,
+            spec,
+            request_millicores_per_pod=request,
+            initial_replicas=initial,
+            replica_hour_usd=hour_usd,
+            config=policy.hpa_controller,
         )
 
     current = run(hpa.min_replicas, hpa.max_replicas, target)
@@ -100,13 +92,14 @@ def recommend_hpa(
 
 def _rationale(current: SimulationResult, best: SimulationResult, proposed: HPASettings) -> str:
     hours = current.duration_seconds / 3600
+    now, new = current.summary, best.summary
     return (
         f"replayed {hours:.1f} h of load through the HPA: min/max/target {current.min_replicas}/"
-        f"{current.max_replicas}/{current.target_utilization_percent} % → {current.replica_hours:.1f} replica-h, "
-        f"{current.time_at_max_seconds / 60:.0f} min at max, "
-        f"{current.time_over_target_seconds / 60:.0f} min over target; "
+        f"{current.max_replicas}/{current.target_utilization_percent} % → {now.replica_hours:.1f} replica-h, "
+        f"{now.time_at_max_seconds / 60:.0f} min at max, "
+        f"{now.time_over_target_seconds / 60:.0f} min over target; "
         f"{proposed.min_replicas}/{proposed.max_replicas}/{proposed.target_cpu_utilization_percent} % → "
-        f"{best.replica_hours:.1f} replica-h, {best.time_over_target_seconds / 60:.0f} min over target"
+        f"{new.replica_hours:.1f} replica-h, {new.time_over_target_seconds / 60:.0f} min over target"
     )
 
 
@@ -120,10 +113,13 @@ def _recommendation(
     points: int,
 ) -> Recommendation:
     hours = current.duration_seconds / 3600
-    savings = (current.cost_usd - best.cost_usd) / hours * prices.hours_per_month if hours else 0.0
+    savings = (current.summary.cost_usd - best.summary.cost_usd) / hours * prices.hours_per_month if hours else 0.0
     patch = patches.hpa_patch(proposed)
     ref = hpa.ref()
-    over = current.time_over_target_seconds > 0.05 * current.duration_seconds or current.time_at_max_seconds > 0
+    over = (
+        current.summary.time_over_target_seconds > 0.05 * current.duration_seconds
+        or current.summary.time_at_max_seconds > 0
+    )
     return Recommendation(
         id=patches.recommendation_id(ref, None, "hpa", proposed),
         target=ref,
@@ -143,6 +139,6 @@ def _recommendation(
         kubectl_patch=patches.kubectl_patch(ref, patch),
         verify_commands=patches.verify_commands(ref, None),
         timeline=_timeline(current, best),
-        simulation_current=_summary(current),
-        simulation_proposed=_summary(best),
+        simulation_current=current.summary,
+        simulation_proposed=best.summary,
     )

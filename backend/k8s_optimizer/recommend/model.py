@@ -11,7 +11,11 @@ from typing import Any, Literal
 
 from k8s_optimizer.analysis.anomalies import Anomaly
 from k8s_optimizer.analysis.cost import ClusterCost, CostLine
+from k8s_optimizer.analysis.hpa_simulation import SimulationSummary
 from k8s_optimizer.domain.objects import ObjectRef
+
+# The HPA replay's summary is one model (analysis/hpa_simulation.py); recommendations carry it as is.
+HPASimulationSummary = SimulationSummary
 
 __all__ = [
     "AnalysisReport",
@@ -108,17 +112,6 @@ class TimelinePoint:
     usage_millicores: float
     current_replicas: int
     proposed_replicas: int
-
-
-@dataclass(frozen=True, slots=True)
-class HPASimulationSummary:
-    replica_hours: float
-    cost_usd: float
-    time_at_max_seconds: float
-    time_at_min_seconds: float
-    scale_events_per_hour: float
-    max_utilization_percent: float
-    time_over_target_seconds: float
 
 
 @dataclass(frozen=True, slots=True)

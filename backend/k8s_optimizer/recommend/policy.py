@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from k8s_optimizer.analysis.cost import Prices
+from k8s_optimizer.domain.autoscaling import HpaControllerConfig
 from k8s_optimizer.domain.quantities import MIB
 
 PolicyName = Literal["balanced", "krr-simple", "vpa"]
@@ -39,6 +40,12 @@ class Policy(BaseModel):
     cpu_min_millicores: int = Field(10, ge=1, description="CPU floor per container (KRR 10 m).")
     memory_min_bytes: int = Field(100 * MIB, ge=MIB, description="Memory floor per container (KRR 100 MiB).")
     floors_per_pod: bool = Field(False, description="VPA: the floors are per pod, split evenly across containers.")
+    gates: Literal["strict", "krr", "none"] = Field(
+        "strict",
+        description="strict: ≥ min history and ≥ points (or regular sparse data); krr: ≥ points, short history only "
+        "warns (KRR); none: any sample (VPA).",
+    )
+    oom_bump: bool = Field(True, description="Raise memory after an OOM kill (VPA's bump; KRR's use_oomkill_data).")
     oom_bump_ratio: float = Field(1.2, ge=1, description="VPA OOM bump ratio.")
     oom_min_bump_bytes: int = Field(100 * MIB, ge=0, description="VPA minimum OOM bump (100 MiB).")
     krr_oom_buffer_fraction: float = Field(0.25, ge=0, description="KRR: memory ≥ OOM limit × (1 + this).")
@@ -50,15 +57,21 @@ class Policy(BaseModel):
     min_replicas: int = Field(2, ge=1, description="Replicas below this are a single point of failure.")
     hpa_target_utilization_percent: int = Field(70, ge=10, le=100, description="Default HPA target for proposals.")
     hpa_max_replicas_cap: int = Field(50, ge=1, description="Largest maxReplicas the HPA search proposes.")
+    hpa_controller: HpaControllerConfig = Field(
+        default_factory=HpaControllerConfig, description="The cluster's HPA controller settings the replay uses."
+    )
     cpu_limits: Literal["keep-ratio", "remove"] = Field(
         "keep-ratio", description="keep-ratio scales existing CPU limits with the request; remove drops them (KRR)."
     )
 
     @classmethod
     def named(cls, name: PolicyName) -> Policy:
-        """Presets: krr-simple = KRR `simple`; vpa = the VPA recommender; balanced = VPA target, KRR floors."""
-        if name == "krr-simple":
-            return cls(name=name, cpu_percentile=95, margin_fraction=0.15, cpu_limits="remove")
-        if name == "vpa":
-            return cls(name=name, cpu_min_millicores=25, memory_min_bytes=250 * MIB, floors_per_pod=True)
+        """Presets: krr-simple = KRR `simple`; vpa = the VPA recommender; balanced = VPA target, KRR floors,
+        strict gates and the OOM bump."""
+        if name == "krr-simple":  # KRR's defaults: allow_hpa off, use_oomkill_data off, < 3 h only warns
+            return cls(
+                name=name, cpu_percentile=95, margin_fraction=0.15, cpu_limits="remove", gates="krr", oom_bump=False
+            )
+        if name == "vpa":  # the recommender's flags: no data gate, OOM bump, per-pod minimums
+            return cls(name=name, cpu_min_millicores=25, memory_min_bytes=250 * MIB, floors_per_pod=True, gates="none")
         return cls(name=name)

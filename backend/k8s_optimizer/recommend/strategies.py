@@ -1,32 +1,21 @@
 """Right-sizing strategies behind one interface: container history + current spec + policy → proposal.
 
-`krr-simple` reproduces Robusta KRR's `simple` strategy; `vpa` reproduces the VPA recommender's
-estimators (decaying histograms, p90 target, p50/p95 bounds, +15 %, confidence widening, OOM bump);
-`balanced` is the VPA-style target with KRR's per-container floors and data gates. All three are
-HPA-aware: a CPU-utilisation HPA'd container gets its CPU request from per-pod usage and the HPA
-target instead of being shrunk into KRR's feedback loop.
+`krr-simple` is Robusta KRR's `simple` strategy with KRR's defaults, number for number (its rounding and
+minimums included; short history only warns; no OOM bump; an HPA on a resource leaves it alone).
+`vpa` is the VPA recommender's estimation, integer for integer, from raw series or from the history
+store's histograms (`analysis/vpa.py`). `balanced`, the default, is ours: VPA's target with KRR's
+per-container floors, stricter data gates (≥ 3 h and ≥ 100 points, or regular sparse data), VPA's OOM
+bump, and an HPA-aware CPU request (per-pod usage ÷ the HPA's target) instead of KRR's shrinking spiral.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from k8s_optimizer.analysis import histogram as vpa_histogram
-from k8s_optimizer.analysis.percentiles import (
-    CPU_FIRST_BUCKET_MILLICORES,
-    MEMORY_FIRST_BUCKET_BYTES,
-    bucket_weights,
-    buckets_percentile,
-    decay_weight,
-    interval_peaks,
-    linear_percentile,
-    values_of,
-)
+from k8s_optimizer.analysis import histogram as vpa_histogram, vpa
 from k8s_optimizer.domain.history import ContainerHistory, DecayingHistogram
 from k8s_optimizer.domain.objects import ContainerSpec
 from k8s_optimizer.domain.quantities import MIB, format_cpu, format_memory
@@ -42,13 +31,12 @@ from k8s_optimizer.recommend.model import (
 from k8s_optimizer.recommend.policy import Policy
 
 DAY_SECONDS = 86400.0
-_TIMESTAMP = operator.attrgetter("timestamp_seconds")
-_VALUE = operator.attrgetter("value")
 # VPA: confidence = min(lifespan days, samples / 1440) (one sample a minute for a day = 1).
 SAMPLES_PER_CONFIDENCE_DAY = 1440
 # KRR severity thresholds (core/models/severity.py): CPU in cores, memory in MiB.
 CPU_SEVERITY_CORES = (0.5, 0.25, 0.1)
 MEMORY_SEVERITY_MIB = (500, 250, 100)
+KRR_MIN_HISTORY_SECONDS = 3 * 3600.0  # history_range_enough: below it KRR warns and still recommends
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +75,6 @@ class _Data:
     pods: int
     confidence_days: float
     ooms_in_window: int
-    # the history store's VPA histograms (one per pod); used when every pod with data has one
     cpu_histograms: tuple[DecayingHistogram, ...] = ()
     memory_histograms: tuple[DecayingHistogram, ...] = ()
     histories: tuple[ContainerHistory, ...] = ()
@@ -126,35 +113,6 @@ def _gather(inputs: ContainerInputs) -> _Data:
     )  # fmt: skip
 
 
-def _per_pod_cpu(data: _Data, percentile: float) -> float:
-    """max over pods of each pod's CPU percentile: raw series when present, else that pod's histogram."""
-    best = 0.0
-    for history in data.histories:
-        if history.cpu_millicores:
-            best = max(best, linear_percentile(values_of(history.cpu_millicores), percentile))
-        elif history.cpu_histogram is not None and history.cpu_histogram.total_samples > 0:
-            best = max(best, vpa_histogram.percentile(history.cpu_histogram, percentile / 100))
-    return best
-
-
-def _memory_peak(data: _Data) -> float:
-    """Highest working set seen: raw series, else the top of the daily-peak histograms (≤ 5 % over)."""
-    raw = max((point.value for series in data.memory_by_pod for point in series), default=0.0)
-    from_histograms = max((vpa_histogram.percentile(h, 1.0) for h in data.memory_histograms), default=0.0)
-    return raw if data.memory_by_pod else from_histograms
-
-
-def _gate(data: _Data, policy: Policy) -> str | None:
-    """KRR's gates: ≥ 100 points and ≥ 3 h. Sparse but regular data (5-minute rollups, or a fast
-    simulation's scrapes) also passes when it has at least one point per `sparse_sample_interval_seconds`."""
-    if data.span_seconds < policy.min_history_seconds:
-        return f"not enough history: {_duration(data.span_seconds)} < {_duration(policy.min_history_seconds)}"
-    regular = max(2, math.ceil(data.span_seconds / policy.sparse_sample_interval_seconds))
-    if data.points < policy.points_required and data.points < regular:
-        return f"not enough data: {data.points} points < {policy.points_required} required"
-    return None
-
-
 def _duration(seconds: float) -> str:
     if seconds >= 2 * DAY_SECONDS:
         return f"{seconds / DAY_SECONDS:.1f} d"
@@ -163,24 +121,24 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min"
 
 
+def _gate(data: _Data, policy: Policy) -> str | None:
+    """The policy's data gate; a reason means "skip". KRR gates on points only, VPA on having samples."""
+    if data.points == 0:
+        return "no data"
+    if policy.gates == "none":
+        return None
+    if policy.gates == "strict" and data.span_seconds < policy.min_history_seconds:
+        return f"not enough history: {_duration(data.span_seconds)} < {_duration(policy.min_history_seconds)}"
+    regular = max(2, math.ceil(data.span_seconds / policy.sparse_sample_interval_seconds))
+    sparse_ok = policy.gates == "strict" and data.points >= regular  # 5-minute rollups, a fast simulation
+    if data.points < policy.points_required and not sparse_ok:
+        return f"not enough data: {data.points} points < {policy.points_required} required"
+    return None
+
+
 def _confidence_fraction(confidence_days: float) -> float:
     """Map VPA's confidence (days of data) onto 0..1: one day → 0.5, a week → 0.875."""
     return round(confidence_days / (confidence_days + 1), 3)
-
-
-def _floors(inputs: ContainerInputs, policy: Policy) -> tuple[int, int]:
-    if policy.floors_per_pod:
-        count = max(inputs.containers_in_pod, 1)
-        return math.ceil(policy.cpu_min_millicores / count), math.ceil(policy.memory_min_bytes / count)
-    return policy.cpu_min_millicores, policy.memory_min_bytes
-
-
-def _ceil_cpu(millicores: float, floor: int) -> int:
-    return max(math.ceil(millicores - 1e-9), floor)
-
-
-def _ceil_memory(memory_bytes: float, floor: int) -> int:
-    return max(math.ceil(memory_bytes / MIB - 1e-9) * MIB, floor)
 
 
 def value_severity(current: float | None, proposed: float | None, thresholds: tuple[float, ...]) -> Severity:
@@ -206,24 +164,25 @@ def _mib(memory_bytes: int | None) -> float | None:
     return None if memory_bytes is None else memory_bytes / MIB
 
 
-def _severities(current: ResourceValues, proposed: ResourceValues) -> tuple[Severity, Severity]:
-    cpu = worst_severity(
-        (
-            value_severity(
-                _cores(current.cpu_request_millicores), _cores(proposed.cpu_request_millicores), CPU_SEVERITY_CORES
-            ),
-            value_severity(
-                _cores(current.cpu_limit_millicores), _cores(proposed.cpu_limit_millicores), CPU_SEVERITY_CORES
-            ),
+def _severity(current: tuple[int | None, int | None], proposed: tuple[int | None, int | None], cpu: bool) -> Severity:
+    convert, thresholds = (_cores, CPU_SEVERITY_CORES) if cpu else (_mib, MEMORY_SEVERITY_MIB)
+    return worst_severity(
+        tuple(
+            value_severity(convert(now), convert(new), thresholds) for now, new in zip(current, proposed, strict=True)
         )
     )
-    memory = worst_severity(
-        (
-            value_severity(
-                _mib(current.memory_request_bytes), _mib(proposed.memory_request_bytes), MEMORY_SEVERITY_MIB
-            ),
-            value_severity(_mib(current.memory_limit_bytes), _mib(proposed.memory_limit_bytes), MEMORY_SEVERITY_MIB),
-        )
+
+
+def _severities(current: ResourceValues, proposed: ResourceValues) -> tuple[Severity, Severity]:
+    cpu = _severity(
+        (current.cpu_request_millicores, current.cpu_limit_millicores),
+        (proposed.cpu_request_millicores, proposed.cpu_limit_millicores),
+        cpu=True,
+    )
+    memory = _severity(
+        (current.memory_request_bytes, current.memory_limit_bytes),
+        (proposed.memory_request_bytes, proposed.memory_limit_bytes),
+        cpu=False,
     )
     return cpu, memory
 
@@ -250,7 +209,7 @@ def _skipped(inputs: ContainerInputs, strategy: str, data: _Data, reason: str) -
 
 @dataclass(frozen=True, slots=True)
 class _CpuProposal:
-    request_millicores: int
+    request_millicores: int | None
     lower_millicores: int | None
     upper_millicores: int | None
     rationale: str
@@ -264,28 +223,29 @@ class _MemoryProposal:
     rationale: str
 
 
-def _hpa_cpu(inputs: ContainerInputs, data: _Data, policy: Policy, floor: int) -> _CpuProposal | None:
-    """Per-pod request = per-pod p95 usage ÷ HPA target: keeps the HPA's arithmetic, breaks KRR's spiral."""
-    target = inputs.cpu_hpa_target_percent
-    if target is None:
-        return None
-    per_pod = _per_pod_cpu(data, 95)
-    request = _ceil_cpu(per_pod / (target / 100), floor)
-    text = (
-        f"HPA targets {target} % CPU: per-pod p95 {format_cpu(per_pod)} ÷ {target / 100:.2f} → {format_cpu(request)}"
-        f"; {_compare(inputs.spec.cpu_request_millicores, request, format_cpu)}"
-    )
-    return _CpuProposal(request, None, None, text)
+@dataclass(frozen=True, slots=True)
+class _Extra:
+    """What the assembler adds: a confidence other than VPA's, and notes for the rationale."""
+
+    confidence_days: float
+    notes: tuple[str, ...] = ()
+    confidence_factor: float = 1.0  # < 1 when numbers come from histogram bucket edges
 
 
-def _cpu_limit(inputs: ContainerInputs, request: int, policy: Policy) -> int | None:
+def _cpu_limit(inputs: ContainerInputs, request: int | None, policy: Policy) -> int | None:
     current_limit = inputs.spec.cpu_limit_millicores
-    if policy.cpu_limits == "remove" or current_limit is None:
+    if policy.cpu_limits == "remove" or current_limit is None or request is None:
         return None
     current_request = inputs.spec.cpu_request_millicores
+    if current_request and policy.name == "vpa":  # the VPA admission controller: limit × new / old, floored
+        return current_limit * request // current_request
     if current_request:
         return math.ceil(request * current_limit / current_request)
     return max(current_limit, request)
+
+
+def _ceil_memory(memory_bytes: float, floor: int) -> int:
+    return max(math.ceil(memory_bytes / MIB) * MIB, floor)
 
 
 def _memory_limit(inputs: ContainerInputs, request: int, policy: Policy) -> int | None:
@@ -295,13 +255,18 @@ def _memory_limit(inputs: ContainerInputs, request: int, policy: Policy) -> int 
     current_limit, current_request = inputs.spec.memory_limit_bytes, inputs.spec.memory_request_bytes
     if current_limit is None:
         return None
-    if current_request:
-        return _ceil_memory(request * current_limit / current_request, MIB)
+    if current_request:  # the VPA admission controller keeps the limit in proportion, in whole bytes, floored
+        return current_limit * request // current_request
     return max(current_limit, request)
 
 
 def _assemble(
-    inputs: ContainerInputs, policy: Policy, data: _Data, cpu: _CpuProposal, memory: _MemoryProposal
+    inputs: ContainerInputs,
+    policy: Policy,
+    data: _Data,
+    cpu: _CpuProposal,
+    memory: _MemoryProposal,
+    extra: _Extra,
 ) -> ContainerRecommendation:
     memory_request, memory_limit = memory.request_bytes, _memory_limit(inputs, memory.request_bytes, policy)
     memory_text = memory.rationale
@@ -316,194 +281,270 @@ def _assemble(
         memory_limit_bytes=memory_limit,
     )
     cpu_severity, memory_severity = _severities(inputs.current, proposed)
+    notes = "".join(f"; {note}" for note in extra.notes)
     return ContainerRecommendation(
         container=inputs.spec.name,
         strategy=policy.name,
         current=inputs.current,
         proposed=proposed,
         bounds=ResourceBounds(cpu.lower_millicores, cpu.upper_millicores, memory.lower_bytes, memory.upper_bytes),
-        confidence=_confidence_fraction(data.confidence_days),
+        confidence=round(_confidence_fraction(extra.confidence_days) * extra.confidence_factor, 3),
         data=DataUsed(data.span_seconds, data.points, data.pods),
-        rationale=f"{cpu.rationale}; {memory_text}",
+        rationale=f"{cpu.rationale}; {memory_text}{notes}",
         cpu_severity=cpu_severity,
         memory_severity=memory_severity,
     )
 
 
-class KrrSimple:
-    """KRR `simple`: CPU = max over pods of per-pod p95 (no limit); memory = peak × 1.15 (request = limit)."""
+class _Base:
+    """The shared recommend(): gate, then each strategy's CPU, memory and extras, then one assembly."""
 
-    name = "krr-simple"
+    name: str
 
     def recommend(self, inputs: ContainerInputs, policy: Policy) -> ContainerRecommendation:
         data = _gather(inputs)
         reason = _gate(data, policy)
         if reason is not None:
             return _skipped(inputs, self.name, data, reason)
-        cpu_floor, memory_floor = _floors(inputs, policy)
-        cpu = _hpa_cpu(inputs, data, policy, cpu_floor) or self._cpu(inputs, data, policy, cpu_floor)
-        return _assemble(inputs, policy, data, cpu, self._memory(inputs, data, policy, memory_floor))
+        cpu, memory, extra = self._propose(inputs, data, policy)
+        return _assemble(inputs, policy, data, cpu, memory, extra)
 
-    def _cpu(self, inputs: ContainerInputs, data: _Data, policy: Policy, floor: int) -> _CpuProposal:
-        per_pod = _per_pod_cpu(data, policy.cpu_percentile)
-        request = _ceil_cpu(per_pod, floor)
+    def _propose(
+        self, inputs: ContainerInputs, data: _Data, policy: Policy
+    ) -> tuple[_CpuProposal, _MemoryProposal, _Extra]:
+        raise NotImplementedError
+
+
+# -- KRR `simple` ------------------------------------------------------------------------------------------------
+def prometheus_quantile(values: list[float], q: float) -> float:
+    """Prometheus' quantile_over_time (KRR's PercentileCPULoader): rank q·(n−1), weighted between neighbours."""
+    ordered = sorted(values)
+    rank = q * (len(ordered) - 1)
+    lower = max(0, math.floor(rank))
+    upper = min(len(ordered) - 1, lower + 1)
+    weight = rank - math.floor(rank)
+    return ordered[lower] * (1 - weight) + ordered[upper] * weight
+
+
+def krr_round_cpu_millicores(cores: float, minimum_millicores: int) -> int:
+    """KRR's runner: ceil(cores × 10³) / 10³, then max(·, cpu_min / 1000); returned in millicores."""
+    rounded = math.ceil(cores * 10**3) / 10**3
+    return max(round(rounded * 1000), minimum_millicores)
+
+
+def krr_round_memory_bytes(memory_bytes: float, minimum_bytes: int) -> int:
+    """KRR's runner: ceil(bytes × 2⁻²⁰) / 2⁻²⁰ (whole MiB), then max(·, mem_min MiB)."""
+    precision = 1 / (1024**2)
+    return max(int(math.ceil(memory_bytes * precision) / precision), minimum_bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class _BucketBound:
+    """A value read from a histogram is its bucket's top edge: up to (top − bottom) / bottom over the truth."""
+
+    bottom: float
+    top: float
+
+    @property
+    def overshoot(self) -> float:
+        return (self.top - self.bottom) / self.bottom if self.bottom > 0 else 1.0
+
+    def note(self, what: str, formatter: Callable[[float], str]) -> str:
+        return (
+            f"{what} read from histogram buckets [{formatter(self.bottom)}, {formatter(self.top)}): "
+            f"up to +{self.overshoot * 100:.0f} % over the true value"
+        )
+
+
+def _bucket_bound(histogram: DecayingHistogram, value: float) -> _BucketBound:
+    scheme = vpa_histogram.Histogram.from_domain(histogram).scheme
+    index = max(scheme.bucket_of(value * (1 - 1e-12)), 0)
+    return _BucketBound(scheme.bucket_start(index), value)
+
+
+def _per_pod_cpu_cores(data: _Data, percentile: float) -> tuple[float, _BucketBound | None]:
+    """max over pods of each pod's quantile in cores: raw series when present, else that pod's histogram."""
+    best, bound = 0.0, None
+    for history in data.histories:
+        if history.cpu_millicores:
+            cores = [point.value / 1000 for point in history.cpu_millicores]
+            value, from_bucket = prometheus_quantile(cores, percentile / 100), None
+        elif history.cpu_histogram is not None and history.cpu_histogram.total_samples > 0:
+            top = vpa_histogram.percentile(history.cpu_histogram, percentile / 100)
+            value, from_bucket = top / 1000, _bucket_bound(history.cpu_histogram, top)
+        else:
+            continue
+        if value > best:
+            best, bound = value, from_bucket
+    return best, bound
+
+
+def _memory_peak(data: _Data) -> tuple[float, _BucketBound | None]:
+    """Highest working set seen: raw series, else the top bucket edge of the daily-peak histograms."""
+    if data.memory_by_pod:
+        return max(point.value for series in data.memory_by_pod for point in series), None
+    best, bound = 0.0, None
+    for histogram in data.memory_histograms:
+        top = vpa_histogram.percentile(histogram, 1.0)
+        if top > best:
+            best, bound = top, _bucket_bound(histogram, top)
+    return best, bound
+
+
+class KrrSimple(_Base):
+    """KRR `simple` with its defaults: CPU = max over pods of per-pod p95, no limit; memory = peak × 1.15."""
+
+    name = "krr-simple"
+
+    def _propose(
+        self, inputs: ContainerInputs, data: _Data, policy: Policy
+    ) -> tuple[_CpuProposal, _MemoryProposal, _Extra]:
+        notes: list[str] = []
+        if data.span_seconds < KRR_MIN_HISTORY_SECONDS:
+            notes.append(f"warning: {_duration(data.span_seconds)} of history < 3 h (KRR recommends anyway)")
+        cpu, cpu_bound = self._cpu(inputs, data, policy)
+        memory, memory_bound = self._memory(inputs, data, policy)
+        factor = 1.0
+        for what, bound, formatter in (("CPU", cpu_bound, format_cpu), ("memory", memory_bound, format_memory)):
+            if bound is not None:
+                notes.append(bound.note(what, formatter))
+                factor = min(factor, bound.bottom / bound.top)
+        return cpu, memory, _Extra(data.confidence_days, tuple(notes), factor)
+
+    def _cpu(self, inputs: ContainerInputs, data: _Data, policy: Policy) -> tuple[_CpuProposal, _BucketBound | None]:
         current = inputs.spec.cpu_request_millicores
+        if inputs.cpu_hpa_target_percent is not None:  # allow_hpa is off: KRR answers "?" (HPA detected)
+            return _CpuProposal(current, None, None, "CPU left as is: HPA detected (KRR's allow_hpa is off)"), None
+        cores, bound = _per_pod_cpu_cores(data, policy.cpu_percentile)
+        request = krr_round_cpu_millicores(cores, policy.cpu_min_millicores)
         text = (
-            f"p{policy.cpu_percentile:g} CPU {format_cpu(per_pod)} over {_duration(data.span_seconds)}"
+            f"p{policy.cpu_percentile:g} CPU {format_cpu(cores * 1000)} over {_duration(data.span_seconds)}"
             f" → {format_cpu(request)}; {_compare(current, request, format_cpu)}"
         )
-        return _CpuProposal(request, None, None, text)
+        return _CpuProposal(request, None, None, text), bound
 
-    def _memory(self, inputs: ContainerInputs, data: _Data, policy: Policy, floor: int) -> _MemoryProposal:
-        peak = _memory_peak(data)
+    def _memory(
+        self, inputs: ContainerInputs, data: _Data, policy: Policy
+    ) -> tuple[_MemoryProposal, _BucketBound | None]:
+        peak, bound = _memory_peak(data)
         needed = peak * (1 + policy.margin_fraction)
         text = f"memory peak {format_memory(peak)} × {1 + policy.margin_fraction:.2f}"
         limit = inputs.spec.memory_limit_bytes
-        if data.ooms_in_window and limit:
+        if policy.oom_bump and data.ooms_in_window and limit:  # use_oomkill_data (off in KRR's defaults)
             oom_needed = limit * (1 + policy.krr_oom_buffer_fraction)
             if oom_needed > needed:
                 needed = oom_needed
                 text = f"OOMKilled at limit {format_memory(limit)} × {1 + policy.krr_oom_buffer_fraction:.2f}"
-        request = _ceil_memory(needed, floor)
-        current = inputs.spec.memory_request_bytes
-        text += f" → {format_memory(request)}; {_compare(current, request, format_memory)}"
-        return _MemoryProposal(request, None, None, text)
+        request = krr_round_memory_bytes(needed, policy.memory_min_bytes)
+        text += f" → {format_memory(request)}; {_compare(inputs.spec.memory_request_bytes, request, format_memory)}"
+        return _MemoryProposal(request, None, None, text), bound
 
 
-def _confidence_multipliers(confidence_days: float) -> tuple[float, float | None]:
-    """VPA: lower × (1 + 0.001/conf)^-2, upper × (1 + 1/conf); no data → no upper bound."""
-    if confidence_days <= 0:
-        return 0.0, None
-    return (1 + 0.001 / confidence_days) ** -2, 1 + 1 / confidence_days
+# -- the VPA recommender (vpa) and ours (balanced) ------------------------------------------------------------------
+def _aggregate(inputs: ContainerInputs, policy: Policy) -> vpa.VpaAggregate:
+    """The store's histograms when every pod with data has them (the OOM bump is in them), else raw series."""
+    stored = vpa.from_store(inputs.histories)
+    if stored is not None:
+        return stored
+    return vpa.from_series(
+        inputs.histories,
+        memory_request_bytes=inputs.spec.memory_request_bytes,
+        oom_bump=policy.oom_bump,
+        half_life_seconds=policy.half_life_seconds,
+    )
 
 
-def _cpu_samples(data: _Data, policy: Policy) -> tuple[list[float], list[float]]:
-    """Values and VPA decay weights 2^((t − newest)/halfLife) (see percentiles.decay_weight).
-
-    VPA also multiplies each CPU sample by max(request in cores, 0.1); raw series carry no request
-    history, so that factor is the same for every sample and cancels out of every percentile.
-    """
-    newest = max(series[-1].timestamp_seconds for series in data.cpu_by_pod)
-    points = list(itertools.chain.from_iterable(data.cpu_by_pod))
-    ages = map(operator.sub, map(_TIMESTAMP, points), itertools.repeat(newest))
-    weights = list(map(math.exp2, map(operator.truediv, ages, itertools.repeat(policy.half_life_seconds))))
-    return list(map(_VALUE, points)), weights
+def _minimums(inputs: ContainerInputs, policy: Policy) -> tuple[int, int]:
+    """vpa: the per-pod minimums split across containers, truncated; balanced: KRR's per-container floors."""
+    if not policy.floors_per_pod:
+        return policy.cpu_min_millicores, policy.memory_min_bytes
+    fraction = 1.0 / max(inputs.containers_in_pod, 1)
+    cpu = vpa.scale(vpa.resource_amount(policy.cpu_min_millicores * 0.001 * 1000.0), fraction)
+    return cpu, vpa.scale(vpa.resource_amount(float(policy.memory_min_bytes)), fraction)
 
 
-def _memory_peaks(data: _Data, policy: Policy) -> list[tuple[float, float]]:
-    peaks = [
-        peak for series in data.memory_by_pod for peak in interval_peaks(series, policy.memory_aggregation_seconds)
-    ]
-    if not peaks:
-        return []
-    newest = max(peak.timestamp_seconds for peak in peaks)
-    return [(peak.value, decay_weight(peak.timestamp_seconds, newest, policy.half_life_seconds)) for peak in peaks]
+def _percentiles(policy: Policy, *, memory: bool) -> vpa.Percentiles:
+    target = policy.memory_percentile if memory else policy.cpu_percentile
+    return vpa.Percentiles(target / 100, policy.cpu_lower_percentile / 100, policy.cpu_upper_percentile / 100)
 
 
-class VpaStyle:
-    """The VPA recommender's estimators on our history (raw points → the same bucketed, decayed walk)."""
+class VpaStyle(_Base):
+    """The VPA recommender's estimators (`vpa`), or ours built on them (`balanced`)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def recommend(self, inputs: ContainerInputs, policy: Policy) -> ContainerRecommendation:
-        data = _gather(inputs)
-        reason = _gate(data, policy)
-        if reason is not None:
-            return _skipped(inputs, self.name, data, reason)
-        cpu_floor, memory_floor = _floors(inputs, policy)
-        cpu = _hpa_cpu(inputs, data, policy, cpu_floor) or self._cpu(inputs, data, policy, cpu_floor)
-        return _assemble(inputs, policy, data, cpu, self._memory(inputs, data, policy, memory_floor))
+    def _propose(
+        self, inputs: ContainerInputs, data: _Data, policy: Policy
+    ) -> tuple[_CpuProposal, _MemoryProposal, _Extra]:
+        aggregate = _aggregate(inputs, policy)
+        confidence = aggregate.confidence_days()
+        cpu_min, memory_min = _minimums(inputs, policy)
+        cpu = self._hpa_cpu(inputs, data, policy, cpu_min) or self._cpu(inputs, aggregate, policy, cpu_min)
+        memory = self._memory(inputs, data, aggregate, policy, memory_min)
+        notes: tuple[str, ...] = ()
+        if policy.name == "balanced":
+            notes = ("balanced: VPA's estimate with KRR's floors, ≥ 3 h and ≥ 100 points, OOM kills bump memory",)
+        return cpu, memory, _Extra(confidence, notes)
 
-    def _cpu(self, inputs: ContainerInputs, data: _Data, policy: Policy, floor: int) -> _CpuProposal:
-        percentile = _cpu_percentiles(inputs, data, policy)
-        margin = 1 + policy.margin_fraction
-        raw = percentile(policy.cpu_percentile)
-        target = _ceil_cpu(raw * margin, floor)
-        lower_factor, upper_factor = _confidence_multipliers(data.confidence_days)
-        lower = percentile(policy.cpu_lower_percentile) * margin
-        upper = percentile(policy.cpu_upper_percentile) * margin
-        current = inputs.spec.cpu_request_millicores
+    def _hpa_cpu(self, inputs: ContainerInputs, data: _Data, policy: Policy, floor: int) -> _CpuProposal | None:
+        target = inputs.cpu_hpa_target_percent
+        if target is None:
+            return None
+        if policy.name == "vpa":  # VPA and an HPA on the same CPU fight each other (VPA's own docs)
+            return _CpuProposal(inputs.spec.cpu_request_millicores, None, None, "CPU left as is: an HPA scales on CPU")
+        cores, _ = _per_pod_cpu_cores(data, 95)
+        per_pod = cores * 1000
+        request = max(math.ceil(per_pod / (target / 100) - 1e-9), floor)
         text = (
-            f"p{policy.cpu_percentile:g} CPU {format_cpu(raw)} over {_duration(data.span_seconds)}"
-            f" × {margin:.2f} → {format_cpu(target)}; {_compare(current, target, format_cpu)}"
+            f"HPA targets {target} % CPU: per-pod p95 {format_cpu(per_pod)} ÷ {target / 100:.2f} → "
+            f"{format_cpu(request)}; {_compare(inputs.spec.cpu_request_millicores, request, format_cpu)}"
         )
-        return _CpuProposal(
-            target,
-            _ceil_cpu(lower * lower_factor, floor),
-            None if upper_factor is None else _ceil_cpu(upper * upper_factor, floor),
-            text,
-        )
+        return _CpuProposal(request, None, None, text)
 
-    def _memory(self, inputs: ContainerInputs, data: _Data, policy: Policy, floor: int) -> _MemoryProposal:
-        percentile, peak, from_histograms = _memory_percentiles(data, policy)
+    def _cpu(self, inputs: ContainerInputs, aggregate: vpa.VpaAggregate, policy: Policy, floor: int) -> _CpuProposal:
+        bounds = vpa.estimate(
+            aggregate.cpu,
+            _percentiles(policy, memory=False),
+            policy.margin_fraction,
+            aggregate.confidence_days(),
+            floor,
+        )
+        raw = bounds.target_edge
+        text = (
+            f"p{policy.cpu_percentile:g} CPU {format_cpu(raw)} over {_duration(_cpu_span(aggregate))}"
+            f" × {1 + policy.margin_fraction:.2f} → {format_cpu(bounds.target)}; "
+            f"{_compare(inputs.spec.cpu_request_millicores, bounds.target, format_cpu)}"
+        )
+        return _CpuProposal(bounds.target, bounds.lower, bounds.upper, text)
+
+    def _memory(
+        self, inputs: ContainerInputs, data: _Data, aggregate: vpa.VpaAggregate, policy: Policy, floor: int
+    ) -> _MemoryProposal:
+        bounds = vpa.estimate(
+            aggregate.memory,
+            _percentiles(policy, memory=True),
+            policy.margin_fraction,
+            aggregate.confidence_days(),
+            floor,
+        )
+        raw = bounds.target_edge
         margin = 1 + policy.margin_fraction
-        raw = percentile(policy.memory_percentile)
-        needed = raw * margin
         text = f"p{policy.memory_percentile:g} of daily memory peaks {format_memory(raw)} × {margin:.2f}"
-        # the store's histograms already hold VPA's bumped OOM peak; raw series need the bump applied here
-        if data.ooms_in_window and from_histograms:
-            text += f" (VPA's OOM bump for {data.ooms_in_window} OOM kill(s) included)"
-        if data.ooms_in_window and not from_histograms:
-            used = max(float(inputs.spec.memory_request_bytes or 0), peak)
-            bumped = max(used + policy.oom_min_bump_bytes, used * policy.oom_bump_ratio)
-            if bumped > needed:
-                needed = bumped
-                text = f"OOMKilled: max({format_memory(used)} + 100Mi, × {policy.oom_bump_ratio:g})"
-        target = _ceil_memory(needed, floor)
-        lower_factor, upper_factor = _confidence_multipliers(data.confidence_days)
-        lower = percentile(policy.cpu_lower_percentile) * margin
-        upper = percentile(policy.cpu_upper_percentile) * margin
-        current = inputs.spec.memory_request_bytes
-        text += f" → {format_memory(target)}; {_compare(current, target, format_memory)}"
-        return _MemoryProposal(
-            target,
-            _ceil_memory(lower * lower_factor, floor),
-            None if upper_factor is None else max(_ceil_memory(upper * upper_factor, floor), target),
-            text,
-        )
+        if data.ooms_in_window and (policy.oom_bump or aggregate.from_store):
+            text += f" (VPA's OOM bump for {data.ooms_in_window} OOMKilled included)"
+        target, lower, upper = bounds.target, bounds.lower, bounds.upper
+        if policy.name != "vpa":  # balanced rounds memory up to whole MiB
+            target, lower = _ceil_memory(target, floor), _ceil_memory(lower, floor)
+            upper = None if upper is None else _ceil_memory(upper, floor)
+        text += f" → {format_memory(target)}; {_compare(inputs.spec.memory_request_bytes, target, format_memory)}"
+        return _MemoryProposal(target, lower, upper, text)
 
 
-Percentile = Callable[[float], float]  # percentile in 0..100 → value
-
-
-def _from_histograms(histograms: tuple[DecayingHistogram, ...]) -> Percentile:
-    merged = vpa_histogram.merge_all(list(histograms))
-    assert merged is not None
-
-    def percentile(p: float) -> float:
-        return vpa_histogram.percentile(merged, p / 100)
-
-    return percentile
-
-
-def _from_buckets(buckets: dict[int, float], first_bucket: float) -> Percentile:
-    def percentile(p: float) -> float:
-        return buckets_percentile(buckets, p, first_bucket) or 0.0
-
-    return percentile
-
-
-def _uses_histograms(histograms: tuple[DecayingHistogram, ...], series: tuple[tuple[UsagePoint, ...], ...]) -> bool:
-    """The store's VPA histograms when every pod with data has one (they span the whole window)."""
-    return bool(histograms) and len(histograms) >= len(series)
-
-
-def _cpu_percentiles(inputs: ContainerInputs, data: _Data, policy: Policy) -> Percentile:
-    if _uses_histograms(data.cpu_histograms, data.cpu_by_pod):
-        return _from_histograms(data.cpu_histograms)
-    buckets = bucket_weights(*_cpu_samples(data, policy), CPU_FIRST_BUCKET_MILLICORES)
-    return _from_buckets(buckets, CPU_FIRST_BUCKET_MILLICORES)
-
-
-def _memory_percentiles(data: _Data, policy: Policy) -> tuple[Percentile, float, bool]:
-    """(percentile function, highest peak, whether it came from the store's histograms)."""
-    if _uses_histograms(data.memory_histograms, data.memory_by_pod):
-        percentile = _from_histograms(data.memory_histograms)
-        return percentile, percentile(100), True
-    peaks = _memory_peaks(data, policy)
-    buckets = bucket_weights([v for v, _ in peaks], [w for _, w in peaks], MEMORY_FIRST_BUCKET_BYTES)
-    return _from_buckets(buckets, MEMORY_FIRST_BUCKET_BYTES), max((v for v, _ in peaks), default=0.0), False
+def _cpu_span(aggregate: vpa.VpaAggregate) -> float:
+    if aggregate.first_cpu_seconds is None or aggregate.last_cpu_seconds is None:
+        return 0.0
+    return aggregate.last_cpu_seconds - aggregate.first_cpu_seconds
 
 
 def strategy_for(policy: Policy) -> Strategy:

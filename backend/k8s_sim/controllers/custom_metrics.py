@@ -10,43 +10,11 @@ usual ones for that counter; any other `Pods` metric has no source (the HPA show
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from dataclasses import replace
-from typing import Any
-
-from k8s_optimizer.analysis.hpa import HpaSpec, MetricTarget, spec_from_k8s
-from k8s_optimizer.domain.quantities import parse_quantity
 from k8s_sim.controllers.base import Key
 from k8s_sim.load import LoadModel
 
 REQUESTS_METRICS = ("http_requests_per_second", "http_requests")
 RESOURCES = ("cpu", "memory")
-
-
-def _pods_target(raw: Mapping[str, Any]) -> MetricTarget | None:
-    source = raw.get("pods") or {}
-    name = str((source.get("metric") or {}).get("name", ""))
-    value = (source.get("target") or {}).get("averageValue")
-    if not name or name in RESOURCES or value is None:
-        return None
-    return MetricTarget(resource=name, average_value_milli=math.ceil(parse_quantity(value) * 1000))
-
-
-def hpa_spec(spec: Mapping[str, Any]) -> HpaSpec:
-    """spec_from_k8s plus `Pods` metrics (as AverageValue targets named by the metric), in spec order."""
-    base = spec_from_k8s(spec)
-    metrics: list[MetricTarget] = []
-    for raw in spec.get("metrics") or ():
-        if raw.get("type") == "Pods":
-            target = _pods_target(raw)
-        elif raw.get("type") in ("Resource", "ContainerResource"):
-            target = spec_from_k8s({"maxReplicas": 1, "metrics": [raw]}).metrics[0]
-        else:
-            target = None
-        if target is not None:
-            metrics.append(target)
-    return replace(base, metrics=tuple(metrics)) if metrics else base
 
 
 def is_pods_metric(name: str) -> bool:

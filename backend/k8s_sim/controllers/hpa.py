@@ -1,5 +1,8 @@
 """The HorizontalPodAutoscaler controller (autoscaling/v2), running analysis/hpa.py every 15 s simulated.
 
+The HPA object is read with the same pure translation the backend uses (`domain.autoscaling`), so a
+quantity tolerance ("50m"), `minReplicas: 0` and every metric source mean here what they mean there.
+
 Each sync reads the scale target's `spec.replicas` and selector, the selected pods and their latest
 metrics.k8s.io readings, steps the HPA's in-memory state (recommendations + scale events, as the real
 controller keeps them), writes `spec.replicas` of the target when it rescales (with a SuccessfulRescale
@@ -15,12 +18,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from k8s_optimizer.analysis.hpa import Decision, HpaState, MetricResult, PodReading
+from k8s_optimizer.analysis.hpa import Decision, HpaState, MetricResult, PodReading, readings_key
+from k8s_optimizer.domain.autoscaling import hpa_from_json
 from k8s_optimizer.domain.quantities import format_cpu, parse_cpu_millicores, parse_memory_bytes
 from k8s_sim import resources as r
 from k8s_sim.admission import selector_matches
 from k8s_sim.controllers.base import Key, Recorder, condition, key_of, parse_time, set_condition
-from k8s_sim.controllers.custom_metrics import hpa_spec, is_pods_metric, pod_value_milli
+from k8s_sim.controllers.custom_metrics import is_pods_metric, pod_value_milli
 from k8s_sim.load import LoadModel
 from k8s_sim.store import Obj, ObjectStore, ResourceType, WatchEvent
 
@@ -59,10 +63,14 @@ class HpaController:
         if target is None or rt is None:
             return self._no_target(hpa, ref)
         state = self.states.setdefault((namespace, name), HpaState())
-        spec = hpa_spec(hpa["spec"])  # Resource metrics, and Pods metrics served from the load model
-        pods = {resource: self._pods(target, resource) for resource in {m.resource for m in spec.metrics}}
+        model = hpa_from_json(hpa)  # Resource metrics, and Pods metrics served from the load model
+        pods = {
+            readings_key(metric): self._pods(target, metric.resource or metric.metric_name or "", metric.container)
+            for metric in model.metrics
+            if metric.resource or (metric.type == "Pods" and metric.metric_name)
+        }
         current = int(target["spec"].get("replicas", 1))
-        decision = state.step(spec, now_seconds=now, current_replicas=current, pods=pods)
+        decision = state.step(model, now_seconds=now, current_replicas=current, pods=pods)
         if decision.rescale:
             self._rescale(rt, target, decision.desired_replicas)
             message = f"New size: {decision.desired_replicas}; reason: {decision.reason}"
@@ -71,22 +79,24 @@ class HpaController:
             self._record_errors(hpa, decision)
         return self._write_status(hpa, decision, now) or decision.rescale
 
-    def _pods(self, target: Obj, resource: str) -> list[PodReading]:
+    def _pods(self, target: Obj, resource: str, container: str | None) -> list[PodReading]:
         selector = target["spec"].get("selector")
         namespace = target["metadata"]["namespace"]
         readings: list[PodReading] = []
         for pod in self.store.list_objects(r.PODS, namespace):
             if not selector_matches(selector, pod["metadata"].get("labels") or {}):
                 continue
-            readings.append(self._reading(pod, resource))
+            readings.append(self._reading(pod, resource, container))
         return readings
 
-    def _reading(self, pod: Obj, resource: str) -> PodReading:
+    def _reading(self, pod: Obj, resource: str, container: str | None) -> PodReading:
         """A pod as the controller sees it, quantities in milli-units (Quantity.MilliValue())."""
         key = key_of(pod)
         status = pod.get("status", {})
         ready = condition(status.get("conditions") or [], "Ready")
         metrics = self.load.readings.get(key)
+        if metrics and container:  # a container metric reads that container alone (missing: no metric)
+            metrics = {name: reading for name, reading in metrics.items() if name == container}
         usage = None
         if metrics and resource == "cpu":
             usage = math.ceil(sum(reading.cpu_nanocores for reading in metrics.values()) / 1_000_000)
@@ -95,16 +105,16 @@ class HpaController:
         elif is_pods_metric(resource):
             usage = pod_value_milli(self.load, key, resource)
         requests: dict[str, int | None] = {}
-        for container in pod["spec"].get("containers") or ():
-            request = ((container.get("resources") or {}).get("requests") or {}).get(resource)
-            requests[container["name"]] = _milli(resource, request) if request is not None else None
+        for spec in pod["spec"].get("containers") or ():
+            request = ((spec.get("resources") or {}).get("requests") or {}).get(resource)
+            requests[spec["name"]] = _milli(resource, request) if request is not None else None
         return PodReading(
             name=key[1],
             requests_milli=requests,
             usage_milli=usage,
             phase=str(status.get("phase", "Pending")),
             deleting=bool(pod["metadata"].get("deletionTimestamp")),
-            ready=None if ready is None else ready.get("status") == "True",
+            ready=None if ready is None else str(ready.get("status", "Unknown")),
             start_seconds=parse_time(status.get("startTime")),
             ready_transition_seconds=(parse_time(ready.get("lastTransitionTime")) or 0.0) if ready else 0.0,
             metric_timestamp_seconds=self.load.sample_seconds or 0.0,
@@ -119,8 +129,7 @@ class HpaController:
     def _record_errors(self, hpa: Obj, decision: Decision) -> None:
         first = next((m for m in decision.metrics if m.error), None)
         if first is not None and first.error:
-            reason = "FailedGetPodsMetric" if is_pods_metric(first.target.resource) else "FailedGetResourceMetric"
-            self.recorder.record(hpa, "Warning", reason, first.error, _COMPONENT)
+            self.recorder.record(hpa, "Warning", first.condition_reason, first.error, _COMPONENT)
         self.recorder.record(hpa, "Warning", "FailedComputeMetricsReplicas", str(decision.error), _COMPONENT)
 
     def _no_target(self, hpa: Obj, ref: Obj) -> bool:
@@ -177,9 +186,13 @@ def _metric_statuses(results: Sequence[MetricResult]) -> list[Obj]:
         if result.utilization_percent is not None:
             current["averageUtilization"] = result.utilization_percent
         if result.average_value_milli is not None:
-            current["averageValue"] = _milli_quantity(result.target.resource, result.average_value_milli)
-        if is_pods_metric(result.target.resource):
-            statuses.append({"type": "Pods", "pods": {"metric": {"name": result.target.resource}, "current": current}})
+            current["averageValue"] = _milli_quantity(
+                result.target.resource or result.target.metric_name or "", result.average_value_milli
+            )
+        if result.target.type == "Pods":
+            statuses.append(
+                {"type": "Pods", "pods": {"metric": {"name": result.target.metric_name}, "current": current}}
+            )
             continue
         source: Obj = {"name": result.target.resource, "current": current}
         if result.target.container:

@@ -114,3 +114,28 @@ async def test_hpa_on_memory_average_value() -> None:
         assert _replicas(cluster, "mem-app") == 10
         status = cluster.store.require(r.HPAS, "default", "mem-app")["status"]
         assert status["currentMetrics"][0]["resource"]["name"] == "memory"
+
+
+async def test_quantity_tolerance_is_reconciled_and_does_not_block_later_hpas() -> None:
+    # issue #14 item 8: `tolerance: "50m"` is a Kubernetes quantity; parsing it with float() raised on every pass
+    # and the HPAs sorting after it were never reconciled
+    async with running_cluster("demo") as cluster:
+        container = {
+            "name": "app",
+            "image": "busybox:1.36.1",
+            "resources": {"requests": {"cpu": "100m", "memory": "32Mi"}},
+        }
+        for name in ("a-tolerant", "b-plain"):
+            cluster.store.create(
+                r.DEPLOYMENTS, deployment("default", name, replicas=1, container=container, annotations=STEADY)
+            )
+        tolerant = _hpa("a-tolerant")
+        tolerant["spec"]["behavior"] = {"scaleUp": {"tolerance": "50m"}, "scaleDown": {"tolerance": "0.2"}}  # type: ignore[index]
+        cluster.store.create(r.HPAS, tolerant)
+        cluster.store.create(r.HPAS, _hpa("b-plain"))
+        await cluster.advance(60)
+        # behavior path: 200 % against 50 % wants 4; the default scale-up policies allow max(1 + 4, 2 × 1) = 5
+        assert _replicas(cluster, "a-tolerant") == 4
+        assert _replicas(cluster, "b-plain") == 4
+        stored = cluster.store.require(r.HPAS, "default", "a-tolerant")["spec"]["behavior"]
+        assert stored["scaleUp"]["tolerance"] == "50m"

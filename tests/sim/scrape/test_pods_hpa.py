@@ -117,6 +117,6 @@ async def test_pods_hpa_knob_adds_a_scaled_service() -> None:
         # ~34 requests/s over 3 pods is above 10 per pod (seed 1, this start): one step up to 4, then held
         assert len(pods_of(cluster, "rps-demo", "rps-api")) == hpa["status"]["currentReplicas"] == 4
         assert [e["message"] for e in events_for(cluster, "rps-api", "SuccessfulRescale")] == [
-            "New size: 4; reason: http_requests_per_second resource above target"
+            "New size: 4; reason: pods metric http_requests_per_second above target"
         ]
         assert 30 <= cluster.load.workload_rps[("rps-demo", "rps-api")] <= 40
