@@ -1,11 +1,11 @@
 """Prometheus answers → `WorkloadHistory` values: owners, per-pod series, VPA histograms, OOMs, replicas.
 
 Runs in a worker thread (folding a namespace's points into histograms is CPU work). The histograms are
-the same `ContainerAggregate` the SQLite store keeps, fed with the points Prometheus returned (CPU the
-average over each step, memory the peak of each step), so every strategy reads Prometheus history the
-way it reads the store's; a histogram's sample count is the count Prometheus holds (VPA's confidence
-counts samples, not query steps), and its first and last samples are the data actually returned, so
-the 3-hour gate applies to that.
+handed over as series when the pass fits the series budget (CPU the average over each step, memory the
+peak of each step), so every strategy computes exactly what it computes from the same series read
+directly; beyond the budget they are the same `ContainerAggregate` the SQLite store keeps, rebuilt from
+server-side quantiles and daily peaks, with the sample count Prometheus holds. Either way the first and
+last points are the data actually returned, so the 3-hour gate applies to that.
 """
 
 from __future__ import annotations
@@ -214,8 +214,10 @@ def assemble(
             key=key,
             cpu_millicores=_points(cpu_samples, 1000.0) if with_series else (),
             memory_bytes=_points(memory_samples) if with_series else (),
-            cpu_histogram=cpu_histogram,
-            memory_histogram=memory_histogram,
+            # with the series at hand the strategies read them exactly as from any direct read; histograms
+            # only stand in for series that stay on the server
+            cpu_histogram=None if with_series else cpu_histogram,
+            memory_histogram=None if with_series else memory_histogram,
             oom_kill_times_seconds=ooms.get(key, ()),
             restart_count_in_window=restarts.get(key, 0),
         )
