@@ -51,6 +51,13 @@ async def _serve(args: argparse.Namespace, faults: Faults) -> int:
         write_kubeconfig(args.kubeconfig_out, url)
     targets: asyncio.Task[None] | None = None
     if getattr(args, "prometheus_config_out", None) is not None:
+        if args.speed != 1 or args.history_hours > 0:
+            log.warning(
+                "kubelet sample timestamps are simulated time: with --speed %s and --history-hours %s they run "
+                "ahead of the clock Prometheus queries at; use --speed 1 and --backfill-days for history",
+                args.speed,
+                args.history_hours,
+            )
         writer = TargetWriter(cluster.store, args.prometheus_config_out, f"{client_host(args.host)}:{port}")
         writer.write_config()
         targets = asyncio.create_task(_keep_targets(writer), name="prometheus-targets")

@@ -31,7 +31,7 @@ from k8s_sim.controllers.base import Key
 from k8s_sim.load import SAMPLE_SECONDS, Model, PodEntry
 from k8s_sim.metrics import NODE_SYSTEM_CPU_NANOCORES, NODE_SYSTEM_MEMORY_BYTES
 from k8s_sim.scrape.counters import ContainerCounter
-from k8s_sim.scrape.exposition import Family, MetricType, escape, format_value, openmetrics_header
+from k8s_sim.scrape.exposition import MetricType, escape, format_value, openmetrics_header
 from k8s_sim.scrape.kubelet import (
     CPU_HELP,
     MEMORY_HELP,
@@ -81,8 +81,9 @@ class _Totals:
 
     node_cpu: dict[str, list[float]] = field(default_factory=dict)
     node_memory: dict[str, list[float]] = field(default_factory=dict)
-    seeds: dict[tuple[Key, str], float] = field(default_factory=dict)
+    seeds: dict[tuple[Key, str], float] = field(default_factory=dict)  # (pod, container) → last counter value
     pod_cpu_seeds: dict[Key, float] = field(default_factory=dict)
+    node_cpu_seeds: dict[str, float] = field(default_factory=dict)
 
 
 def _series_prefix(name: str, labels: dict[str, str]) -> str:
@@ -295,7 +296,7 @@ class Backfill:
             cpu.series("container_cpu_usage_seconds_total", {**labels, "cpu": "total"}, counter)
             node_memory = [m + NODE_SYSTEM_MEMORY_BYTES for m in totals.node_memory.get(name, [0.0] * len(self.times))]
             memory.series("container_memory_working_set_bytes", labels, node_memory, integer=True)
-            totals.seeds[(("", name), "")] = counter[-1]
+            totals.node_cpu_seeds[name] = counter[-1]
 
     def _pods_series(
         self, cpu: _Writer, memory: _Writer, http: _Writer, totals: _Totals, requests: dict[Key, float]
@@ -345,10 +346,9 @@ class Backfill:
         """The live counters continue from the last values of the history."""
         bank = self.source.bank
         for (key, name), value in totals.seeds.items():
-            if name == "" and key[0] == "":
-                bank.node_cpu_seconds[key[1]] = value
-            else:
-                bank.containers[(key, name)] = ContainerCounter(bank.container_ids(key).get(name, ""), value)
+            bank.containers[(key, name)] = ContainerCounter(bank.container_ids(key).get(name, ""), value)
+        for node, value in totals.node_cpu_seeds.items():
+            bank.node_cpu_seconds[node] = value
         for key, value in totals.pod_cpu_seeds.items():
             bank.pod_cpu_seconds[key] = value
         for key, value in requests.items():
@@ -375,4 +375,4 @@ def write_backfill(
     return backfill.write(path)
 
 
-__all__ = ["DEFAULT_GROUPS", "DEFAULT_STEP_SECONDS", "GROUPS", "Backfill", "BackfillStats", "Family", "write_backfill"]
+__all__ = ["DEFAULT_GROUPS", "DEFAULT_STEP_SECONDS", "GROUPS", "Backfill", "BackfillStats", "write_backfill"]

@@ -87,16 +87,28 @@ class StateMetrics:
             "The number of requested limit resource by a container. It is recommended to use the "
             "kube_pod_resource_limits metric exposed by kube-scheduler instead, as it is more precise.",
         )
-        restarts = Family(
-            "kube_pod_container_status_restarts_total",
-            "counter",
-            "[STABLE] The number of container restarts per container.",
-        )
-        terminated = Family(
-            "kube_pod_container_status_last_terminated_reason",
-            "gauge",
-            "Describes the last reason the container was in terminated state.",
-        )
+        status = {
+            "restarts": Family(
+                "kube_pod_container_status_restarts_total",
+                "counter",
+                "[STABLE] The number of container restarts per container.",
+            ),
+            "terminated": Family(
+                "kube_pod_container_status_last_terminated_reason",
+                "gauge",
+                "Describes the last reason the container was in terminated state.",
+            ),
+            "exitcode": Family(
+                "kube_pod_container_status_last_terminated_exitcode",
+                "gauge",
+                "Describes the exit code for the last container in terminated state.",
+            ),
+            "waiting": Family(
+                "kube_pod_container_status_waiting_reason",
+                "gauge",
+                "Describes the reason the container is currently in waiting state.",
+            ),
+        }
         for pod in self.store.list_objects(r.PODS):
             base = self._pod_base(pod)
             info.add(self._pod_info(pod, base), 1)
@@ -105,8 +117,9 @@ class StateMetrics:
             current = str(pod.get("status", {}).get("phase", "Pending"))
             for name in _PHASES:
                 phase.add(tuple(sorted([*base, ("phase", name)])), 1 if name == current else 0)
-            self._containers(pod, base, requests, limits, restarts, terminated)
-        return [info, labels, owner, phase, requests, limits, restarts, terminated]
+            self._resources(pod, base, requests, limits)
+            self._statuses(pod, base, status)
+        return [info, labels, owner, phase, requests, limits, *status.values()]
 
     @staticmethod
     def _pod_base(pod: Obj) -> list[tuple[str, str]]:
@@ -138,26 +151,29 @@ class StateMetrics:
         return tuple(sorted([*base, *extra.items()]))
 
     @staticmethod
-    def _containers(
-        pod: Obj, base: list[tuple[str, str]], requests: Family, limits: Family, restarts: Family, terminated: Family
-    ) -> None:
+    def _resources(pod: Obj, base: list[tuple[str, str]], requests: Family, limits: Family) -> None:
         node = str(pod["spec"].get("nodeName", ""))
-        statuses = {s["name"]: s for s in pod.get("status", {}).get("containerStatuses") or ()}
         for container in pod["spec"].get("containers") or ():
-            name = container["name"]
             resources = container.get("resources") or {}
             for family, values in ((requests, resources.get("requests")), (limits, resources.get("limits"))):
                 for resource, quantity in sorted((values or {}).items()):
                     resource_name, unit = resource_label(resource)
-                    extra = [("container", name), ("node", node), ("resource", resource_name), ("unit", unit)]
-                    family.add(tuple(sorted([*base, *extra])), quantity_value(quantity))
-            status = statuses.get(name)
-            if status is None:
-                continue
-            restarts.add(tuple(sorted([*base, ("container", name)])), int(status.get("restartCount", 0)))
+                    extra = [("container", container["name"]), ("node", node), ("resource", resource_name)]
+                    family.add(tuple(sorted([*base, *extra, ("unit", unit)])), quantity_value(quantity))
+
+    @staticmethod
+    def _statuses(pod: Obj, base: list[tuple[str, str]], families: dict[str, Family]) -> None:
+        """Restarts, the last termination (reason and exit code) and the waiting reason of each container."""
+        for status in pod.get("status", {}).get("containerStatuses") or ():
+            container = [*base, ("container", str(status["name"]))]
+            families["restarts"].add(tuple(sorted(container)), int(status.get("restartCount", 0)))
             last = (status.get("lastState") or {}).get("terminated")
             if last and last.get("reason"):
-                terminated.add(tuple(sorted([*base, ("container", name), ("reason", str(last["reason"]))])), 1)
+                families["terminated"].add(tuple(sorted([*container, ("reason", str(last["reason"]))])), 1)
+                families["exitcode"].add(tuple(sorted(container)), int(last.get("exitCode", 0)))
+            waiting = (status.get("state") or {}).get("waiting")
+            if waiting and waiting.get("reason"):
+                families["waiting"].add(tuple(sorted([*container, ("reason", str(waiting["reason"]))])), 1)
 
     # -- workloads -----------------------------------------------------------------------------------------
     def _replicasets(self) -> list[Family]:

@@ -128,6 +128,19 @@ async def test_live_counters_continue_from_the_history(tmp_path: Path) -> None:
         assert all(row.value >= 0 for row in after)
 
 
+async def test_container_rows_only(tmp_path: Path) -> None:
+    async with running_cluster("demo", start=START) as cluster:
+        path = tmp_path / "history.om"
+        write_backfill(cluster.scrape, path, days=DAYS, step_seconds=60, groups=("containers",))
+        types, series, _ = read(path)
+        assert list(types) == ["container_cpu_usage_seconds", "container_memory_working_set_bytes"]
+        containers = {dict(labels).get("container") for _, labels in series}
+        assert None not in containers  # no node root or pod cgroup rows (their container label is empty)
+        assert "POD" not in containers
+        running = sum(len(readings) for readings in cluster.load.readings.values())
+        assert len(series) == 2 * running
+
+
 async def test_state_series_at_a_coarser_step(tmp_path: Path) -> None:
     async with running_cluster("demo", start=START) as cluster:
         await cluster.advance(30)

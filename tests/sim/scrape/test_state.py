@@ -155,6 +155,17 @@ async def test_oom_kill_reason_and_restarts() -> None:
         assert reason.value == 1
         (count,) = select(rows, "kube_pod_container_status_restarts_total", **labels)
         assert count.value == restarts
+        (exit_code,) = select(rows, "kube_pod_container_status_last_terminated_exitcode", **labels)
+        assert (exit_code.labels, exit_code.value) == ({**labels, "container": "app"}, 137)
+        assert not select(rows, "kube_pod_container_status_waiting_reason", **labels)  # restarted at once
+        for _ in range(20):  # the second OOM kill waits in CrashLoopBackOff
+            await cluster.advance(5)
+            (pod,) = pods_of(cluster, "default", "hog")
+            if "waiting" in pod["status"]["containerStatuses"][0]["state"]:
+                break
+        rows, _ = _rows(cluster)
+        (waiting,) = select(rows, "kube_pod_container_status_waiting_reason", **labels)
+        assert (waiting.labels, waiting.value) == ({**labels, "container": "app", "reason": "CrashLoopBackOff"}, 1)
         assert not select(rows, "kube_pod_container_status_last_terminated_reason", namespace="k8s-optimizer")
 
 
