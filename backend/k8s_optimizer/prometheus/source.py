@@ -133,7 +133,6 @@ class PrometheusHistory:
         self._read_at: float | None = None  # monotonic time of the last read attempt
         self._failed = False
         self._health = ComponentHealth.degraded("Prometheus not read yet")
-        self._owners: dict[tuple[str, str], ObjectRef] = {}
         self.passes = 0
         self.last_pass_seconds: float | None = None
 
