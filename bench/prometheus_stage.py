@@ -119,7 +119,7 @@ async def per_container_read(
     """
     limit = asyncio.Semaphore(KRR_WORKERS)
     sent = 0
-    step = int(choose_step(window, len(containers), SourceConfig()))
+    step = int(choose_step(window, len(containers), SourceConfig(), backfill_step_seconds))
     rate_range = int(cpu_range_seconds(step, backfill_step_seconds))
     window_text, step_text = f"{window}s", f"{step}s"
 

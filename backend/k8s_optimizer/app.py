@@ -97,8 +97,9 @@ async def _open_real(settings: Settings, given: Collaborators, stack: contextlib
         stack.push_async_callback(model.stop)
         live = model
     if settings.prometheus_url and given.history is None:
-        # the collector keeps recording into the store; analysis and charts read Prometheus
-        source = open_prometheus_history(settings, snapshot=live.snapshot)
+        # the collector keeps recording into the store; analysis and charts read Prometheus (node charts: the store)
+        store_series = history.series if isinstance(history, HistoryStore) else None
+        source = open_prometheus_history(settings, snapshot=live.snapshot, node_series=store_series)
         stack.push_async_callback(source.close)
         history = source
     writer = given.writer

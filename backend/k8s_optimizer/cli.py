@@ -114,6 +114,9 @@ def _add_sim(sub: Any) -> None:
     sim.add_argument("--backfill-days", type=float, default=0.0, help="write this much past history (OpenMetrics)")
     sim.add_argument("--backfill-step-seconds", type=int, default=60, help="backfill sample step (default 60)")
     sim.add_argument(
+        "--backfill-state-step-seconds", type=int, help="kube-state-metrics' backfill step (default: the step)"
+    )
+    sim.add_argument(
         "--backfill-series", default="cadvisor,http,state", help="cadvisor|containers, http, state (comma-separated)"
     )
     sim.add_argument("--openmetrics-out", type=Path, help="the backfill file, for promtool create-blocks-from")

@@ -33,11 +33,12 @@ STARTUP_TIMEOUT_SECONDS = 120.0
 DEMO_METRICS_INTERVAL_SECONDS = "3"  # real seconds; OPTIMIZER_METRICS_INTERVAL_SECONDS overrides it
 STOP_TIMEOUT_SECONDS = 10.0
 # 14 days of every series at 1-minute steps is gigabytes of OpenMetrics and many minutes of promtool on a
-# laptop. Containers' cAdvisor rows and the request counters every 2 minutes keep it to about two minutes:
-# VPA counts 720 samples a day per pod, so a 2-pod workload reaches full confidence (kube-state-metrics
-# series come from the live scrape: owners of live pods resolve from the cluster itself).
+# laptop. Containers' cAdvisor rows and the request counters every 2 minutes, and kube-state-metrics'
+# near-constant series hourly, keep it to about two minutes: VPA counts 720 samples a day per pod, so a
+# 2-pod workload reaches full confidence.
 BACKFILL_STEP_SECONDS = 120
-BACKFILL_SERIES = "containers,http"
+BACKFILL_STATE_STEP_SECONDS = 3600
+BACKFILL_SERIES = "containers,http,state"
 
 
 class DemoError(RuntimeError):
@@ -138,8 +139,10 @@ class Demo:
                 f"--backfill-days={self.config.backfill_days:g}",
                 f"--backfill-step-seconds={BACKFILL_STEP_SECONDS}",
                 f"--backfill-series={BACKFILL_SERIES}",
+                f"--backfill-state-step-seconds={BACKFILL_STATE_STEP_SECONDS}",
                 f"--openmetrics-out={self.config.data_dir / 'backfill.om'}",
                 f"--prometheus-config-out={self.config.data_dir / 'prometheus.yml'}",
+                "--pods-hpa",  # rps-demo/rps-api: an HPA on requests per second, replayed from Prometheus
             ]
         process = await self._spawn(
             "sim",

@@ -51,6 +51,13 @@ async def _serve(args: argparse.Namespace, faults: Faults) -> int:
         write_kubeconfig(args.kubeconfig_out, url)
     targets: asyncio.Task[None] | None = None
     if getattr(args, "prometheus_config_out", None) is not None:
+        if args.speed != 1 or args.history_hours > 0:
+            log.warning(
+                "kubelet sample timestamps are simulated time: with --speed %s and --history-hours %s they run "
+                "ahead of the clock Prometheus queries at; use --speed 1 and --backfill-days for history",
+                args.speed,
+                args.history_hours,
+            )
         writer = TargetWriter(cluster.store, args.prometheus_config_out, f"{client_host(args.host)}:{port}")
         writer.write_config()
         targets = asyncio.create_task(_keep_targets(writer), name="prometheus-targets")
@@ -77,6 +84,7 @@ def _backfill(cluster: EmbeddedCluster, args: argparse.Namespace) -> None:
         days=args.backfill_days,
         step_seconds=args.backfill_step_seconds,
         groups=_groups(args.backfill_series),
+        state_step_seconds=getattr(args, "backfill_state_step_seconds", None),
     )
     log.info(
         "backfill: %d series, %d samples (%.1f MB) over %.1f days at %d s steps in %.1fs -> %s",
@@ -113,6 +121,9 @@ def check_args(args: argparse.Namespace) -> str | None:
         return "--backfill-days needs --openmetrics-out FILE"
     if getattr(args, "backfill_step_seconds", 60) <= 0:
         return "--backfill-step-seconds: must be a positive number of seconds"
+    state_step = getattr(args, "backfill_state_step_seconds", None)
+    if state_step is not None and (state_step <= 0 or state_step % getattr(args, "backfill_step_seconds", 60)):
+        return "--backfill-state-step-seconds: must be a positive multiple of --backfill-step-seconds"
     unknown = sorted(set(_groups(getattr(args, "backfill_series", "cadvisor"))) - set(GROUPS))
     if unknown:
         return f"--backfill-series: unknown {', '.join(unknown)} (choose from {', '.join(GROUPS)})"

@@ -76,7 +76,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         extra_args=(
             "--backfill-days=14",
             f"--backfill-step-seconds={STEP}",
-            "--backfill-series=containers,http",
+            "--backfill-series=containers,http,state",
+            "--backfill-state-step-seconds=3600",
+            "--pods-hpa",
             f"--openmetrics-out={root / 'backfill.om'}",
             f"--prometheus-config-out={root / 'prometheus.yml'}",
         ),
@@ -199,8 +201,13 @@ def _spec(stack: Stack, workload: str) -> ContainerSpec:
     )
 
 
-@pytest.mark.parametrize("workload", ["high-cpu-app", "memory-intensive-app"])
-def test_numbers_equal_the_strategy_on_the_series_read_directly(stack: Stack, workload: str) -> None:
+@pytest.mark.parametrize(
+    ("workload", "cpu_exact"),
+    # memory-intensive-app idles at ~10m, VPA's first bucket edge: one live sample more or less moves its p90
+    # between the 10m and 20.5m edges, so only its memory is compared exactly
+    [("high-cpu-app", True), ("memory-intensive-app", False)],
+)
+def test_numbers_equal_the_strategy_on_the_series_read_directly(stack: Stack, workload: str, cpu_exact: bool) -> None:
     [rec] = _by(stack.first_pass["items"], "resources", workload)
     spec = _spec(stack, workload)
     policy = Policy.named("balanced")
@@ -212,7 +219,33 @@ def test_numbers_equal_the_strategy_on_the_series_read_directly(stack: Stack, wo
         assert direct.proposed is not None
         candidates.append((direct.proposed.cpu_request_millicores, direct.proposed.memory_request_bytes))
     got = (rec["proposed"]["cpu_request_millicores"], rec["proposed"]["memory_request_bytes"])
-    assert any(abs(got[0] - cpu) <= 1 and abs(got[1] - memory) <= MIB for cpu, memory in candidates), (got, candidates)
+    assert any(
+        (abs(got[0] - cpu) <= 1 or not cpu_exact) and abs(got[1] - memory) <= MIB for cpu, memory in candidates
+    ), (got, candidates)
+
+
+def test_charts_come_from_prometheus_and_node_charts_from_the_backends_store(stack: Stack) -> None:
+    url = f"{stack.backend.url}/api/v1/metrics/timeseries"
+    status, chart = get(f"{url}?target=Deployment/{NAMESPACE}/high-cpu-app&metric=cpu&window=14d")
+    assert status == 200
+    assert chart["source"] == "prometheus"
+    assert chart["total"][0]["t"] <= time.time() - 13 * DAY  # two weeks back, before the backend ever ran
+    nodes = get(f"{stack.backend.url}/api/v1/nodes")[1]["items"]
+    status, node = get(f"{url}?target=Node//{nodes[0]['name']}&metric=cpu&window=1h")
+    assert status == 200, node["detail"]
+    assert node["source"] == "raw"
+
+
+def test_the_pods_metric_hpa_of_the_cluster_is_replayed_on_the_first_pass(stack: Stack) -> None:
+    """rps-demo/rps-api scales on http_requests_per_second (10 per pod): replayed from its request counters."""
+    [rec] = [r for r in stack.first_pass["items"] if r["kind"] == "hpa" and r["target"]["namespace"] == "rps-demo"]
+    assert rec["target"]["name"] == "rps-api"
+    assert rec["rationale"].startswith(
+        "replayed 24.0 h of http_requests_per_second (target 10 per pod) through the HPA"
+    )
+    assert rec["rationale"].endswith("; history from Prometheus")
+    assert 200 <= len(rec["timeline"]) <= 240
+    assert rec["stale"] is False
 
 
 PODS_METRIC_PATCH = {
@@ -267,6 +300,8 @@ def test_prometheus_stopped_mid_run_then_back(stack: Stack) -> None:
         assert resources
         assert all(r["stale"] for r in resources)
         assert all(r["id"] in before and r["proposed"] == before[r["id"]]["proposed"] for r in resources)
+        # half the confidence (the last fresh read may hold a few more live samples than `before`)
+        assert all(abs(r["confidence"] - before[r["id"]]["confidence"] / 2) <= 0.01 for r in resources)
         assert "(stale: last values read; " in resources[0]["rationale"]
         assert "(check OPTIMIZER_PROMETHEUS_URL)" in resources[0]["rationale"]
         # the live views never wait for Prometheus, and nothing answers 5xx

@@ -101,11 +101,10 @@ async def test_strategies_compute_what_the_backfilled_series_give(
     assert theirs.proposed is not None
     assert ours.proposed.cpu_request_millicores == pytest.approx(theirs.proposed.cpu_request_millicores, abs=1)
     assert ours.proposed.memory_request_bytes == pytest.approx(theirs.proposed.memory_request_bytes, abs=MIB)
-    # confidence from the 14 days Prometheus holds, not from the number of query steps
+    # the same series, so the same confidence (VPA's: the points over 14 days)
     assert ours.data is not None
     assert ours.data.window_seconds == WINDOW
-    samples = 2 * 14 * DAY // SCRAPE  # VPA: confidence = min(days, samples / 1440)
-    assert ours.confidence == round(min(14, samples / 1440) / (min(14, samples / 1440) + 1), 3)
+    assert ours.confidence == theirs.confidence
 
 
 async def test_krr_simple_is_p95_of_the_block_rates(source: PrometheusHistory, backfilled: Backfilled) -> None:
@@ -265,9 +264,10 @@ async def test_beyond_the_series_budget_the_distribution_comes_from_server_quant
     assert pod.cpu_histogram.total_samples == 14 * DAY // SCRAPE
     assert pod.cpu_histogram.last_sample_seconds == backfilled.data.end
     assert pod.cpu_histogram.first_sample_seconds == backfilled.data.end - WINDOW
-    policy = Policy.named("krr-simple")
+    policy = Policy.named("balanced")
     rec = strategy_for(policy).recommend(ContainerInputs(_spec("app"), web.containers["app"], WINDOW), policy)
     assert rec.proposed is not None
+    # VPA's confidence from the samples Prometheus holds (count_over_time), not from the query steps
     assert rec.confidence == round(
         min(14, 2 * 14 * DAY / SCRAPE / 1440) / (min(14, 2 * 14 * DAY / SCRAPE / 1440) + 1), 3
     )
@@ -275,3 +275,10 @@ async def test_beyond_the_series_budget_the_distribution_comes_from_server_quant
     gated = strategy_for(policy).recommend(ContainerInputs(_spec("app"), young.containers["app"], WINDOW), policy)
     assert gated.skipped_reason is not None
     assert gated.skipped_reason.startswith("not enough history: 2.")
+
+
+def test_step_never_finer_than_the_stored_samples() -> None:
+    config = SourceConfig(step_seconds=75, max_points=5_000_000)
+    assert choose_step(14 * DAY, 10, config, 3578.5) == 3600  # hourly samples: whole minutes above them
+    assert choose_step(14 * DAY, 10, config, 298.7) == 300
+    assert choose_step(14 * DAY, 10, config, 15.0) == 110

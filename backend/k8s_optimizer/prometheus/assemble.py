@@ -1,16 +1,17 @@
 """Prometheus answers → `WorkloadHistory` values: owners, per-pod series, VPA histograms, OOMs, replicas.
 
 Runs in a worker thread (folding a namespace's points into histograms is CPU work). The histograms are
-the same `ContainerAggregate` the SQLite store keeps, fed with the points Prometheus returned (CPU the
-average over each step, memory the peak of each step), so every strategy reads Prometheus history the
-way it reads the store's; a histogram's sample count is the count Prometheus holds (VPA's confidence
-counts samples, not query steps), and its first and last samples are the data actually returned, so
-the 3-hour gate applies to that.
+handed over as series when the pass fits the series budget (CPU the average over each step, memory the
+peak of each step), so every strategy computes exactly what it computes from the same series read
+directly; beyond the budget they are the same `ContainerAggregate` the SQLite store keeps, rebuilt from
+server-side quantiles and daily peaks, with the sample count Prometheus holds. Either way the first and
+last points are the data actually returned, so the 3-hour gate applies to that.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from k8s_optimizer.prometheus.queries import Labels
 
 Matrix = list[tuple[SeriesLabels, list[Sample]]]
 Vector = list[tuple[SeriesLabels, Sample]]
+RestartSteps = dict[ContainerKey, list[tuple[float, int]]]
 _WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"})
 
 
@@ -94,15 +96,21 @@ def _by_key(answers: Answers, matrix: Matrix) -> dict[ContainerKey, list[Sample]
     return {answers.key(row): samples for row, samples in matrix}
 
 
-def _oom_times(answers: Answers) -> dict[ContainerKey, tuple[float, ...]]:
+def _restart_steps(answers: Answers) -> RestartSteps:
+    """(step, restarts in it) wherever the restart counter grew since the previous point."""
+    result: RestartSteps = {}
+    for row, samples in answers.restarts:
+        grew = [(t, round(v - before)) for (_, before), (t, v) in itertools.pairwise(samples) if v > before]
+        result[answers.key(row)] = grew
+    return result
+
+
+def _oom_times(
+    answers: Answers, restarts: dict[ContainerKey, list[tuple[float, int]]]
+) -> dict[ContainerKey, tuple[float, ...]]:
     """Restart steps while the last termination reason was OOMKilled."""
     oom_steps = {answers.key(row): {t for t, v in samples if v >= 1} for row, samples in answers.ooms}
-    result: dict[ContainerKey, tuple[float, ...]] = {}
-    for row, samples in answers.restarts:
-        key = answers.key(row)
-        steps = oom_steps.get(key, set())
-        result[key] = tuple(t for t, _ in samples if t in steps)
-    return result
+    return {key: tuple(t for t, _ in steps if t in oom_steps.get(key, set())) for key, steps in restarts.items()}
 
 
 def _histograms(
@@ -192,8 +200,9 @@ def assemble(
     cpu, memory = _by_key(answers, answers.cpu), _by_key(answers, answers.memory)
     summary = _summary_cpu(answers, now_seconds, window_seconds)
     counts = {answers.key(row): int(value) for row, (_, value) in answers.counts}
-    ooms = _oom_times(answers)
-    restarts = {answers.key(row): len(samples) for row, samples in answers.restarts}
+    restart_steps = _restart_steps(answers)
+    ooms = _oom_times(answers, restart_steps)
+    restarts = {key: sum(n for _, n in steps) for key, steps in restart_steps.items()}
     by_workload: dict[ObjectRef, list[ContainerHistory]] = defaultdict(list)
     for key in sorted(set(cpu) | set(memory) | set(summary), key=lambda k: (k.pod, k.container)):
         cpu_samples, memory_samples = cpu.get(key, []), memory.get(key, [])
@@ -205,8 +214,10 @@ def assemble(
             key=key,
             cpu_millicores=_points(cpu_samples, 1000.0) if with_series else (),
             memory_bytes=_points(memory_samples) if with_series else (),
-            cpu_histogram=cpu_histogram,
-            memory_histogram=memory_histogram,
+            # with the series at hand the strategies read them exactly as from any direct read; histograms
+            # only stand in for series that stay on the server
+            cpu_histogram=None if with_series else cpu_histogram,
+            memory_histogram=None if with_series else memory_histogram,
             oom_kill_times_seconds=ooms.get(key, ()),
             restart_count_in_window=restarts.get(key, 0),
         )

@@ -11,7 +11,7 @@ from collections import defaultdict
 
 from k8s_optimizer.domain.history import RollupPoint, UsageSeries
 from k8s_optimizer.history.series import MAX_POINTS, SeriesQueryError, Target
-from k8s_optimizer.prometheus.client import PrometheusClient, Sample
+from k8s_optimizer.prometheus.client import PrometheusClient
 from k8s_optimizer.prometheus.queries import Queries, cpu_range_seconds, memory_range_seconds, quote
 
 _UNITS = {"cpu": "millicores", "memory": "bytes", "replicas": "replicas"}
@@ -86,4 +86,4 @@ def _replicas(empty: UsageSeries, per_pod: dict[str, dict[float, float]]) -> Usa
     )  # fmt: skip
 
 
-__all__ = ["Sample", "chart_series"]
+__all__ = ["chart_series"]

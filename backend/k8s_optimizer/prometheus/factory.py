@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from k8s_optimizer.prometheus.client import ClientConfig, PrometheusClient
 from k8s_optimizer.prometheus.queries import Labels, Queries
-from k8s_optimizer.prometheus.source import PrometheusHistory, SnapshotProvider, SourceConfig
+from k8s_optimizer.prometheus.source import NodeSeries, PrometheusHistory, SnapshotProvider, SourceConfig
 from k8s_optimizer.settings import Settings
 
 
@@ -33,7 +33,9 @@ def queries_for(settings: Settings) -> Queries:
     )
 
 
-def open_prometheus_history(settings: Settings, *, snapshot: SnapshotProvider | None = None) -> PrometheusHistory:
+def open_prometheus_history(
+    settings: Settings, *, snapshot: SnapshotProvider | None = None, node_series: NodeSeries | None = None
+) -> PrometheusHistory:
     config = SourceConfig(
         window_seconds=settings.history_window,
         step_seconds=settings.prometheus_step_seconds,
@@ -42,6 +44,5 @@ def open_prometheus_history(settings: Settings, *, snapshot: SnapshotProvider | 
         namespaces=tuple(settings.namespaces),
         metric_queries=dict(settings.prometheus_metric_queries),
     )
-    return PrometheusHistory(
-        PrometheusClient(client_config(settings)), queries_for(settings), config, snapshot=snapshot
-    )
+    client = PrometheusClient(client_config(settings))
+    return PrometheusHistory(client, queries_for(settings), config, snapshot=snapshot, node_series=node_series)

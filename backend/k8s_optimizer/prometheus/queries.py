@@ -19,6 +19,7 @@ RESTARTS_SERIES = "kube_pod_container_status_restarts_total"
 TERMINATED_SERIES = "kube_pod_container_status_last_terminated_reason"
 POD_OWNER_SERIES = "kube_pod_owner"
 REPLICASET_OWNER_SERIES = "kube_replicaset_owner"
+STATE_RANGE_SECONDS = 7200.0  # kube-state-metrics' constant series are often stored far coarser than cAdvisor's
 MIN_RANGE_SECONDS = 120.0  # a rate needs two samples: cover two 1-minute scrapes however fine the step
 
 
@@ -101,15 +102,17 @@ class Queries:
         return f"max by ({self.labels.by()}) (count_over_time({MEMORY_SERIES}{sel}[{seconds(window_seconds)}]))"
 
     def restarts(self, namespace: str, step_seconds: float) -> str:
-        """Restarts per step (kube-state-metrics), only steps with one."""
+        """The restart counter (kube-state-metrics) at each step: its last value within a state interval,
+        so kube-state-metrics' own (often coarser) sampling leaves no gaps; restarts are its increments."""
         sel = self.labels.selector(namespace)
-        span = seconds(max(step_seconds, MIN_RANGE_SECONDS))
-        return f"max by ({self.labels.by()}) (increase({RESTARTS_SERIES}{sel}[{span}])) > 0"
+        span = seconds(max(step_seconds, STATE_RANGE_SECONDS))
+        return f"max by ({self.labels.by()}) (last_over_time({RESTARTS_SERIES}{sel}[{span}]))"
 
-    def oom_reason(self, namespace: str) -> str:
+    def oom_reason(self, namespace: str, step_seconds: float) -> str:
         """1 while a container's last termination was an OOM kill."""
         sel = self.labels.selector(namespace, extra='reason="OOMKilled"')
-        return f"max by ({self.labels.by()}) ({TERMINATED_SERIES}{sel})"
+        span = seconds(max(step_seconds, STATE_RANGE_SECONDS))
+        return f"max by ({self.labels.by()}) (last_over_time({TERMINATED_SERIES}{sel}[{span}]))"
 
     def pod_owners(self, namespace: str, window_seconds: float) -> str:
         sel = self.labels.selector(namespace, containers=False)

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from k8s_optimizer.domain.history import UsageSeries, WorkloadHistory
@@ -41,6 +41,7 @@ DAY_SECONDS = 86400.0
 SUMMARY_QUANTILES = (0.5, 0.9, 0.95)
 
 SnapshotProvider = Callable[[], ClusterSnapshot | None]
+NodeSeries = Callable[..., Awaitable[UsageSeries]]  # the SQLite store's `series`, for Node targets
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +91,15 @@ def _in_order(
     return [rows if isinstance(rows, BaseException) else next(found) for rows in counted]
 
 
-def choose_step(window_seconds: float, containers: int, config: SourceConfig) -> float:
-    """KRR's step unless the window or the cluster's size asks for a coarser one (whole seconds)."""
+def choose_step(
+    window_seconds: float, containers: int, config: SourceConfig, interval_seconds: float | None = None
+) -> float:
+    """KRR's step unless the window, the cluster's size or the stored sample interval asks for a coarser one
+    (whole seconds): a step finer than the samples only evaluates the same rate again."""
     per_series = window_seconds / MAX_POINTS_PER_SERIES
     per_cluster = window_seconds * max(containers, 1) * 2 / config.max_points
-    return float(math.ceil(max(config.step_seconds, per_series, per_cluster)))
+    sampled = math.ceil(interval_seconds / 60 - 1e-6) * 60 if interval_seconds else 0.0  # whole minutes
+    return float(math.ceil(max(config.step_seconds, per_series, per_cluster, sampled) - 1e-6))
 
 
 @dataclass(slots=True)
@@ -117,8 +122,10 @@ class PrometheusHistory:
         config: SourceConfig,
         *,
         snapshot: SnapshotProvider | None = None,
+        node_series: NodeSeries | None = None,
     ) -> None:
         self.client = client
+        self._node_series = node_series
         self.queries = queries
         self.config = config
         self._snapshot = snapshot or (lambda: None)
@@ -126,7 +133,6 @@ class PrometheusHistory:
         self._read_at: float | None = None  # monotonic time of the last read attempt
         self._failed = False
         self._health = ComponentHealth.degraded("Prometheus not read yet")
-        self._owners: dict[tuple[str, str], ObjectRef] = {}
         self.passes = 0
         self.last_pass_seconds: float | None = None
 
@@ -159,11 +165,6 @@ class PrometheusHistory:
         except PrometheusError as exc:
             self._fail({ns: str(exc) for ns in self._last.histories} or {"": str(exc)})
             return
-        step = choose_step(window_seconds, sum(sizes.values()), self.config)
-        # steps on multiples of the step: every pass (and any reader) sees the same points, not shifted ones
-        now_seconds = math.floor(now_seconds / step) * step
-        with_series = sum(sizes.values()) * 2 * window_seconds / step <= self.config.series_budget_points
-        hpas = self._hpas()
         names = sorted(sizes)
         counted = await asyncio.gather(
             *(self.client.query(self.queries.sample_count(ns, window_seconds), at_seconds=now_seconds) for ns in names),
@@ -171,6 +172,11 @@ class PrometheusHistory:
         )
         counts = {ns: rows for ns, rows in zip(names, counted, strict=True) if not isinstance(rows, BaseException)}
         interval = sample_interval_seconds([row for rows in counts.values() for row in rows], window_seconds)
+        step = choose_step(window_seconds, sum(sizes.values()), self.config, interval)
+        # steps on multiples of the step: every pass (and any reader) sees the same points, not shifted ones
+        now_seconds = math.floor(now_seconds / step) * step
+        with_series = sum(sizes.values()) * 2 * window_seconds / step <= self.config.series_budget_points
+        hpas = self._hpas()
         answers: list[dict[ObjectRef, WorkloadHistory] | BaseException] = list(
             await asyncio.gather(
                 *(
@@ -263,7 +269,7 @@ class PrometheusHistory:
                 q.memory(namespace, memory_range), start_seconds=start, end_seconds=now, step_seconds=step
             ),
             client.query_range(q.restarts(namespace, step), start_seconds=start, end_seconds=now, step_seconds=step),
-            client.query_range(q.oom_reason(namespace), start_seconds=start, end_seconds=now, step_seconds=step),
+            client.query_range(q.oom_reason(namespace, step), start_seconds=start, end_seconds=now, step_seconds=step),
         )
         pod_owners, rs_owners = await asyncio.gather(
             client.query(q.pod_owners(namespace, window), at_seconds=now),
@@ -337,6 +343,11 @@ class PrometheusHistory:
     async def series(
         self, target: str, metric: str, *, window_seconds: float, step_seconds: float, now_seconds: float | None = None
     ) -> UsageSeries:
+        if target.startswith("Node/") and self._node_series is not None:
+            # cAdvisor's node rows differ between setups; the backend's own store has every node's usage
+            return await self._node_series(
+                target, metric, window_seconds=window_seconds, step_seconds=step_seconds, now_seconds=now_seconds
+            )
         now = time.time() if now_seconds is None else now_seconds
         pods = {key[1] for key, ref in self._owners_index().items() if ref.key() == "/".join(target.split("/")[:3])}
         return await chart_series(

@@ -118,7 +118,9 @@ def _sourced(rec: Recommendation, history: WorkloadHistory | None) -> Recommenda
     rationale = f"{rec.rationale}; history from {history.source}"
     if history.stale:
         rationale += f" (stale: last values read; {history.stale_reason})"
-    return dataclasses.replace(rec, rationale=rationale, stale=history.stale)
+    # the numbers stand, but nobody can tell whether the load changed since: trust them half as much
+    confidence = round(rec.confidence / 2, 3) if history.stale else rec.confidence
+    return dataclasses.replace(rec, rationale=rationale, stale=history.stale, confidence=confidence)
 
 
 def _replicas_recommendation(workload: Workload, policy: Policy, prices: Prices) -> Recommendation:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from k8s_optimizer.analysis.cost import Prices
+from k8s_optimizer.analysis.hpa import DEFAULT_CONFIG
 from k8s_optimizer.analysis.hpa_simulation import (
     SearchSpace,
     SimulationResult,
@@ -26,6 +27,7 @@ from k8s_optimizer.analysis.hpa_simulation import (
     simulate,
     spec_for,
 )
+from k8s_optimizer.domain.autoscaling import HpaControllerConfig
 from k8s_optimizer.domain.history import WorkloadHistory
 from k8s_optimizer.domain.objects import HPA, HPAMetricTarget, Workload
 from k8s_optimizer.domain.usage import UsagePoint
@@ -81,15 +83,23 @@ def metric_replay(metric: HPAMetricTarget, history: WorkloadHistory, fallback_re
 
 
 def replay_metric_hpa(
-    replay: MetricReplay, hpa: HPA, *, min_replicas: int, max_replicas: int, initial_replicas: int, hour_usd: float
+    replay: MetricReplay,
+    hpa: HPA,
+    *,
+    min_replicas: int,
+    max_replicas: int,
+    initial_replicas: int,
+    hour_usd: float,
+    config: HpaControllerConfig = DEFAULT_CONFIG,
 ) -> SimulationResult:
     """One replay of the metric through the HPA controller with these bounds (the target stays the HPA's)."""
     usage = [UsagePoint(p.timestamp_seconds, p.value * SCALE) for p in replay.load]
     spec = spec_for(hpa, min_replicas=min_replicas, max_replicas=max_replicas, target_percent=100)
     request = max(1, round(replay.target_per_pod * SCALE))
     return simulate(
-        usage, spec, request_millicores_per_pod=request, initial_replicas=initial_replicas, replica_hour_usd=hour_usd
-    )
+        usage, spec, request_millicores_per_pod=request, initial_replicas=initial_replicas, replica_hour_usd=hour_usd,
+        config=config,
+    )  # fmt: skip
 
 
 def not_simulated(hpa: HPA, metric: HPAMetricTarget) -> Recommendation:
@@ -140,8 +150,9 @@ def recommend_metric_hpa(
 
     def run(minimum: int, maximum: int) -> SimulationResult:
         return replay_metric_hpa(
-            replay, hpa, min_replicas=minimum, max_replicas=maximum, initial_replicas=initial, hour_usd=hour_usd
-        )
+            replay, hpa, min_replicas=minimum, max_replicas=maximum, initial_replicas=initial, hour_usd=hour_usd,
+            config=policy.hpa_controller,
+        )  # fmt: skip
 
     current = run(hpa.min_replicas, hpa.max_replicas)
     request = max(1, round(replay.target_per_pod * SCALE))
@@ -157,11 +168,11 @@ def _recommendation(
     hpa: HPA, replay: MetricReplay, current: SimulationResult, best: SimulationResult, prices: Prices
 ) -> Recommendation:
     hours = current.duration_seconds / 3600
-    savings = (current.summary.cost_usd - best.summary.cost_usd) / hours * prices.hours_per_month if hours else 0.0
+    now, new = current.summary, best.summary
+    savings = (now.cost_usd - new.cost_usd) / hours * prices.hours_per_month if hours else 0.0
     patch = {"spec": {"minReplicas": best.min_replicas, "maxReplicas": best.max_replicas}}
     ref = hpa.ref()
     proposed = HPASettings(best.min_replicas, best.max_replicas, 0)
-    now, new = current.summary, best.summary
     over = now.time_over_target_seconds > 0.05 * current.duration_seconds or now.time_at_max_seconds > 0
     rationale = (
         f"replayed {hours:.1f} h of {replay.name} (target {replay.target_per_pod:g} per pod) through the HPA: "
@@ -189,8 +200,8 @@ def _recommendation(
         kubectl_patch=patches.kubectl_patch(ref, patch),
         verify_commands=patches.verify_commands(ref, None),
         timeline=_timeline(current, best),
-        simulation_current=current.summary,
-        simulation_proposed=best.summary,
+        simulation_current=now,
+        simulation_proposed=new,
     )
 
 

@@ -64,12 +64,11 @@ class HpaController:
         if target is None or rt is None:
             return self._no_target(hpa, ref)
         state = self.states.setdefault((namespace, name), HpaState())
-        model = hpa_from_json(hpa)
-        # Resource metrics from metrics.k8s.io; Pods metrics (requests/s) served from the load model.
+        model = hpa_from_json(hpa)  # Resource metrics, and Pods metrics served from the load model
         pods = {
             readings_key(metric): self._pods(target, metric.resource or metric.metric_name or "", metric.container)
             for metric in model.metrics
-            if metric.resource or metric.type == "Pods"
+            if metric.resource or (metric.type == "Pods" and metric.metric_name)
         }
         current = int(target["spec"].get("replicas", 1))
         decision = state.step(model, now_seconds=now, current_replicas=current, pods=pods)
@@ -188,10 +187,13 @@ def _metric_statuses(results: Sequence[MetricResult]) -> list[Obj]:
         if result.utilization_percent is not None:
             current["averageUtilization"] = result.utilization_percent
         if result.average_value_milli is not None:
-            current["averageValue"] = _milli_quantity(result.target.resource or "", result.average_value_milli)
+            current["averageValue"] = _milli_quantity(
+                result.target.resource or result.target.metric_name or "", result.average_value_milli
+            )
         if result.target.type == "Pods":
-            metric = {"name": result.target.metric_name}
-            statuses.append({"type": "Pods", "pods": {"metric": metric, "current": current}})
+            statuses.append(
+                {"type": "Pods", "pods": {"metric": {"name": result.target.metric_name}, "current": current}}
+            )
             continue
         source: Obj = {"name": result.target.resource, "current": current}
         if result.target.container:

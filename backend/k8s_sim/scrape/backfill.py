@@ -31,7 +31,7 @@ from k8s_sim.controllers.base import Key
 from k8s_sim.load import SAMPLE_SECONDS, Model, PodEntry
 from k8s_sim.metrics import NODE_SYSTEM_CPU_NANOCORES, NODE_SYSTEM_MEMORY_BYTES
 from k8s_sim.scrape.counters import ContainerCounter
-from k8s_sim.scrape.exposition import Family, MetricType, escape, format_value, openmetrics_header
+from k8s_sim.scrape.exposition import MetricType, escape, format_value, openmetrics_header
 from k8s_sim.scrape.kubelet import (
     CPU_HELP,
     MEMORY_HELP,
@@ -81,8 +81,9 @@ class _Totals:
 
     node_cpu: dict[str, list[float]] = field(default_factory=dict)
     node_memory: dict[str, list[float]] = field(default_factory=dict)
-    seeds: dict[tuple[Key, str], float] = field(default_factory=dict)
+    seeds: dict[tuple[Key, str], float] = field(default_factory=dict)  # (pod, container) → last counter value
     pod_cpu_seeds: dict[Key, float] = field(default_factory=dict)
+    node_cpu_seeds: dict[str, float] = field(default_factory=dict)
 
 
 def _series_prefix(name: str, labels: dict[str, str]) -> str:
@@ -119,6 +120,7 @@ class Backfill:
         days: float,
         step_seconds: int = DEFAULT_STEP_SECONDS,
         groups: tuple[str, ...] = DEFAULT_GROUPS,
+        state_step_seconds: int | None = None,
     ) -> None:
         if days <= 0 or step_seconds <= 0:
             raise ValueError("backfill days and step must be positive")
@@ -126,6 +128,8 @@ class Backfill:
         if unknown:
             raise ValueError(f"unknown backfill series {', '.join(unknown)}: choose from {', '.join(GROUPS)}")
         self.groups = groups
+        # kube-state-metrics' series are constant over the history: a multiple of the step may be enough
+        self.state_every = max((state_step_seconds or step_seconds) // step_seconds, 1)
         if source.load.sample_seconds is None:
             raise ValueError("the cluster has no metrics sample yet: start it before backfilling")
         self.source = source
@@ -210,7 +214,7 @@ class Backfill:
                 side.seek(0)
                 shutil.copyfileobj(side, out)
             if "state" in self.groups:
-                self._state(_Writer(out, stamps, stats))
+                self._state(_Writer(out, _every(stamps, self.state_every), stats))
             out.write("# EOF\n")
         for side_path in sides:
             side_path.unlink()
@@ -292,7 +296,7 @@ class Backfill:
             cpu.series("container_cpu_usage_seconds_total", {**labels, "cpu": "total"}, counter)
             node_memory = [m + NODE_SYSTEM_MEMORY_BYTES for m in totals.node_memory.get(name, [0.0] * len(self.times))]
             memory.series("container_memory_working_set_bytes", labels, node_memory, integer=True)
-            totals.seeds[(("", name), "")] = counter[-1]
+            totals.node_cpu_seeds[name] = counter[-1]
 
     def _pods_series(
         self, cpu: _Writer, memory: _Writer, http: _Writer, totals: _Totals, requests: dict[Key, float]
@@ -311,7 +315,8 @@ class Backfill:
                     self._traffic_pod(pod, shares, http, requests)
 
     def _traffic_pod(self, pod: _Pod, shares: list[float], writer: _Writer, seeds: dict[Key, float]) -> None:
-        target, service = pod_target(self.store, pod.obj), service_of(self.store, pod.obj)
+        service = service_of(self.store, pod.obj)
+        target = pod_target(self.store, pod.obj, service=service) if service is not None else None
         if target is None or service is None:
             return
         total, counter = 0.0, []
@@ -341,20 +346,33 @@ class Backfill:
         """The live counters continue from the last values of the history."""
         bank = self.source.bank
         for (key, name), value in totals.seeds.items():
-            if name == "" and key[0] == "":
-                bank.node_cpu_seconds[key[1]] = value
-            else:
-                bank.containers[(key, name)] = ContainerCounter(bank.container_ids(key).get(name, ""), value)
+            bank.containers[(key, name)] = ContainerCounter(bank.container_ids(key).get(name, ""), value)
+        for node, value in totals.node_cpu_seeds.items():
+            bank.node_cpu_seconds[node] = value
         for key, value in totals.pod_cpu_seeds.items():
             bank.pod_cpu_seconds[key] = value
         for key, value in requests.items():
             bank.pod_requests[key] = value
 
 
+def _every(stamps: list[str], every: int) -> list[str]:
+    """Every `every`-th step, counted back from the last one (which is always kept)."""
+    return stamps[(len(stamps) - 1) % every :: every] if stamps else stamps
+
+
 def write_backfill(
-    source: ScrapeSource, path: Path, *, days: float, step_seconds: int, groups: tuple[str, ...] = DEFAULT_GROUPS
+    source: ScrapeSource,
+    path: Path,
+    *,
+    days: float,
+    step_seconds: int,
+    groups: tuple[str, ...] = DEFAULT_GROUPS,
+    state_step_seconds: int | None = None,
 ) -> BackfillStats:
-    return Backfill(source, days=days, step_seconds=step_seconds, groups=groups).write(path)
+    backfill = Backfill(
+        source, days=days, step_seconds=step_seconds, groups=groups, state_step_seconds=state_step_seconds
+    )
+    return backfill.write(path)
 
 
-__all__ = ["DEFAULT_GROUPS", "DEFAULT_STEP_SECONDS", "GROUPS", "Backfill", "BackfillStats", "Family", "write_backfill"]
+__all__ = ["DEFAULT_GROUPS", "DEFAULT_STEP_SECONDS", "GROUPS", "Backfill", "BackfillStats", "write_backfill"]

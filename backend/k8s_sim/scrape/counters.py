@@ -5,7 +5,7 @@ Prometheus turns back into rates. Every load sample adds `usage × 15 s` to a co
 node's CPU seconds and `rps × 15 s` to the pod's request count, so `rate(container_cpu_usage_seconds_total
 [15s])` over two consecutive samples equals the sample metrics.k8s.io serves. A container's counter starts
 again from zero when its container ID changes (a restart), as a new cgroup does; the pod and node cgroups
-keep counting. `seed` lets the backfill writer hand its final values to the live counters, so the history
+keep counting. The backfill writer sets these counters to the values its history ends with, so the history
 it wrote and the live scrape form one monotonic series.
 """
 
@@ -77,7 +77,3 @@ class CounterBank:
             self.pod_requests.pop(key, None)
         for pair in [p for p in self.containers if p[0] not in live]:
             del self.containers[pair]
-
-    def seed_container(self, key: Key, name: str, cpu_seconds: float) -> None:
-        """Start the live counter of a container (its current ID) at the value the backfill ended with."""
-        self.containers[(key, name)] = ContainerCounter(self.container_ids(key).get(name, ""), cpu_seconds)

@@ -67,17 +67,32 @@ class KubeletMetrics:
         self.store = store
         self.load = load
         self.bank = bank
+        # pods by node for the current sample: a scrape of each of 100 nodes must not walk 10,000 pods
+        self._index_key: tuple[float | None, int, int] = (None, 0, -1)
+        self._by_node: dict[str, list[Key]] = {}
 
     def _timestamp_ms(self) -> int | None:
         sampled = self.load.sample_seconds
         return None if sampled is None else round(sampled * 1000)
 
+    def _node_keys(self, node: str) -> list[Key]:
+        readings = self.load.readings
+        index_key = (self.load.sample_seconds, id(readings), len(readings))
+        if index_key != self._index_key:
+            by_node: dict[str, list[Key]] = {}
+            for key in sorted(readings):
+                entry = self.load.pods.get(key)
+                if entry is not None:
+                    by_node.setdefault(entry.node, []).append(key)
+            self._index_key, self._by_node = index_key, by_node
+        return self._by_node.get(node, [])
+
     def _node_pods(self, node: str) -> list[tuple[Key, Obj, dict[str, Reading]]]:
         rows = []
-        for key, readings in sorted(self.load.readings.items()):
-            entry = self.load.pods.get(key)
+        for key in self._node_keys(node):
+            readings = self.load.readings.get(key)
             pod = self.store.get(r.PODS, *key)
-            if entry is None or entry.node != node or pod is None or not readings:
+            if pod is None or not readings:
                 continue
             rows.append((key, pod, readings))
         return rows

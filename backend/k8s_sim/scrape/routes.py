@@ -32,8 +32,8 @@ def _not_found(kind: str, name: str) -> ApiError:
     return ApiError(404, "NotFound", f'{kind} "{name}" not found')
 
 
-def _text(families: list[Family]) -> web.Response:
-    response = web.Response(text=render_text(families))
+def _text(families: list[Family] | str) -> web.Response:
+    response = web.Response(text=families if isinstance(families, str) else render_text(families))
     response.headers["Content-Type"] = TEXT_CONTENT_TYPE
     return response
 
@@ -80,7 +80,7 @@ class ScrapeRoutes:
         ports |= {str(p.get("port")) for p in service["spec"].get("ports") or ()}
         if (namespace, name) != (KSM_NAMESPACE, KSM_SERVICE) or (port and port not in ports):
             raise ApiError(503, "ServiceUnavailable", f'no endpoints available for service "{name}"')
-        return _text(self.source.state.families())
+        return _text(self.source.state.text())
 
     async def pod(self, request: web.Request) -> web.Response:
         namespace = request.match_info["namespace"]

@@ -10,20 +10,22 @@ label (as with `--metric-labels-allowlist=pods=[*],nodes=[*],deployments=[*]`), 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
 from k8s_optimizer.domain.quantities import parse_quantity
 from k8s_sim import resources as r
 from k8s_sim.controllers.base import controller_of
-from k8s_sim.scrape.exposition import Family, Labels, labels_of
-from k8s_sim.store import Obj, ObjectStore
+from k8s_sim.scrape.exposition import Family, Labels, labels_of, render_text
+from k8s_sim.store import Obj, ObjectStore, WatchEvent
 
 _UNITS = {"cpu": "core", "pods": "integer"}
 KSM_SERVICE_ACCOUNT = "kube-state-metrics"
 _PHASES = ("Pending", "Succeeded", "Failed", "Unknown", "Running")
 
 
+@functools.lru_cache(maxsize=4096)  # label keys repeat across thousands of pods
 def sanitize(name: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_]", "_", name)
 
@@ -41,11 +43,28 @@ def object_labels(obj: Obj) -> list[tuple[str, str]]:
     return [(f"label_{sanitize(k)}", str(v)) for k, v in (obj["metadata"].get("labels") or {}).items()]
 
 
+_WATCHED = (r.PODS, r.REPLICASETS, r.DEPLOYMENTS, r.HPAS, r.NODES)
+
+
 class StateMetrics:
-    """Renders the kube-state-metrics families from the store on each scrape."""
+    """Renders the kube-state-metrics families from the store; the scrape page is cached until one of the
+    objects it describes changes (10,000 pods are ~25 MB of text and seconds of rendering, which would
+    otherwise stall the API server on every scrape, while a steady cluster changes little)."""
 
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
+        self._page: str | None = None
+        store.add_listener(self._on_event)
+
+    def _on_event(self, event: WatchEvent) -> None:
+        if event.resource in _WATCHED:
+            self._page = None
+
+    def text(self) -> str:
+        """The page a scrape gets (text format 0.0.4)."""
+        if self._page is None:
+            self._page = render_text(self.families())
+        return self._page
 
     def families(self) -> list[Family]:
         return [*self._pods(), *self._replicasets(), *self._deployments(), *self._hpas(), *self._nodes()]
@@ -68,16 +87,28 @@ class StateMetrics:
             "The number of requested limit resource by a container. It is recommended to use the "
             "kube_pod_resource_limits metric exposed by kube-scheduler instead, as it is more precise.",
         )
-        restarts = Family(
-            "kube_pod_container_status_restarts_total",
-            "counter",
-            "[STABLE] The number of container restarts per container.",
-        )
-        terminated = Family(
-            "kube_pod_container_status_last_terminated_reason",
-            "gauge",
-            "Describes the last reason the container was in terminated state.",
-        )
+        status = {
+            "restarts": Family(
+                "kube_pod_container_status_restarts_total",
+                "counter",
+                "[STABLE] The number of container restarts per container.",
+            ),
+            "terminated": Family(
+                "kube_pod_container_status_last_terminated_reason",
+                "gauge",
+                "Describes the last reason the container was in terminated state.",
+            ),
+            "exitcode": Family(
+                "kube_pod_container_status_last_terminated_exitcode",
+                "gauge",
+                "Describes the exit code for the last container in terminated state.",
+            ),
+            "waiting": Family(
+                "kube_pod_container_status_waiting_reason",
+                "gauge",
+                "Describes the reason the container is currently in waiting state.",
+            ),
+        }
         for pod in self.store.list_objects(r.PODS):
             base = self._pod_base(pod)
             info.add(self._pod_info(pod, base), 1)
@@ -86,8 +117,9 @@ class StateMetrics:
             current = str(pod.get("status", {}).get("phase", "Pending"))
             for name in _PHASES:
                 phase.add(tuple(sorted([*base, ("phase", name)])), 1 if name == current else 0)
-            self._containers(pod, base, requests, limits, restarts, terminated)
-        return [info, labels, owner, phase, requests, limits, restarts, terminated]
+            self._resources(pod, base, requests, limits)
+            self._statuses(pod, base, status)
+        return [info, labels, owner, phase, requests, limits, *status.values()]
 
     @staticmethod
     def _pod_base(pod: Obj) -> list[tuple[str, str]]:
@@ -119,26 +151,29 @@ class StateMetrics:
         return tuple(sorted([*base, *extra.items()]))
 
     @staticmethod
-    def _containers(
-        pod: Obj, base: list[tuple[str, str]], requests: Family, limits: Family, restarts: Family, terminated: Family
-    ) -> None:
+    def _resources(pod: Obj, base: list[tuple[str, str]], requests: Family, limits: Family) -> None:
         node = str(pod["spec"].get("nodeName", ""))
-        statuses = {s["name"]: s for s in pod.get("status", {}).get("containerStatuses") or ()}
         for container in pod["spec"].get("containers") or ():
-            name = container["name"]
             resources = container.get("resources") or {}
             for family, values in ((requests, resources.get("requests")), (limits, resources.get("limits"))):
                 for resource, quantity in sorted((values or {}).items()):
                     resource_name, unit = resource_label(resource)
-                    extra = [("container", name), ("node", node), ("resource", resource_name), ("unit", unit)]
-                    family.add(tuple(sorted([*base, *extra])), quantity_value(quantity))
-            status = statuses.get(name)
-            if status is None:
-                continue
-            restarts.add(tuple(sorted([*base, ("container", name)])), int(status.get("restartCount", 0)))
+                    extra = [("container", container["name"]), ("node", node), ("resource", resource_name)]
+                    family.add(tuple(sorted([*base, *extra, ("unit", unit)])), quantity_value(quantity))
+
+    @staticmethod
+    def _statuses(pod: Obj, base: list[tuple[str, str]], families: dict[str, Family]) -> None:
+        """Restarts, the last termination (reason and exit code) and the waiting reason of each container."""
+        for status in pod.get("status", {}).get("containerStatuses") or ():
+            container = [*base, ("container", str(status["name"]))]
+            families["restarts"].add(tuple(sorted(container)), int(status.get("restartCount", 0)))
             last = (status.get("lastState") or {}).get("terminated")
             if last and last.get("reason"):
-                terminated.add(tuple(sorted([*base, ("container", name), ("reason", str(last["reason"]))])), 1)
+                families["terminated"].add(tuple(sorted([*container, ("reason", str(last["reason"]))])), 1)
+                families["exitcode"].add(tuple(sorted(container)), int(last.get("exitCode", 0)))
+            waiting = (status.get("state") or {}).get("waiting")
+            if waiting and waiting.get("reason"):
+                families["waiting"].add(tuple(sorted([*container, ("reason", str(waiting["reason"]))])), 1)
 
     # -- workloads -----------------------------------------------------------------------------------------
     def _replicasets(self) -> list[Family]:
@@ -211,6 +246,11 @@ class StateMetrics:
             "gauge",
             "Desired number of replicas of pods managed by this autoscaler.",
         )
+        observed = Family(
+            prefix + "status_target_metric",
+            "gauge",
+            "The current metric status used by this autoscaler when calculating the desired replica count.",
+        )
         for hpa in self.store.list_objects(r.HPAS):
             base = (("horizontalpodautoscaler", hpa["metadata"]["name"]), ("namespace", hpa["metadata"]["namespace"]))
             spec, status = hpa["spec"], hpa.get("status", {})
@@ -228,7 +268,10 @@ class StateMetrics:
                 target.add(tuple(sorted([*base, *extra])), value)
             current.add(base, int(status.get("currentReplicas", 0)))
             desired.add(base, int(status.get("desiredReplicas", 0)))
-        return [info, minimum, maximum, target, current, desired]
+            for metric_name, target_type, value in _metric_values(status.get("currentMetrics") or (), "current"):
+                extra = [("metric_name", metric_name), ("metric_target_type", target_type)]
+                observed.add(tuple(sorted([*base, *extra])), value)
+        return [info, minimum, maximum, target, current, desired, observed]
 
     # -- nodes ---------------------------------------------------------------------------------------------
     def _nodes(self) -> list[Family]:
@@ -271,15 +314,21 @@ def _node_info(node: Obj) -> Labels:
 
 
 def _metric_targets(metrics: Iterable[Obj]) -> list[tuple[str, str, float]]:
-    """(metric_name, metric_target_type, value) per target, as kube-state-metrics flattens them:
+    """(metric_name, metric_target_type, value) per spec target, as kube-state-metrics flattens them:
     utilization in percent, averageValue/value as numbers, for Resource, ContainerResource, Pods, Object and
     External metrics alike."""
+    return _metric_values(metrics, "target")
+
+
+def _metric_values(metrics: Iterable[Obj], field: str) -> list[tuple[str, str, float]]:
+    """The flattening of `_metric_targets` for spec `target`s or status `current` values; a status entry
+    without a value (`{"type": ""}`, what the controller writes for `<unknown>`) gives no row."""
     rows = []
     for metric in metrics:
         kind = str(metric.get("type", ""))
-        source = metric.get(kind[:1].lower() + kind[1:]) or {}
+        source = (metric.get(kind[:1].lower() + kind[1:]) or {}) if kind else {}
         name = str(source.get("name") or (source.get("metric") or {}).get("name", ""))
-        target = source.get("target") or {}
+        target = source.get(field) or {}
         if target.get("averageUtilization") is not None:
             rows.append((name, "utilization", float(target["averageUtilization"])))
         if target.get("averageValue") is not None:

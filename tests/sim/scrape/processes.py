@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+# one block for the whole file: promtool re-reads the file once per block, 2-hour blocks by default
+PROMTOOL_BLOCKS = ("promtool", "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=1000h")
+
 
 @dataclass(frozen=True)
 class Result:

@@ -19,7 +19,7 @@ from k8s_sim.scrape.promconfig import cadvisor_target, ksm_target, pod_target
 from tests.sim.embedded import pods_of, running_cluster
 from tests.sim.scrape.exposition import parse
 from tests.sim.scrape.openmetrics import read
-from tests.sim.scrape.processes import run
+from tests.sim.scrape.processes import PROMTOOL_BLOCKS, run
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DAYS = 0.05  # 72 minutes: 72 one-minute steps
@@ -128,12 +128,40 @@ async def test_live_counters_continue_from_the_history(tmp_path: Path) -> None:
         assert all(row.value >= 0 for row in after)
 
 
+async def test_container_rows_only(tmp_path: Path) -> None:
+    async with running_cluster("demo", start=START) as cluster:
+        path = tmp_path / "history.om"
+        write_backfill(cluster.scrape, path, days=DAYS, step_seconds=60, groups=("containers",))
+        types, series, _ = read(path)
+        assert list(types) == ["container_cpu_usage_seconds", "container_memory_working_set_bytes"]
+        containers = {dict(labels).get("container") for _, labels in series}
+        assert None not in containers  # no node root or pod cgroup rows (their container label is empty)
+        assert "POD" not in containers
+        running = sum(len(readings) for readings in cluster.load.readings.values())
+        assert len(series) == 2 * running
+
+
+async def test_state_series_at_a_coarser_step(tmp_path: Path) -> None:
+    async with running_cluster("demo", start=START) as cluster:
+        await cluster.advance(30)
+        path = tmp_path / "history.om"
+        write_backfill(cluster.scrape, path, days=DAYS, step_seconds=60, state_step_seconds=300)
+        end = cluster.load.sample_seconds
+        assert end is not None
+        _, series, _ = read(path)
+        every_minute = [int(end) - 60 * k for k in range(72, 0, -1)]
+        every_five = [int(end) - 60 - 300 * k for k in range(14, -1, -1)]  # ends at the last step, like the rest
+        for (name, _), points in series.items():
+            stamps = [t for t, _ in points]
+            assert stamps == (every_five if name.startswith("kube_") else every_minute), name
+
+
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian package prometheus) is not installed")
 async def test_promtool_creates_blocks(tmp_path: Path) -> None:
     async with running_cluster("demo", start=START) as cluster:
         path = tmp_path / "history.om"
         stats = write_backfill(cluster.scrape, path, days=0.2, step_seconds=60)
-        result = await run("promtool", "tsdb", "create-blocks-from", "openmetrics", str(path), str(tmp_path / "data"))
+        result = await run(*PROMTOOL_BLOCKS, str(path), str(tmp_path / "data"))
         assert result.returncode == 0, result.stderr
         listing = await run("promtool", "tsdb", "list", str(tmp_path / "data"))
         assert listing.returncode == 0, listing.stderr
@@ -150,6 +178,7 @@ def test_bad_flag_combinations_are_named() -> None:
             "openmetrics_out": None,
             "backfill_step_seconds": 60,
             "backfill_series": "cadvisor,http,state",
+            "backfill_state_step_seconds": None,
         }
         return argparse.Namespace(**{**base, **overrides})
 
@@ -158,6 +187,10 @@ def test_bad_flag_combinations_are_named() -> None:
     assert check_args(args(backfill_days=14)) == "--backfill-days needs --openmetrics-out FILE"
     assert check_args(args(backfill_days=-1)) == "--backfill-days: must be 0 or more"
     assert check_args(args(backfill_step_seconds=0)) == "--backfill-step-seconds: must be a positive number of seconds"
+    assert check_args(args(backfill_state_step_seconds=300)) is None
+    assert check_args(args(backfill_state_step_seconds=90)) == (
+        "--backfill-state-step-seconds: must be a positive multiple of --backfill-step-seconds"
+    )
     assert check_args(args(backfill_series="cadvisor,nodes")) == (
         "--backfill-series: unknown nodes (choose from cadvisor, containers, http, state)"
     )

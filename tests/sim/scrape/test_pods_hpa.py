@@ -87,6 +87,12 @@ async def test_pods_metric_hpa_scales_on_requests_per_pod() -> None:
             "average",
             10,
         )
+        (observed,) = select(ksm, "kube_horizontalpodautoscaler_status_target_metric", horizontalpodautoscaler="api")
+        assert (observed.labels["metric_name"], observed.labels["metric_target_type"], observed.value) == (
+            "http_requests_per_second",
+            "average",
+            10,
+        )
 
 
 async def test_unknown_pods_metric_is_unknown() -> None:
@@ -96,6 +102,8 @@ async def test_unknown_pods_metric_is_unknown() -> None:
         hpa = cluster.store.require(r.HPAS, "default", "api")
         assert hpa["status"]["currentMetrics"] == [{"type": ""}]
         assert len(pods_of(cluster, "default", "api")) == 1
+        ksm, _ = parse(render_text(cluster.scrape.state.families()))
+        assert not select(ksm, "kube_horizontalpodautoscaler_status_target_metric", horizontalpodautoscaler="api")
         assert events_for(cluster, "api", "FailedGetPodsMetric")
 
 

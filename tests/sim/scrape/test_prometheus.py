@@ -4,14 +4,9 @@ the load model's numbers, live and past."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 import shutil
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -21,68 +16,14 @@ from k8s_sim.scrape.backfill import write_backfill
 from k8s_sim.scrape.promconfig import TargetWriter
 from tests.sim.embedded import pods_of
 from tests.sim.scrape.openmetrics import read
-from tests.sim.scrape.processes import run
+from tests.sim.scrape.processes import PROMTOOL_BLOCKS, run
+from tests.sim.scrape.promserver import prometheus, query, until
 from tests.sim.scrape.served import served_cluster
 
 pytestmark = pytest.mark.skipif(
     shutil.which("prometheus") is None or shutil.which("promtool") is None,
     reason="prometheus/promtool (Debian package prometheus) are not installed",
 )
-READY_SECONDS = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@asynccontextmanager
-async def prometheus(config: Path, data: Path) -> AsyncIterator[str]:
-    port = _free_port()
-    log = (data.parent / "prometheus.log").open("w")
-    process = await asyncio.create_subprocess_exec(
-        "prometheus",
-        f"--config.file={config}",
-        f"--storage.tsdb.path={data}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--storage.tsdb.retention.time=30d",  # the default 15 d would delete backfilled blocks at start
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=log,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as session:
-            await _until(session, f"{url}/-/ready", lambda body: True)
-        yield url
-    finally:
-        process.terminate()
-        async with asyncio.timeout(30):
-            await process.wait()
-        log.close()
-
-
-async def _until(session: aiohttp.ClientSession, url: str, done: Any, params: dict[str, str] | None = None) -> Any:
-    deadline = asyncio.get_running_loop().time() + READY_SECONDS
-    while True:
-        try:
-            async with session.get(url, params=params) as response:
-                if response.status == 200:
-                    body = await response.json() if "api/v1" in url else await response.text()
-                    if done(body):
-                        return body
-        except aiohttp.ClientError:
-            pass
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {url} {params}"
-        await asyncio.sleep(0.5)
-
-
-async def _query(session: aiohttp.ClientSession, url: str, query: str, at: float | None = None) -> list[Any]:
-    params = {"query": query} if at is None else {"query": query, "time": str(at)}
-    async with session.get(f"{url}/api/v1/query", params=params) as response:
-        body = await response.json()
-    assert body["status"] == "success", body
-    return list(body["data"]["result"])
 
 
 async def test_prometheus_scrapes_the_cluster_and_holds_the_backfill(tmp_path: Path) -> None:
@@ -99,19 +40,17 @@ async def test_prometheus_scrapes_the_cluster_and_holds_the_backfill(tmp_path: P
         cluster.load.observers.append(record)
         history = tmp_path / "history.om"
         stats = write_backfill(cluster.scrape, history, days=0.1, step_seconds=60)
-        blocks = await run(
-            "promtool", "tsdb", "create-blocks-from", "openmetrics", str(history), str(tmp_path / "data")
-        )
+        blocks = await run(*PROMTOOL_BLOCKS, str(history), str(tmp_path / "data"))
         assert blocks.returncode == 0, blocks.stderr
         # parsed before Prometheus starts: parsing blocks the loop the cluster serves on, and a scrape that
         # times out marks every series of its target stale
         _, series, _ = read(history)
         config = tmp_path / "prometheus.yml"
-        writer = TargetWriter(cluster.store, config, api_url.removeprefix("http://"), scrape_interval_seconds=2)
+        writer = TargetWriter(cluster.store, config, api_url.removeprefix("http://"), scrape_interval_seconds=5)
         writer.write_config()
         async with prometheus(config, tmp_path / "data") as url, aiohttp.ClientSession() as session:
             targets = sum(len(group) for group in promconfig.targets(cluster.store).values())
-            up = await _until(
+            up = await until(
                 session,
                 f"{url}/api/v1/query",
                 lambda body: body["data"]["result"] and body["data"]["result"][0]["value"][1] == str(targets),
@@ -120,14 +59,14 @@ async def test_prometheus_scrapes_the_cluster_and_holds_the_backfill(tmp_path: P
             assert up["data"]["result"][0]["value"][1] == str(targets)
             selector = f'container_memory_working_set_bytes{{namespace="k8s-optimizer",pod="{pod}",container="echo"}}'
             # live: the value Prometheus stored at a kubelet sample timestamp is that sample's working set
-            body = await _until(
+            body = await until(
                 session,
                 f"{url}/api/v1/query",
                 lambda b: any(int(float(r["value"][1])) in samples for r in b["data"]["result"]),
                 {"query": f"timestamp({selector}) * 1000"},
             )
             stamp_ms = int(float(body["data"]["result"][0]["value"][1]))
-            (live,) = await _query(session, url, selector, stamp_ms / 1000)
+            (live,) = await query(session, url, selector, stamp_ms / 1000)
             assert int(live["value"][1]) == samples[stamp_ms]
             assert live["metric"]["job"] == "kubelet"
             assert live["metric"]["metrics_path"] == "/metrics/cadvisor"
@@ -140,21 +79,21 @@ async def test_prometheus_scrapes_the_cluster_and_holds_the_backfill(tmp_path: P
                 and ("container", "echo") in labels
             ]
             at, value = points[-30]
-            (past,) = await _query(session, url, selector, at)
+            (past,) = await query(session, url, selector, at)
             assert float(past["value"][1]) == value
             assert past["metric"] == live["metric"]
             # a PromQL the optimizer asks: requests per second of the pod over ten backfilled minutes
             counter = next(
                 p for (name, labels), p in series.items() if name == "http_requests_total" and ("pod", pod) in labels
             )
-            (rate,) = await _query(
+            (rate,) = await query(
                 session,
                 url,
                 f'rate(http_requests_total{{namespace="k8s-optimizer",pod="{pod}"}}[10m])',
                 counter[-20][0],
             )
             assert math.isclose(float(rate["value"][1]), (counter[-20][1] - counter[-30][1]) / 600, rel_tol=1e-9)
-            (requests,) = await _query(
+            (requests,) = await query(
                 session,
                 url,
                 f'kube_pod_container_resource_requests{{namespace="k8s-optimizer",pod="{pod}",resource="cpu"}}',

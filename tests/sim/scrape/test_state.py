@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 
@@ -64,6 +65,7 @@ async def test_requests_limits_and_owner_chain() -> None:
 
 async def test_hpa_and_deployment_series() -> None:
     async with running_cluster("demo", start=START) as cluster:
+        await cluster.advance(60)  # past the first syncs, whose CPU metric is still <unknown>
         rows, _ = _rows(cluster)
         hpa = {"namespace": "k8s-optimizer", "horizontalpodautoscaler": "echo-demo-hpa"}
         prefix = "kube_horizontalpodautoscaler_"
@@ -78,6 +80,14 @@ async def test_hpa_and_deployment_series() -> None:
         status = cluster.store.require(r.HPAS, "k8s-optimizer", "echo-demo-hpa")["status"]
         assert select(rows, prefix + "status_current_replicas", **hpa)[0].value == status["currentReplicas"]
         assert select(rows, prefix + "status_desired_replicas", **hpa)[0].value == status["desiredReplicas"]
+        (current,) = status["currentMetrics"]
+        observed = {
+            (row.labels["metric_name"], row.labels["metric_target_type"], row.value)
+            for row in select(rows, prefix + "status_target_metric", **hpa)
+        }
+        utilization = current["resource"]["current"]["averageUtilization"]
+        average_millicores = int(current["resource"]["current"]["averageValue"].removesuffix("m"))
+        assert observed == {("cpu", "utilization", utilization), ("cpu", "average", average_millicores / 1000)}
         (info,) = select(rows, prefix + "info", **hpa)
         assert info.labels == {
             **hpa,
@@ -112,6 +122,15 @@ async def test_node_capacity_info_and_labels() -> None:
         assert info.labels["provider_id"] == f"kind://docker/k8s-optimizer/{node}"
         (labels,) = select(rows, "kube_node_labels", node=node)
         assert labels.labels["label_kubernetes_io_hostname"] == node
+        assert "label_node_kubernetes_io_instance_type" not in labels.labels  # kind nodes have no instance type
+
+        def typed(obj: dict[str, Any]) -> None:
+            obj["metadata"]["labels"]["node.kubernetes.io/instance-type"] = "m5.xlarge"
+
+        cluster.store.mutate(r.NODES, "", node, typed)
+        rows, _ = _rows(cluster)
+        (labels,) = select(rows, "kube_node_labels", node=node)
+        assert labels.labels["label_node_kubernetes_io_instance_type"] == "m5.xlarge"
 
 
 async def test_oom_kill_reason_and_restarts() -> None:
@@ -136,6 +155,17 @@ async def test_oom_kill_reason_and_restarts() -> None:
         assert reason.value == 1
         (count,) = select(rows, "kube_pod_container_status_restarts_total", **labels)
         assert count.value == restarts
+        (exit_code,) = select(rows, "kube_pod_container_status_last_terminated_exitcode", **labels)
+        assert (exit_code.labels, exit_code.value) == ({**labels, "container": "app"}, 137)
+        assert not select(rows, "kube_pod_container_status_waiting_reason", **labels)  # restarted at once
+        for _ in range(20):  # the second OOM kill waits in CrashLoopBackOff
+            await cluster.advance(5)
+            (pod,) = pods_of(cluster, "default", "hog")
+            if "waiting" in pod["status"]["containerStatuses"][0]["state"]:
+                break
+        rows, _ = _rows(cluster)
+        (waiting,) = select(rows, "kube_pod_container_status_waiting_reason", **labels)
+        assert (waiting.labels, waiting.value) == ({**labels, "container": "app", "reason": "CrashLoopBackOff"}, 1)
         assert not select(rows, "kube_pod_container_status_last_terminated_reason", namespace="k8s-optimizer")
 
 
@@ -147,6 +177,17 @@ async def test_service_proxy_over_http() -> None:
             assert response.headers["Content-Type"] == TEXT_CONTENT_TYPE
             rows, _ = parse(await response.text())
             assert select(rows, "kube_pod_info", namespace="kube-system")
+        # the cached page follows the objects: a new pod is on the next scrape
+        cluster.store.create(
+            r.PODS,
+            {
+                "metadata": {"name": "late", "namespace": "default"},
+                "spec": {"containers": [{"name": "a", "image": "x"}]},
+            },
+        )
+        async with session.get(url + KSM_PATH) as response:
+            rows, _ = parse(await response.text())
+            assert select(rows, "kube_pod_info", namespace="default", pod="late")
         for alias in ("http:kube-state-metrics:8080", "kube-state-metrics"):
             async with session.get(f"{url}/api/v1/namespaces/kube-system/services/{alias}/proxy/metrics") as response:
                 assert response.status == 200
