@@ -290,6 +290,12 @@ export interface components {
       apply_disabled_reason: string | null;
       /** Version */
       version: string;
+      /**
+       * Source
+       * @default sqlite
+       * @enum {string}
+       */
+      source: "sqlite" | "prometheus";
     };
     /**
      * ChangeRecord
@@ -1287,6 +1293,11 @@ export interface components {
        * @default []
        */
       timeline: components["schemas"]["TimelinePointOut"][];
+      /**
+       * Stale
+       * @default false
+       */
+      stale: boolean;
     };
     /** RecommendationsMessage */
     RecommendationsMessage: {
@@ -1683,7 +1694,7 @@ export interface components {
        * Source
        * @enum {string}
        */
-      source: "raw" | "rollup";
+      source: "raw" | "rollup" | "prometheus";
       /** Total */
       total: components["schemas"]["SeriesPoint"][];
       /** Per Pod */

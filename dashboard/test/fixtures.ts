@@ -75,5 +75,6 @@ export function recommendation(id: string, priority: Recommendation["priority"],
     applicable: true,
     timeline: [],
     not_applicable_reason: null,
+    stale: false,
   };
 }

@@ -112,6 +112,7 @@ const caps = (overrides: Partial<Capabilities>): Capabilities => ({
   token_required: false,
   apply_disabled_reason: "apply is disabled (set OPTIMIZER_APPLY_ENABLED=true and a token to enable it)",
   version: "0.1.0",
+  source: "sqlite",
   ...overrides,
 });
 

@@ -182,6 +182,11 @@ function RecommendationCard(props: { rec: Recommendation; service: ServiceSummar
         <span class="muted" title="confidence">
           {(rec.confidence * 100).toFixed(0)}% conf.
         </span>
+        {rec.stale && (
+          <span class="badge badge-warn" data-testid="rec-stale">
+            stale: history source unreachable, last values kept
+          </span>
+        )}
       </header>
       <p class="rationale">{rec.rationale}</p>
       <CurrentProposed rec={rec} />
