@@ -403,7 +403,7 @@ def dns_service_ip(snapshot: ClusterSnapshot) -> str | None:
 
 def service_map(topology: Topology, service: Service, *, client: Pod | None = None) -> ServiceMap:
     snapshot = topology.snapshot
-    pods = topology.pods_of_service(service)
+    pods = topology.backing_pods(service)
     endpoints = _endpoint_views(snapshot, service)
     ports = _port_views(snapshot, service, pods)
     proxy = _proxy_views(snapshot, service, endpoints)
