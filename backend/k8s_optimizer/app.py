@@ -132,7 +132,7 @@ async def _backend(app: FastAPI, settings: Settings, given: Collaborators) -> As
             metrics=app.state.metrics,
             cluster_name=cluster_name(settings),
         )
-        stack.callback(state.reports.close)
+        stack.push_async_callback(state.reports.close)
         hub = state.hub = Hub(state.live, state.views, state.metrics)
         scheduler = AnalysisScheduler(
             ready.live, ready.analyzer, ready.history, fallback_seconds=max(1.0, settings.metrics_interval_seconds)

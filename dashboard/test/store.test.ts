@@ -16,6 +16,14 @@ describe("reduce", () => {
     expect(state.pods.get("k8s-optimizer/p1")?.ip).toBe("10.244.1.2");
   });
 
+  it("replaces everything from another epoch's snapshot: a restarted backend leaves no ghosts, even at a lower seq", () => {
+    let state = reduce(emptyState(), snapshot(1917, { pods: [pod("p1", "10.244.1.2"), pod("deleted-meanwhile", "10.244.1.3")] }));
+    const restarted = { ...snapshot(3, { pods: [pod("p1", "10.244.1.2"), pod("p3", "10.244.2.4")] }), epoch: "e2", reason: "epoch-changed" };
+    state = reduce(state, restarted as ServerMessage);
+    expect([...state.pods.keys()]).toEqual(["k8s-optimizer/p1", "k8s-optimizer/p3"]);
+    expect(state.seq).toBe(3);
+  });
+
   it("treats a topic named in a snapshot without data as empty, and keeps topics it does not name", () => {
     let state = reduce(emptyState(), snapshot(1, { services: [service("a", 1)], pods: [pod("p1", "10.244.1.2")] }));
     state = reduce(state, snapshot(2, { services: null }, ["services"]));

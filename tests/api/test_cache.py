@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from k8s_optimizer.api.cache import ViewCache
+from k8s_optimizer.api.cache import SharedBuilds, ViewCache
 from k8s_optimizer.api.listing import ServiceQuery
 from k8s_optimizer.api.views import ViewContext
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
@@ -92,3 +92,29 @@ async def test_concurrent_callers_share_one_threaded_build(monkeypatch: pytest.M
     assert seq == live.seq
     assert previous_of_each_build == [None, results[0][1]]  # a new seq is a new build, from the last view
     assert len(context.topology.service_pods[("shop", "web")]) == 2101
+
+
+async def test_shared_builds_run_once_per_key_forget_failures_and_keep_the_latest() -> None:
+    calls: list[str] = []
+    adopted: list[str] = []
+
+    def build(value: str) -> str:
+        calls.append(value)
+        if value == "bad":
+            raise ValueError("broken build")
+        return value.upper()
+
+    builds: SharedBuilds[str, str] = SharedBuilds(keep=2)
+    first = builds.start("a", build, "a", adopt=adopted.append)
+    assert builds.start("a", build, "a", adopt=adopted.append) is first
+    assert list(await asyncio.gather(builds.get("a", build, "a"), first)) == ["A", "A"]
+    assert (calls, adopted) == (["a"], ["A"])  # one build, adopted once
+    with pytest.raises(ValueError, match="broken build"):
+        await builds.get("x", build, "bad")
+    with pytest.raises(ValueError, match="broken build"):
+        await builds.get("x", build, "bad")  # a failure is not cached: built (and failed) again
+    assert calls == ["a", "bad", "bad"]
+    await builds.get("b", build, "b")
+    await builds.get("c", build, "c")  # keep=2: "a" is dropped
+    await builds.get("a", build, "a")
+    assert calls == ["a", "bad", "bad", "b", "c", "a"]

@@ -22,11 +22,12 @@ from k8s_optimizer.api.offload import INLINE_ITEMS
 from k8s_optimizer.api.params import encode_cursor
 from k8s_optimizer.api.report_formats import RENDERERS
 from k8s_optimizer.api.routes import report as report_route
+from k8s_optimizer.api.views import ViewContext
 from k8s_optimizer.app import create_app
 from k8s_optimizer.domain.objects import ObjectRef
 from k8s_optimizer.settings import Settings
 from tests.api.conftest import BackendFactory
-from tests.api.fakes import FakeHistory, FakeLive, FakeWriter, build_report, web_recommendation
+from tests.api.fakes import WEB, FakeHistory, FakeLive, FakeWriter, build_report, build_snapshot, web_recommendation
 
 REPORT_RECOMMENDATIONS = 3000
 HEALTH_BUDGET_SECONDS = 0.1  # the bound for /health while the report is produced
@@ -173,3 +174,16 @@ def test_a_large_report_rendered_in_a_worker_process_is_the_same_as_inline(
         as_json = client.get("/api/v1/report?format=json").json()
         expected = RENDERERS[format](s.Report.model_validate(as_json))
         assert served == expected, format
+
+
+def test_a_detail_with_many_pods_is_built_off_the_loop_and_unchanged(make_backend: BackendFactory) -> None:
+    live = FakeLive(build_snapshot(replicas=INLINE_ITEMS + 20))
+    backend = make_backend(live=live)
+    context = ViewContext.build(live.current, build_report())
+    service = backend.client.get("/api/v1/services/shop/web")
+    workload = backend.client.get("/api/v1/workloads/shop/Deployment/web")
+    assert (service.status_code, workload.status_code) == (200, 200)
+    assert len(service.json()["pods"]) == len(workload.json()["pods"]) == INLINE_ITEMS + 20
+    assert service.json() == context.service_detail(live.current.services[("shop", "web")]).model_dump(mode="json")
+    web = live.current.workloads[WEB]
+    assert workload.json() == context.workload_detail(web).model_dump(mode="json")

@@ -1,9 +1,9 @@
 """A WebSocket client that mirrors the backend's pods and services, the way the dashboard does.
 
 It applies `snapshot` (replace) and `delta` (upsert/delete) messages, and when the socket drops it
-reconnects and resubscribes with `since` = the last seq it saw, as docs/api.md prescribes. Runs in its own
-thread with the synchronous `websockets` client so the test's blocking calls (kubectl, urllib) never stall
-it. Reliability tests compare its state to the REST API's and to `kubectl get`.
+reconnects and resubscribes with `since` = the last seq it saw and its `epoch`, as docs/api.md prescribes.
+Runs in its own thread with the synchronous `websockets` client so the test's blocking calls (kubectl,
+urllib) never stall it. Reliability tests compare its state to the REST API's and to `kubectl get`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class WsMirror:
         self.url = backend_url.replace("http://", "ws://", 1) + "/ws"
         self.state: dict[str, dict[Key, dict[str, Any]]] = {topic: {} for topic in TOPICS}
         self.last_seq = -1
+        self.epoch: str | None = None
         self.connections = 0  # 1 = never had to reconnect
         self.snapshots: list[str] = []  # reasons, in order
         self.messages = 0
@@ -66,8 +67,8 @@ class WsMirror:
         with connect(self.url, open_timeout=10, max_size=None) as socket_:
             self.connections += 1
             subscribe: dict[str, Any] = {"op": "subscribe", "topics": list(TOPICS)}
-            if self.last_seq >= 0:
-                subscribe["since"] = self.last_seq
+            if self.last_seq >= 0 and self.epoch is not None:
+                subscribe["since"], subscribe["epoch"] = self.last_seq, self.epoch
             socket_.send(json.dumps(subscribe))
             self._receive(socket_)
 
@@ -82,6 +83,8 @@ class WsMirror:
     def _apply(self, message: dict[str, Any]) -> None:
         with self.lock:
             self.messages += 1
+            if message["epoch"] != self.epoch:  # a restarted backend numbers its changes afresh
+                self.epoch, self.last_seq = message["epoch"], -1
             self.last_seq = max(self.last_seq, int(message["seq"]))
             if message["type"] == "snapshot":
                 self.snapshots.append(message["reason"])

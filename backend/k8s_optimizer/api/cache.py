@@ -1,26 +1,76 @@
-"""The view cache: what every list endpoint, detail route and the WebSocket hub read.
+"""The read side's one cache design: everything is derived from the current view and dropped with it.
 
-Requests never list the cluster and never run the analysis. `ViewCache` rebuilds the indexed
-`ViewContext` only when the live model's change sequence moved or a new report came in (and not
-more often than every `min_rebuild_seconds`); everything derived from a view (the service listing and
-its pages, the hub's snapshot texts) is keyed by that view and dropped with it. Large clusters build
-off the event loop while the previous view keeps answering. docs/api.md ("Caching") has the design.
+Requests never list the cluster and never run the analysis. The chain (docs/api.md, "Caching"):
+
+1. `ViewCache` keeps the indexed `ViewContext` of the latest snapshot and report. It is rebuilt only when
+   the live model's change seq moved or a new report came in (and not more often than every
+   `min_rebuild_seconds`); a new view carries the previous one's pod joins over (api/joins.py).
+2. Derived from a view, keyed by it: the service listing (every summary serialised once, api/listing.py),
+   its page bytes and the raw query strings the fast path may answer from (api/fastpath.py), and the
+   hub's snapshot texts (api/ws/snapshots.py).
+3. One build policy for all of them, `SharedBuilds`: small clusters build inline (milliseconds); large
+   ones build in a worker thread, once per key however many callers ask meanwhile, while the previous
+   result keeps answering.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from k8s_optimizer.api.listing import ServiceListing
 from k8s_optimizer.api.ports import LiveModel
 from k8s_optimizer.api.views import ViewContext
-from k8s_optimizer.domain.snapshot import ClusterSnapshot
 from k8s_optimizer.recommend.model import AnalysisReport
 
-# Above this many pods a context build takes long enough to belong in a worker thread.
-_THREADED_BUILD_PODS = 2000
+# Above this many pods a build takes long enough to belong in a worker thread.
+THREADED_BUILD_PODS = 2000
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class SharedBuilds(Generic[K, V]):
+    """Worker-thread builds, one per key at a time, shared by every caller asking while it runs.
+
+    Why: 50 WebSocket subscribes arriving together each asked for their own build of the same view
+    (profiled: ~50 parallel 10,000-pod builds fighting for the GIL, and the event loop with them). The
+    latest `keep` keys stay (done builds answer at once); a failed build is forgotten, so the next caller
+    retries.
+    """
+
+    def __init__(self, keep: int = 1) -> None:
+        self.keep = keep
+        self._builds: dict[K, asyncio.Future[V]] = {}
+
+    def start(
+        self, key: K, build: Callable[..., V], *args: Any, adopt: Callable[[V], None] | None = None
+    ) -> asyncio.Future[V]:
+        """The build of `key`, started now unless one exists; `adopt` sees its result once, when it is new."""
+        future = self._builds.get(key)
+        if future is None:
+            while len(self._builds) >= self.keep:
+                del self._builds[next(iter(self._builds))]  # the oldest; its waiters keep their future
+            future = asyncio.ensure_future(asyncio.to_thread(build, *args))
+            self._builds[key] = future
+            future.add_done_callback(lambda done: self._settle(key, done, adopt))
+        return future
+
+    async def get(self, key: K, build: Callable[..., V], *args: Any) -> V:
+        return await asyncio.shield(self.start(key, build, *args))
+
+    def clear(self) -> None:
+        self._builds.clear()
+
+    def _settle(self, key: K, future: asyncio.Future[V], adopt: Callable[[V], None] | None) -> None:
+        if future.cancelled() or future.exception() is not None:
+            if self._builds.get(key) is future:
+                del self._builds[key]
+        elif adopt is not None:
+            adopt(future.result())
 
 
 @dataclass(slots=True)
@@ -34,10 +84,10 @@ class ViewCache:
     _built_at: float = 0.0
     _rebuild: asyncio.Task[tuple[int, ViewContext]] | None = None
     _listing: ServiceListing | None = None
-    _listing_build: asyncio.Task[ServiceListing] | None = None
-    _build: asyncio.Future[ViewContext] | None = None
-    _build_seq: int = -1
-    _build_report: AnalysisReport | None = None
+    _listing_build: asyncio.Future[ServiceListing] | None = None
+    # Keyed (seq, id(report)): the entry's future holds the report, so its id cannot be reused meanwhile.
+    _views: SharedBuilds[tuple[int, int], ViewContext] = field(default_factory=SharedBuilds)
+    _listings: SharedBuilds[int, ServiceListing] = field(default_factory=SharedBuilds)
 
     def _stale(self) -> bool:
         if self._context is None or self._built_report is not self.report:
@@ -52,7 +102,7 @@ class ViewCache:
         """
         if self._stale():
             snapshot = self.live.snapshot()
-            if self._context is None or len(snapshot.pods) <= _THREADED_BUILD_PODS:
+            if self._context is None or len(snapshot.pods) <= THREADED_BUILD_PODS:
                 self._store(self.live.seq, ViewContext.build(snapshot, self.report, self._context))
             elif self._rebuild is None or self._rebuild.done():
                 self._rebuild = asyncio.get_running_loop().create_task(self.fresh(), name="view-rebuild")
@@ -65,27 +115,12 @@ class ViewCache:
         if self._context is not None and self._built_seq == seq and self._built_report is self.report:
             return seq, self._context
         snapshot, report, previous = self.live.snapshot(), self.report, self._context
-        if len(snapshot.pods) > _THREADED_BUILD_PODS:
-            context = await asyncio.shield(self._threaded_build(seq, snapshot, report, previous))
+        if len(snapshot.pods) > THREADED_BUILD_PODS:
+            context = await self._views.get((seq, id(report)), ViewContext.build, snapshot, report, previous)
         else:
             context = ViewContext.build(snapshot, report, previous)
         self._store(seq, context)
         return seq, context
-
-    def _threaded_build(
-        self, seq: int, snapshot: ClusterSnapshot, report: AnalysisReport | None, previous: ViewContext | None
-    ) -> asyncio.Future[ViewContext]:
-        """One worker-thread build per (seq, report), shared by every caller asking meanwhile.
-
-        Why: 50 WebSocket subscribes arriving together each asked for their own build of the same
-        view (profiled: ~50 parallel 10,000-pod builds fighting for the GIL), and the hub's flush and
-        a REST rebuild did the same; the GIL made every one of them, and the event loop, slower.
-        """
-        build = self._build
-        if build is None or build.done() or self._build_seq != seq or self._build_report is not report:
-            build = asyncio.ensure_future(asyncio.to_thread(ViewContext.build, snapshot, report, previous))
-            self._build, self._build_seq, self._build_report = build, seq, report
-        return build
 
     def _store(self, seq: int, context: ViewContext) -> None:
         if seq >= self._built_seq or context.report is not self._built_report:
@@ -102,7 +137,7 @@ class ViewCache:
         listing = self._listing
         if listing is not None and listing.context is context:
             return listing
-        if len(context.snapshot.pods) <= _THREADED_BUILD_PODS:
+        if len(context.snapshot.pods) <= THREADED_BUILD_PODS:
             self._listing = ServiceListing(context)
             return self._listing
         build = self._schedule_listing(context)
@@ -110,12 +145,14 @@ class ViewCache:
             return listing
         return await asyncio.shield(build)
 
-    def _schedule_listing(self, context: ViewContext) -> asyncio.Task[ServiceListing]:
-        build = self._listing_build
-        if build is None or build.done():
-            build = asyncio.get_running_loop().create_task(self._build_listing(context), name="listing-build")
-            self._listing_build = build
-        return build
+    def _schedule_listing(self, context: ViewContext) -> asyncio.Future[ServiceListing]:
+        self._listing_build = self._listings.start(id(context), ServiceListing, context, adopt=self._adopt_listing)
+        return self._listing_build
+
+    def _adopt_listing(self, listing: ServiceListing) -> None:
+        current = self._listing
+        if current is None or listing.context is self._context or self._newer(listing.context, current.context):
+            self._listing = listing
 
     @property
     def pages_cached(self) -> int:
@@ -134,19 +171,13 @@ class ViewCache:
         context = self.current()
         if listing.context is context:
             return listing
-        if len(context.snapshot.pods) <= _THREADED_BUILD_PODS:
+        if len(context.snapshot.pods) <= THREADED_BUILD_PODS:
             return None
         self._schedule_listing(context)
         return listing
 
-    async def _build_listing(self, context: ViewContext) -> ServiceListing:
-        listing = await asyncio.to_thread(ServiceListing, context)
-        if self._listing is None or self._newer(listing.context, self._listing.context):
-            self._listing = listing
-        return listing
-
     def _newer(self, candidate: ViewContext, than: ViewContext) -> bool:
-        return candidate is self._context or candidate.snapshot.taken_at >= than.snapshot.taken_at
+        return candidate.snapshot.taken_at >= than.snapshot.taken_at
 
     @property
     def built_seq(self) -> int:

@@ -50,6 +50,15 @@ async def page_response(
     return Response(body, media_type="application/json")
 
 
+async def model_response(build: Callable[[], s.Model], items: int) -> Response:
+    """One object as JSON (a detail with `items` pods): built and encoded in a worker thread when large."""
+    if items <= INLINE_ITEMS:
+        body = build().model_dump_json().encode()
+    else:
+        body = await asyncio.to_thread(lambda: build().model_dump_json().encode())
+    return Response(body, media_type="application/json")
+
+
 def report_json(report: s.Report) -> bytes:
     """The report's JSON, encoded one recommendation at a time.
 
@@ -66,7 +75,7 @@ def report_json(report: s.Report) -> bytes:
 class ReportRenderer:
     """Renders reports: small ones in a worker thread, large ones in a worker process (started on first use)."""
 
-    def __init__(self, workers: int = 2) -> None:
+    def __init__(self, workers: int = 1) -> None:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
 
@@ -87,7 +96,8 @@ class ReportRenderer:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
         return self._pool
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        """Stop the worker process: queued renders are cancelled, a running one is waited for (in a thread)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+            pool, self._pool = self._pool, None
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)

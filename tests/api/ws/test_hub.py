@@ -4,6 +4,7 @@ frames, rate limit, batching."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from typing import cast
 
@@ -17,7 +18,7 @@ from k8s_optimizer.api.ws.hub import Hub
 from k8s_optimizer.domain.changes import Change
 from k8s_optimizer.live.feed import ChangeLog
 from tests.api.conftest import Backend, BackendFactory
-from tests.api.fakes import FakeLive, web_pod
+from tests.api.fakes import FakeLive, build_report, web_pod, web_recommendation
 from tests.api.ws.conftest import receive
 
 
@@ -262,3 +263,20 @@ def test_every_message_carries_the_epoch(fast_backend: Backend) -> None:
         seen.append(ws.receive_json())  # a heartbeat after 0.5 s of silence
     assert [m["type"] for m in seen] == ["snapshot", "delta", "metrics", "pong", "error", "heartbeat"]
     assert {m["epoch"] for m in seen} == {epoch}
+
+
+def test_a_changed_analysis_reaches_subscribers_as_recommendations_and_anomalies(fast_backend: Backend) -> None:
+    hub = fast_backend.client.app.state.api.hub  # type: ignore[attr-defined]
+    previous = build_report()
+    other = dataclasses.replace(web_recommendation(), id="rec-other")
+    with fast_backend.client.websocket_connect("/ws") as ws:
+        ws.send_json({"op": "subscribe", "topics": ["recommendations", "anomalies"]})
+        receive(ws, "snapshot")
+        fast_backend.in_loop(hub.publish_analysis, previous, build_report((other,)))
+        message = receive(ws, "recommendations")
+    assert ([r["id"] for r in message["items"]], message["added"], message["removed"]) == (
+        ["rec-other"],
+        ["rec-other"],
+        ["rec-web-app"],
+    )
+    assert message["epoch"] == hub.epoch

@@ -11,6 +11,7 @@ from k8s_optimizer.api import schemas as s
 from k8s_optimizer.api.deps import ContextDep, ListingDep
 from k8s_optimizer.api.errors import ApiError
 from k8s_optimizer.api.listing import ServiceQuery
+from k8s_optimizer.api.offload import model_response
 from k8s_optimizer.api.params import CursorQuery, LimitQuery, NamePath, NamespacePath, NamespaceQuery
 from k8s_optimizer.api.views import ViewContext
 from k8s_optimizer.domain.objects import Service
@@ -59,10 +60,12 @@ async def list_services(
     return Response(body, media_type="application/json")
 
 
-@router.get("/{namespace}/{name}")
-async def get_service(context: ContextDep, namespace: NamespacePath, name: NamePath) -> s.ServiceDetail:
+@router.get("/{namespace}/{name}", response_model=s.ServiceDetail)
+async def get_service(context: ContextDep, namespace: NamespacePath, name: NamePath) -> Response:
     """One Service with its pods, endpoints, HPA, checks, diagnosis, recommendations, anomalies and events."""
-    return context.service_detail(_service(context, namespace, name))
+    service = _service(context, namespace, name)
+    pods = len(context.topology.backing_pods(service))
+    return await model_response(lambda: context.service_detail(service), pods)
 
 
 def _hop(hop: network.Hop) -> s.PathHop:

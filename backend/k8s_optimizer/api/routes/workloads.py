@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from k8s_optimizer.api import schemas as s
 from k8s_optimizer.api.deps import ContextDep
 from k8s_optimizer.api.errors import ApiError
-from k8s_optimizer.api.offload import page_response
+from k8s_optimizer.api.offload import model_response, page_response
 from k8s_optimizer.api.params import CursorQuery, LimitQuery, NamePath, NamespacePath, NamespaceQuery, page
 from k8s_optimizer.domain.objects import ObjectRef
 
@@ -43,15 +43,16 @@ async def list_workloads(
     return await page_response(chunk, context.workload_summary, next_cursor, total)
 
 
-@router.get("/{namespace}/{kind}/{name}")
+@router.get("/{namespace}/{kind}/{name}", response_model=s.WorkloadDetail)
 async def get_workload(
     context: ContextDep,
     namespace: NamespacePath,
     kind: Annotated[WorkloadKindParam, Path(description="Deployment, StatefulSet or DaemonSet")],
     name: NamePath,
-) -> s.WorkloadDetail:
+) -> Response:
     """One workload with its pods, recommendations, anomalies and events."""
     workload = context.snapshot.workloads.get(ObjectRef(kind, namespace, name))
     if workload is None:
         raise ApiError(404, f"{kind} {namespace}/{name} not found")
-    return context.workload_detail(workload)
+    pods = len(context.topology.pods_of_workload(workload.ref()))
+    return await model_response(lambda: context.workload_detail(workload), pods)

@@ -71,6 +71,7 @@ class Hub:
         self._pending: list[Change] = []
         self._wake = asyncio.Event()
         self._snapshots = SnapshotTexts(self.epoch)
+        self._publishing: set[asyncio.Task[None]] = set()
 
     # -- feed side -----------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -124,10 +125,25 @@ class Hub:
                 client.offer(message)
 
     def publish_analysis(self, previous: AnalysisReport | None, report: AnalysisReport) -> None:
-        """Send `recommendations` / `anomalies` messages when the sets of ids changed."""
+        """Send `recommendations` / `anomalies` messages when the sets of ids changed.
+
+        At 10,000 containers building them takes ~100 ms, so they are built in a worker thread (and not at
+        all with nobody connected); the task is kept so it is not collected mid-flight.
+        """
         if not self.clients:
-            return  # nobody to tell: at 10,000 containers building the messages costs the event loop ~100 ms
-        for message in analysis_messages(previous, report, self.live.seq, self.epoch):
+            return
+        task = asyncio.get_running_loop().create_task(self._publish(previous, report, self.live.seq))
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
+
+    async def _publish(self, previous: AnalysisReport | None, report: AnalysisReport, seq: int) -> None:
+        try:
+            messages = await asyncio.to_thread(analysis_messages, previous, report, seq, self.epoch)
+        except Exception:
+            logger.exception("building the analysis messages failed; resyncing clients")
+            self.resync_all()
+            return
+        for message in messages:
             self.broadcast(message)
 
     # -- client side ---------------------------------------------------------------------------------

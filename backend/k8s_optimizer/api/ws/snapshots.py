@@ -2,14 +2,13 @@
 
 Why: 1,000 dashboards subscribing to the same topics must cost one build, not 1,000, and building and
 encoding 10,000 pods takes seconds, so it happens in a worker thread. Entries are keyed by the request
-shape and live as long as the view they were built from (the cache design of docs/api.md).
+shape and live as long as the view they were built from (the one cache design of api/cache.py).
 """
 
 from __future__ import annotations
 
-import asyncio
-
 from k8s_optimizer.api import schemas as s
+from k8s_optimizer.api.cache import SharedBuilds
 from k8s_optimizer.api.views import ViewContext
 from k8s_optimizer.api.ws import convert
 from k8s_optimizer.api.ws.protocol import SnapshotReason
@@ -24,7 +23,7 @@ class SnapshotTexts:
 
     def __init__(self, epoch: str) -> None:
         self.epoch = epoch
-        self._texts: dict[_Key, asyncio.Future[str]] = {}
+        self._texts: SharedBuilds[_Key, str] = SharedBuilds(keep=SNAPSHOT_CACHE_ENTRIES)
         self._for: ViewContext | None = None
 
     async def text(
@@ -36,19 +35,7 @@ class SnapshotTexts:
         namespace: str | None,
     ) -> str:
         if self._for is not context:
-            self._texts, self._for = {}, context
+            self._texts.clear()
+            self._for = context
         key = (seq, reason, topics, namespace)
-        built = self._texts.get(key)
-        if built is None:
-            if len(self._texts) >= SNAPSHOT_CACHE_ENTRIES:
-                self._texts.clear()  # waiters keep their futures; only new requests rebuild
-            built = asyncio.ensure_future(
-                asyncio.to_thread(convert.snapshot_text, context, seq, self.epoch, reason, topics, namespace)
-            )
-            self._texts[key] = built
-        try:
-            return await asyncio.shield(built)
-        except Exception:
-            if self._texts.get(key) is built:
-                del self._texts[key]  # a failed build is not cached
-            raise
+        return await self._texts.get(key, convert.snapshot_text, context, seq, self.epoch, reason, topics, namespace)
