@@ -6,7 +6,7 @@ clients on 2,000 services queued for hundreds of milliseconds. Here one `Service
 per `ViewContext` (i.e. per change of the model seq, metrics tick or analysis run): every summary is
 serialised to JSON once, each sort order is computed once on first use, and whole pages are kept as
 bytes keyed by the query, so a repeated request costs a dict lookup and never O(cluster) work.
-Pure: no I/O, no awaiting; built in a worker thread for large clusters (api/state.py).
+Pure: no I/O, no awaiting; built in a worker thread for large clusters (api/cache.py).
 """
 
 from __future__ import annotations
