@@ -27,7 +27,7 @@ from k8s_optimizer.app import create_app
 from k8s_optimizer.domain.objects import ObjectRef
 from k8s_optimizer.settings import Settings
 from tests.api.conftest import BackendFactory
-from tests.api.fakes import FakeHistory, FakeLive, FakeWriter, build_report, build_snapshot, web_recommendation
+from tests.api.fakes import WEB, FakeHistory, FakeLive, FakeWriter, build_report, build_snapshot, web_recommendation
 
 REPORT_RECOMMENDATIONS = 3000
 HEALTH_BUDGET_SECONDS = 0.1  # the bound for /health while the report is produced
@@ -185,5 +185,5 @@ def test_a_detail_with_many_pods_is_built_off_the_loop_and_unchanged(make_backen
     assert (service.status_code, workload.status_code) == (200, 200)
     assert len(service.json()["pods"]) == len(workload.json()["pods"]) == INLINE_ITEMS + 20
     assert service.json() == context.service_detail(live.current.services[("shop", "web")]).model_dump(mode="json")
-    web = live.current.workloads[ObjectRef("Deployment", "shop", "web")]
+    web = live.current.workloads[WEB]
     assert workload.json() == context.workload_detail(web).model_dump(mode="json")

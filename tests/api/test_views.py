@@ -123,7 +123,7 @@ def test_joins_carry_over_only_while_their_inputs_are_unchanged() -> None:
     third = ViewContext.build(grown, None, second)
     assert third.topology.service_pods is not second.topology.service_pods
     web = grown.services[("shop", "web")]
-    assert [p.name for p in third.topology.pods_of_service(web)] == ["web-7d4b9-0", "web-7d4b9-1", "web-7d4b9-3"]
+    assert [p.name for p in third.topology.backing_pods(web)] == ["web-7d4b9-0", "web-7d4b9-1", "web-7d4b9-3"]
     assert third.topology.services_of_pod(third_pod) == ["web"]
 
 

@@ -105,7 +105,7 @@ def test_a_deployment_pod_has_one_owner_whether_or_not_its_replica_set_is_cached
     before = Topology.build(_snapshot([pod]))
     after = Topology.build(_snapshot([pod], [DEPLOYMENT, REPLICA_SET]))
     assert before.owner(pod) == after.owner(pod) == WEB
-    assert before.pods_of(WEB) == after.pods_of(WEB) == [pod]
+    assert before.pods_of_workload(WEB) == after.pods_of_workload(WEB) == [pod]
 
 
 def test_services_pods_workloads_nodes_and_hpas() -> None:
@@ -122,16 +122,16 @@ def test_services_pods_workloads_nodes_and_hpas() -> None:
         },
     )
     index = Topology.build(snap)
-    assert [p.name for p in index.pods_of_service(web)] == ["web-7d4b9-0", "web-7d4b9-1", "web-7d4b9-2"]
+    assert [p.name for p in index.backing_pods(web)] == ["web-7d4b9-0", "web-7d4b9-1", "web-7d4b9-2"]
     assert [p.name for p in index.live_selected_pods(web)] == ["web-7d4b9-0", "web-7d4b9-1"]
-    assert [p.name for p in index.pods_of_service(headless)] == ["db-7d4b9-0"]
+    assert [p.name for p in index.backing_pods(headless)] == ["db-7d4b9-0"]
     assert index.live_selected_pods(headless) == []
-    assert [p.name for p in index.pods_of(WEB)] == ["web-7d4b9-1", "web-7d4b9-0", "web-7d4b9-2"]
+    assert [p.name for p in index.pods_of_workload(WEB)] == ["web-7d4b9-1", "web-7d4b9-0", "web-7d4b9-2"]
     assert len(index.live_pods_of(WEB)) == 2
     assert index.services_of(WEB) == ["web"]
     assert index.services_of_pod(pods[0]) == ["web"]
     assert index.services_of_pod(pods[2]) == []  # named by hand-managed Endpoints, not selected
-    assert index.workloads_of_service(web) == [DEPLOYMENT]
+    assert index.backing_workloads(web) == [DEPLOYMENT]
     assert index.workloads_selected_by(web) == [DEPLOYMENT]
     assert [p.name for p in index.pods_on("n2")] == ["web-7d4b9-1"]
     assert index.hpa_for(WEB) is hpa

@@ -648,7 +648,7 @@ def service_map(
     """One Service's map; `slices` are its EndpointSlices when the caller has them grouped already."""
     snapshot = topology.snapshot
     own_slices = slices_of(snapshot, service) if slices is None else slices
-    pods = topology.pods_of_service(service)
+    pods = topology.backing_pods(service)
     endpoints = _endpoint_views(snapshot, service, own_slices)
     ports = _port_views(snapshot, service, pods)
     proxy = _proxy_views(snapshot, service, endpoints, own_slices)

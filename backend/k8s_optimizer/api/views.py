@@ -452,8 +452,8 @@ class ViewContext:
         key = (service.namespace, service.name)
         endpoints = self.snapshot.endpoints.get(key)
         ready = endpoints.ready_count if endpoints else 0
-        workloads = self.topology.workloads_of_service(service)
-        pods = [p for p in self.topology.pods_of_service(service) if p.phase not in _DONE]
+        workloads = self.topology.backing_workloads(service)
+        pods = [p for p in self.topology.backing_pods(service) if p.phase not in _DONE]
         hpa = next((found for w in workloads if (found := self.topology.hpa_for(w.ref())) is not None), None)
         open_recs = sum(len(self.recommendations_for(w.ref())) for w in workloads)
         return s.ServiceSummary(
@@ -496,9 +496,9 @@ class ViewContext:
 
     def service_detail(self, service: Service) -> s.ServiceDetail:
         summary = self.service_summary(service)
-        workloads = self.topology.workloads_of_service(service)
+        workloads = self.topology.backing_workloads(service)
         refs = {w.ref() for w in workloads} | {service.ref()}
-        pods = self.topology.pods_of_service(service)
+        pods = self.topology.backing_pods(service)
         refs |= {p.ref() for p in pods}
         hpa = next((found for r in refs if (found := self.topology.hpa_for(r)) is not None), None)
         endpoints = self.snapshot.endpoints.get((service.namespace, service.name))
@@ -519,7 +519,7 @@ class ViewContext:
 
     def workload_summary(self, workload: Workload) -> s.WorkloadSummary:
         ref = workload.ref()
-        pods = [p for p in self.topology.pods_of(ref) if p.phase not in _DONE]
+        pods = [p for p in self.topology.pods_of_workload(ref) if p.phase not in _DONE]
         pod_usages = [self.pod_usages(pod) for pod in pods]  # once per container: a summary may cover 10,000 pods
         usages: dict[str, list[Usage]] = defaultdict(list)
         for pod, per_container in zip(pods, pod_usages, strict=True):
@@ -552,7 +552,7 @@ class ViewContext:
 
     def workload_detail(self, workload: Workload) -> s.WorkloadDetail:
         ref = workload.ref()
-        pods = self.topology.pods_of(ref)
+        pods = self.topology.pods_of_workload(ref)
         refs = {ref} | {p.ref() for p in pods}
         hpa = self.topology.hpa_for(ref)
         if hpa is not None:

@@ -151,7 +151,7 @@ class Topology:
         found = self.pod_owner.get((pod.namespace, pod.name))
         return found if found is not None else owner_of(pod, self.snapshot.workloads)
 
-    def pods_of(self, ref: ObjectRef) -> list[Pod]:
+    def pods_of_workload(self, ref: ObjectRef) -> list[Pod]:
         """Every pod of the workload, terminating ones included (what the API lists)."""
         return self.workload_pods.get(ref, [])
 
@@ -195,7 +195,7 @@ class Topology:
         return matching
 
     # -- services --------------------------------------------------------------------------------------
-    def pods_of_service(self, service: Service) -> list[Pod]:
+    def backing_pods(self, service: Service) -> list[Pod]:
         """The pods behind a Service: its selector's matches, or the pods its Endpoints name; by name."""
         return self.service_pods.get((service.namespace, service.name), [])
 
@@ -203,7 +203,7 @@ class Topology:
         """The pods the Service's selector picks that are not being deleted (none without a selector)."""
         if not service.selector:
             return []
-        return [pod for pod in self.pods_of_service(service) if not pod.deleting]
+        return [pod for pod in self.backing_pods(service) if not pod.deleting]
 
     def services_of_pod(self, pod: Pod) -> list[str]:
         return self.pod_services.get((pod.namespace, pod.name), [])
@@ -212,11 +212,9 @@ class Topology:
         """Names of the Services backed by the workload's pods."""
         return self.workload_services.get(ref, [])
 
-    def workloads_of_service(self, service: Service) -> list[Workload]:
+    def backing_workloads(self, service: Service) -> list[Workload]:
         """The cached workloads owning the pods behind the Service, by (kind, name)."""
-        refs = {
-            owner for pod in self.pods_of_service(service) if (owner := self.pod_owner.get((pod.namespace, pod.name)))
-        }
+        refs = {owner for pod in self.backing_pods(service) if (owner := self.pod_owner.get((pod.namespace, pod.name)))}
         workloads = [w for ref in refs if (w := self.snapshot.workloads.get(ref)) is not None]
         return sorted(workloads, key=lambda w: (w.kind, w.name))
 

@@ -193,7 +193,7 @@ async def service_reachability(
     """Whether NetworkPolicies let the source reach each backend pod of the Service, port by port, and why."""
     service = _service(context, namespace, name)
     source = _source(context, from_pod, from_namespace)
-    backends = context.topology.pods_of_service(service)
+    backends = context.topology.backing_pods(service)
     return s.ReachabilityOut(
         service=_ref(service.ref()),
         source=source.label,

@@ -65,7 +65,7 @@ async def list_services(
 async def get_service(context: ContextDep, namespace: NamespacePath, name: NamePath) -> Response:
     """One Service with its pods, endpoints, HPA, checks, diagnosis, recommendations, anomalies and events."""
     service = _service(context, namespace, name)
-    pods = len(context.topology.pods_of_service(service))
+    pods = len(context.topology.backing_pods(service))
     return await model_response(lambda: context.service_detail(service), pods)
 
 

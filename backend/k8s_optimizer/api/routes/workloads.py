@@ -54,5 +54,5 @@ async def get_workload(
     workload = context.snapshot.workloads.get(ObjectRef(kind, namespace, name))
     if workload is None:
         raise ApiError(404, f"{kind} {namespace}/{name} not found")
-    pods = len(context.topology.pods_of(workload.ref()))
+    pods = len(context.topology.pods_of_workload(workload.ref()))
     return await model_response(lambda: context.workload_detail(workload), pods)
