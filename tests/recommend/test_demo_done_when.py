@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow
 NAMESPACE = "k8s-optimizer"
 SIM_SPEED = 600.0
 SCRAPE_INTERVAL_SECONDS = "1"
-WAIT_SECONDS = 50.0
+WAIT_SECONDS = 90.0
 MIN_HISTORY_SECONDS = 3 * 3600
 
 Rec = dict[str, Any]
@@ -151,7 +151,11 @@ def _poll(backend: BackendServer) -> list[Rec]:
     deadline = time.monotonic() + WAIT_SECONDS
     failed = ["no answer yet"]
     while time.monotonic() < deadline:
-        items = _recommendations(backend)
+        try:
+            items = _recommendations(backend)
+        except httpx.TimeoutException:  # a busy CI machine: the 600x cluster keeps the backend busy
+            failed = ["the backend did not answer within 10 s"]
+            continue
         failed = _failures(items)
         if not failed:
             return items
