@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from k8s_optimizer.domain.history import RollupPoint, UsageSeries, WorkloadHistory
+from k8s_optimizer.domain.history import RollupPoint, SeriesQueryError, SeriesTarget, UsageSeries, WorkloadHistory
 from k8s_optimizer.domain.objects import (
     HPA,
     ContainerPort,
@@ -315,17 +315,20 @@ class FakeHistory:
         return {}
 
     async def series(
-        self, target: str, metric: str, *, window_seconds: float, step_seconds: float, now_seconds: float | None = None
+        self,
+        target: SeriesTarget,
+        metric: str,
+        *,
+        window_seconds: float,
+        step_seconds: float,
+        now_seconds: float | None = None,
     ) -> UsageSeries:
-        from k8s_optimizer.history.series import SeriesQueryError, Target
-
-        Target.parse(target)
         if metric not in ("cpu", "memory", "replicas"):
             raise SeriesQueryError("metric", f"must be cpu, memory or replicas, got {metric!r}")
-        self.queries.append((target, metric, window_seconds, step_seconds))
+        self.queries.append((str(target), metric, window_seconds, step_seconds))
         point = RollupPoint(1000.0, 4, 90.0, 100.0, 110.0, 109.0)
         return UsageSeries(
-            target, metric, "millicores", window_seconds, step_seconds, "raw", (point,), {"web-7d4b9-0": (point,)}
+            str(target), metric, "millicores", window_seconds, step_seconds, "raw", (point,), {"web-7d4b9-0": (point,)}
         )
 
 

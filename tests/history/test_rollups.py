@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from k8s_optimizer.domain.history import RollupPoint
+from k8s_optimizer.domain.history import RollupPoint, SeriesTarget
 from k8s_optimizer.history.engine import HistoryEngine, Retention
 from k8s_optimizer.history.rollups import add_points, combine, summarize
 from k8s_optimizer.history.schema import DATABASE_FILE, METRIC_CPU, METRIC_MEMORY, SCOPE_CONTAINER, SCOPE_WORKLOAD
@@ -94,7 +94,11 @@ async def test_closed_bucket_rollups_are_hand_computed(store: HistoryStore, tmp_
 async def test_long_windows_read_rollups(store: HistoryStore) -> None:
     await _one_bucket(store)
     series = await store.series(
-        "Deployment/shop/web/app", "cpu", window_seconds=2 * DAY, step_seconds=300, now_seconds=T0 + 420
+        SeriesTarget.parse("Deployment/shop/web/app"),
+        "cpu",
+        window_seconds=2 * DAY,
+        step_seconds=300,
+        now_seconds=T0 + 420,
     )
     assert (series.resolution, series.step_seconds, series.unit) == ("rollup", 300.0, "millicores")
     assert points(series.total) == approx_points(
@@ -105,7 +109,9 @@ async def test_long_windows_read_rollups(store: HistoryStore) -> None:
         RollupPoint(T0, 5, 100.0, 400.0, 1000.0, 880.0), RollupPoint(T0 + 300, 1, 1.0, 1.0, 1.0, 1.0)
     )
     assert series.per_pod["web-b"] == (RollupPoint(T0, 5, 50.0, 50.0, 50.0, 50.0),)
-    nodes = await store.series("Node//n1", "cpu", window_seconds=2 * DAY, step_seconds=600, now_seconds=T0 + 420)
+    nodes = await store.series(
+        SeriesTarget.parse("Node//n1"), "cpu", window_seconds=2 * DAY, step_seconds=600, now_seconds=T0 + 420
+    )
     assert points(nodes.total) == approx_points(RollupPoint(T0, 5, 1000.0, 1002.0, 1004.0, 1003.8))
 
 
@@ -166,12 +172,20 @@ async def test_rollups_survive_a_restart(tmp_path: Path) -> None:
     store = await HistoryStore.open(tmp_path)
     await _one_bucket(store)
     before = await store.series(
-        "Deployment/shop/web", "memory", window_seconds=2 * DAY, step_seconds=300, now_seconds=T0 + 420
+        SeriesTarget.parse("Deployment/shop/web"),
+        "memory",
+        window_seconds=2 * DAY,
+        step_seconds=300,
+        now_seconds=T0 + 420,
     )
     await store.close()
     reopened = await HistoryStore.open(tmp_path)
     after = await reopened.series(
-        "Deployment/shop/web", "memory", window_seconds=2 * DAY, step_seconds=300, now_seconds=T0 + 420
+        SeriesTarget.parse("Deployment/shop/web"),
+        "memory",
+        window_seconds=2 * DAY,
+        step_seconds=300,
+        now_seconds=T0 + 420,
     )
     await reopened.close()
     assert after == before

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from k8s_optimizer.domain.history import RollupPoint
+from k8s_optimizer.domain.history import RollupPoint, SeriesQueryError, SeriesTarget
 from k8s_optimizer.domain.objects import ObjectRef
-from k8s_optimizer.history.series import MAX_POINTS, SeriesQueryError, Target
+from k8s_optimizer.history.series import MAX_POINTS
 from k8s_optimizer.history.store import HistoryStore
 from tests.history.factories import DAY, MIB, T0, WEB, at, node, scraped, two_pod_scrape
 
@@ -32,7 +32,7 @@ def _single(value: float, timestamp: float) -> RollupPoint:
 
 async def test_container_series_per_pod_and_total(store: HistoryStore) -> None:
     series = await store.series(
-        "Deployment/shop/web/app", "cpu", window_seconds=60, step_seconds=15, now_seconds=T0 + 45
+        SeriesTarget.parse("Deployment/shop/web/app"), "cpu", window_seconds=60, step_seconds=15, now_seconds=T0 + 45
     )
     assert (series.target, series.unit, series.resolution, series.step_seconds) == (
         "Deployment/shop/web/app",
@@ -46,14 +46,16 @@ async def test_container_series_per_pod_and_total(store: HistoryStore) -> None:
 
 
 async def test_workload_series_sums_a_pods_containers(store: HistoryStore) -> None:
-    series = await store.series("Deployment/shop/web", "cpu", window_seconds=60, step_seconds=15, now_seconds=T0 + 45)
+    series = await store.series(
+        SeriesTarget.parse("Deployment/shop/web"), "cpu", window_seconds=60, step_seconds=15, now_seconds=T0 + 45
+    )
     assert series.per_pod["web-a"][0] == _single(101.0, T0)  # app 100 + sidecar 1
     assert series.total[0] == _single(151.0, T0)
 
 
 async def test_a_step_summarises_its_samples(store: HistoryStore) -> None:
     series = await store.series(
-        "Deployment/shop/web/app", "cpu", window_seconds=60, step_seconds=60, now_seconds=T0 + 45
+        SeriesTarget.parse("Deployment/shop/web/app"), "cpu", window_seconds=60, step_seconds=60, now_seconds=T0 + 45
     )
     # totals 150, 165, 180, 195: p95 at rank 2.85 = 180 + 0.85 × 15
     (point,) = series.total
@@ -63,28 +65,36 @@ async def test_a_step_summarises_its_samples(store: HistoryStore) -> None:
 
 async def test_window_bounds_are_inclusive_and_follow_now(store: HistoryStore) -> None:
     series = await store.series(
-        "Deployment/shop/web/app", "memory", window_seconds=15, step_seconds=15, now_seconds=T0 + 30
+        SeriesTarget.parse("Deployment/shop/web/app"), "memory", window_seconds=15, step_seconds=15, now_seconds=T0 + 30
     )
     assert series.unit == "bytes"
     assert series.per_pod["web-a"] == (_single(101.0 * MIB, T0 + 15), _single(102.0 * MIB, T0 + 30))
 
 
 async def test_now_defaults_to_the_newest_sample(store: HistoryStore) -> None:
-    series = await store.series("Deployment/shop/web/app", "cpu", window_seconds=15, step_seconds=15)
+    series = await store.series(
+        SeriesTarget.parse("Deployment/shop/web/app"), "cpu", window_seconds=15, step_seconds=15
+    )
     assert [p.timestamp_seconds for p in series.total] == [T0 + 30, T0 + 45]
 
 
 async def test_pod_and_node_targets(store: HistoryStore) -> None:
-    pod = await store.series("Pod/shop/web-a", "cpu", window_seconds=60, step_seconds=15, now_seconds=T0 + 45)
+    pod = await store.series(
+        SeriesTarget.parse("Pod/shop/web-a"), "cpu", window_seconds=60, step_seconds=15, now_seconds=T0 + 45
+    )
     assert list(pod.per_pod) == ["web-a"]
     assert pod.total[3] == _single(131.0, T0 + 45)
-    nodes = await store.series("Node//n1", "memory", window_seconds=60, step_seconds=30, now_seconds=T0 + 45)
+    nodes = await store.series(
+        SeriesTarget.parse("Node//n1"), "memory", window_seconds=60, step_seconds=30, now_seconds=T0 + 45
+    )
     assert nodes.per_pod == {}
     assert [p.samples for p in nodes.total] == [2, 2]
 
 
 async def test_unknown_targets_are_empty(store: HistoryStore) -> None:
-    series = await store.series("StatefulSet/shop/db", "cpu", window_seconds=60, step_seconds=15, now_seconds=T0)
+    series = await store.series(
+        SeriesTarget.parse("StatefulSet/shop/db"), "cpu", window_seconds=60, step_seconds=15, now_seconds=T0
+    )
     assert (series.total, series.per_pod) == ((), {})
 
 
@@ -92,7 +102,7 @@ async def test_replicas_series_is_a_step_function(store: HistoryStore) -> None:
     await store.record_replicas(WEB, at(T0 - 100), 2, None)
     await store.record_replicas(WEB, at(T0 + 20), 4, 4)
     series = await store.series(
-        "Deployment/shop/web", "replicas", window_seconds=59, step_seconds=30, now_seconds=T0 + 59
+        SeriesTarget.parse("Deployment/shop/web"), "replicas", window_seconds=59, step_seconds=30, now_seconds=T0 + 59
     )
     assert series.unit == "replicas"
     assert series.total == (
@@ -102,9 +112,13 @@ async def test_replicas_series_is_a_step_function(store: HistoryStore) -> None:
 
 
 async def test_steps_grow_to_bound_the_points(store: HistoryStore) -> None:
-    series = await store.series("Deployment/shop/web", "cpu", window_seconds=6 * 3600, step_seconds=1, now_seconds=T0)
+    series = await store.series(
+        SeriesTarget.parse("Deployment/shop/web"), "cpu", window_seconds=6 * 3600, step_seconds=1, now_seconds=T0
+    )
     assert series.step_seconds == 6 * 3600 / MAX_POINTS
-    long = await store.series("Deployment/shop/web", "cpu", window_seconds=14 * DAY, step_seconds=60, now_seconds=T0)
+    long = await store.series(
+        SeriesTarget.parse("Deployment/shop/web"), "cpu", window_seconds=14 * DAY, step_seconds=60, now_seconds=T0
+    )
     assert (long.resolution, long.step_seconds) == ("rollup", 900.0)  # 14 d / 2000 = 604.8 s, in 5-minute steps
 
 
@@ -129,12 +143,12 @@ async def test_bad_input_names_the_field(
     store: HistoryStore, target: str, metric: str, window: float, step: float, field: str
 ) -> None:
     with pytest.raises(SeriesQueryError) as caught:
-        await store.series(target, metric, window_seconds=window, step_seconds=step, now_seconds=T0)
+        await store.series(SeriesTarget.parse(target), metric, window_seconds=window, step_seconds=step, now_seconds=T0)
     assert caught.value.field == field
     assert str(caught.value).startswith(f"{field}: ")
 
 
 def test_target_round_trip() -> None:
-    assert str(Target.parse("Deployment/shop/web/app")) == "Deployment/shop/web/app"
-    assert Target.parse("Node//n1") == Target("Node", "", "n1")
+    assert str(SeriesTarget.parse("Deployment/shop/web/app")) == "Deployment/shop/web/app"
+    assert SeriesTarget.parse("Node//n1") == SeriesTarget("Node", "", "n1")
     assert ObjectRef("Deployment", "shop", "web") == WEB

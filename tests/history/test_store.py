@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from k8s_optimizer.analysis.histogram import ContainerAggregate
+from k8s_optimizer.domain.history import SeriesTarget
 from k8s_optimizer.domain.objects import ObjectRef
 from k8s_optimizer.domain.usage import NodeUsage, ScrapedContainer, UsagePoint
 from k8s_optimizer.history.engine import HistoryEngine, Retention
@@ -130,7 +131,9 @@ async def test_two_stores_fed_the_same_metrics_converge(tmp_path: Path) -> None:
     a = await first.workload_history(WEB, window_seconds=DAY, now_seconds=T0 + 300)
     b = await second.workload_history(WEB, window_seconds=DAY, now_seconds=T0 + 300)
     series = [
-        await store.series("Deployment/shop/web", "cpu", window_seconds=600, step_seconds=15, now_seconds=T0 + 300)
+        await store.series(
+            SeriesTarget.parse("Deployment/shop/web"), "cpu", window_seconds=600, step_seconds=15, now_seconds=T0 + 300
+        )
         for store in (first, second)
     ]
     await first.close()

@@ -9,7 +9,7 @@ import pytest
 
 from k8s_optimizer.analysis import histogram as vpa_histogram
 from k8s_optimizer.analysis.histogram import CPU_MILLICORES_BUCKETS
-from k8s_optimizer.domain.history import ContainerHistory, WorkloadHistory
+from k8s_optimizer.domain.history import ContainerHistory, SeriesTarget, WorkloadHistory
 from k8s_optimizer.domain.objects import ContainerSpec, ObjectRef
 from k8s_optimizer.domain.usage import ContainerKey, UsagePoint
 from k8s_optimizer.prometheus.client import ClientConfig, PrometheusClient
@@ -196,7 +196,11 @@ def test_step_grows_with_the_window_and_the_cluster() -> None:
 async def test_charts_read_prometheus(source: PrometheusHistory, backfilled: Backfilled) -> None:
     await source.all_workload_histories(WINDOW, backfilled.data.end)
     series = await source.series(
-        "Deployment/shop/web", "memory", window_seconds=3600, step_seconds=STEP, now_seconds=backfilled.data.end
+        SeriesTarget.parse("Deployment/shop/web"),
+        "memory",
+        window_seconds=3600,
+        step_seconds=STEP,
+        now_seconds=backfilled.data.end,
     )
     assert series.resolution == "prometheus"
     assert sorted(series.per_pod) == ["web-7f9c-aaaaa", "web-7f9c-bbbbb"]

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
 from k8s_optimizer.domain.changes import Change
-from k8s_optimizer.domain.history import UsageSeries, WorkloadHistory
+from k8s_optimizer.domain.history import SeriesTarget, UsageSeries, WorkloadHistory
 from k8s_optimizer.domain.objects import ObjectRef
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
 from k8s_optimizer.live.scheduler import Analyzer as Analyzer  # what app.py injects; the scheduler runs it
@@ -62,7 +62,13 @@ class HistoryReader(Protocol):
     ) -> Mapping[ObjectRef, WorkloadHistory]: ...
 
     async def series(
-        self, target: str, metric: str, *, window_seconds: float, step_seconds: float, now_seconds: float | None = None
+        self,
+        target: SeriesTarget,
+        metric: str,
+        *,
+        window_seconds: float,
+        step_seconds: float,
+        now_seconds: float | None = None,
     ) -> UsageSeries: ...
 
 

@@ -9,7 +9,47 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from k8s_optimizer.domain.objects import ObjectRef
 from k8s_optimizer.domain.usage import ContainerKey, UsagePoint
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod", "Node")
+
+
+class SeriesQueryError(ValueError):
+    """Bad input to a series query; `field` names the parameter (the API answers 4xx with it)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesTarget:
+    """What a chart is of: a workload, bare Pod or Node, optionally one container. Parsed once, at the API."""
+
+    kind: str
+    namespace: str
+    name: str
+    container: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> SeriesTarget:
+        """`<kind>/<namespace>/<name>[/<container>]`, `Node//<name>` for a node."""
+        parts = text.split("/")
+        if len(parts) not in (3, 4) or not parts[0] or not parts[2] or (len(parts) == 4 and not parts[3]):
+            raise SeriesQueryError("target", f"want <kind>/<namespace>/<name>[/<container>], got {text!r}")
+        if parts[0] not in WORKLOAD_KINDS:
+            raise SeriesQueryError("target", f"kind must be one of {', '.join(WORKLOAD_KINDS)}, got {parts[0]!r}")
+        if (parts[0] == "Node") != (parts[1] == ""):
+            raise SeriesQueryError("target", "only Node targets have an empty namespace (Node//<name>)")
+        return cls(parts[0], parts[1], parts[2], parts[3] if len(parts) == 4 else None)
+
+    def owner(self) -> ObjectRef:
+        return ObjectRef(self.kind, self.namespace, self.name)
+
+    def __str__(self) -> str:
+        base = f"{self.kind}/{self.namespace}/{self.name}"
+        return base if self.container is None else f"{base}/{self.container}"
 
 
 class HistoryUnavailableError(RuntimeError):

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
 
-from k8s_optimizer.domain.history import RollupPoint, UsageSeries
-from k8s_optimizer.domain.objects import ObjectRef
+from k8s_optimizer.domain.history import RollupPoint, SeriesQueryError, SeriesTarget, UsageSeries
 from k8s_optimizer.history.catalog import ContainerEntry
 from k8s_optimizer.history.engine import HistoryEngine
 from k8s_optimizer.history.rollups import (
@@ -29,44 +27,10 @@ from k8s_optimizer.history.schema import METRIC_CPU, METRIC_MEMORY, SCOPE_CONTAI
 
 MAX_POINTS = 2000  # per series; the step grows to keep a chart's payload bounded
 _METRICS = {"cpu": ("millicores", METRIC_CPU, "cpu_millicores"), "memory": ("bytes", METRIC_MEMORY, "memory_bytes")}
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod", "Node")
-
-
 _Tail = tuple[str, str, tuple[int | str, ...]]  # raw table, WHERE clause, its parameters
 
 
-class SeriesQueryError(ValueError):
-    """Bad input to a series query; `field` names the parameter (the API answers 4xx with it)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    kind: str
-    namespace: str
-    name: str
-    container: str | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> Target:
-        parts = text.split("/")
-        if len(parts) not in (3, 4) or not parts[0] or not parts[2] or (len(parts) == 4 and not parts[3]):
-            raise SeriesQueryError("target", f"want <kind>/<namespace>/<name>[/<container>], got {text!r}")
-        if parts[0] not in WORKLOAD_KINDS:
-            raise SeriesQueryError("target", f"kind must be one of {', '.join(WORKLOAD_KINDS)}, got {parts[0]!r}")
-        if (parts[0] == "Node") != (parts[1] == ""):
-            raise SeriesQueryError("target", "only Node targets have an empty namespace (Node//<name>)")
-        return cls(parts[0], parts[1], parts[2], parts[3] if len(parts) == 4 else None)
-
-    def __str__(self) -> str:
-        base = f"{self.kind}/{self.namespace}/{self.name}"
-        return base if self.container is None else f"{base}/{self.container}"
-
-
-def _validate(metric: str, target: Target, window_seconds: float, step_seconds: float) -> None:
+def _validate(metric: str, target: SeriesTarget, window_seconds: float, step_seconds: float) -> None:
     if metric not in (*_METRICS, "replicas"):
         raise SeriesQueryError("metric", f"must be cpu, memory or replicas, got {metric!r}")
     if metric == "replicas" and (target.container is not None or target.kind in ("Pod", "Node")):
@@ -86,9 +50,14 @@ class SeriesReader:
         self._engine = engine
 
     def series(
-        self, target_text: str, metric: str, *, window_seconds: float, step_seconds: float, now_seconds: float | None
+        self,
+        target: SeriesTarget,
+        metric: str,
+        *,
+        window_seconds: float,
+        step_seconds: float,
+        now_seconds: float | None,
     ) -> UsageSeries:
-        target = Target.parse(target_text)
         _validate(metric, target, window_seconds, step_seconds)
         now = now_seconds if now_seconds is not None else (self._engine.newest_seconds or 0.0)
         since = now - window_seconds
@@ -115,7 +84,7 @@ class SeriesReader:
         )
 
     # ------------------------------------------------------------------ which containers
-    def _entries(self, target: Target) -> list[ContainerEntry]:
+    def _entries(self, target: SeriesTarget) -> list[ContainerEntry]:
         catalog = self._engine.catalog
         if target.kind == "Pod":
             entries = [
@@ -124,13 +93,13 @@ class SeriesReader:
                 if (e.key.namespace, e.key.pod) == (target.namespace, target.name)
             ]
         else:
-            workload_id = catalog.workload_ids.get(_ref(target))
+            workload_id = catalog.workload_ids.get(target.owner())
             entries = [] if workload_id is None else list(catalog.containers_by_workload.get(workload_id, []))
         return [e for e in entries if target.container is None or e.key.container == target.container]
 
     # ------------------------------------------------------------------ raw resolution
     def _from_raw(
-        self, target: Target, metric: str, since: float, now: float, step: float
+        self, target: SeriesTarget, metric: str, since: float, now: float, step: float
     ) -> tuple[tuple[RollupPoint, ...], dict[str, tuple[RollupPoint, ...]]]:
         column = _METRICS[metric][2]
         if target.kind == "Node":
@@ -146,7 +115,7 @@ class SeriesReader:
         per_pod = {pod: step_points(values.items(), step) for pod, values in sorted(per_pod_values.items())}
         if target.kind == "Pod":
             return per_pod.get(target.name, ()), per_pod
-        workload_id = self._engine.catalog.workload_ids.get(_ref(target))
+        workload_id = self._engine.catalog.workload_ids.get(target.owner())
         if workload_id is None:
             return (), per_pod
         part = target.container or ""
@@ -163,7 +132,7 @@ class SeriesReader:
 
     # ------------------------------------------------------------------ rollup resolution
     def _from_rollups(
-        self, target: Target, metric: str, since: float, now: float, step: float
+        self, target: SeriesTarget, metric: str, since: float, now: float, step: float
     ) -> tuple[tuple[RollupPoint, ...], dict[str, tuple[RollupPoint, ...]]]:
         start = bucket_start(since, ROLLUP_SECONDS)
         if target.kind == "Node":
@@ -181,7 +150,7 @@ class SeriesReader:
         per_pod = {pod: combine(add_points(series), step) for pod, series in sorted(by_pod.items())}
         if target.kind == "Pod":
             return per_pod.get(target.name, ()), per_pod
-        workload_id = self._engine.catalog.workload_ids.get(_ref(target))
+        workload_id = self._engine.catalog.workload_ids.get(target.owner())
         if workload_id is None:
             return (), per_pod
         part = target.container or ""
@@ -207,8 +176,8 @@ class SeriesReader:
         return stored + step_points(rows, ROLLUP_SECONDS)
 
     # ------------------------------------------------------------------ replicas (a step function)
-    def _replicas(self, target: Target, since: float, now: float, step: float) -> tuple[RollupPoint, ...]:
-        workload_id = self._engine.catalog.workload_ids.get(_ref(target))
+    def _replicas(self, target: SeriesTarget, since: float, now: float, step: float) -> tuple[RollupPoint, ...]:
+        workload_id = self._engine.catalog.workload_ids.get(target.owner())
         if workload_id is None:
             return ()
         rows = self._engine.connection.execute(
@@ -229,7 +198,3 @@ class SeriesReader:
                 points.append(summarize(start, values))
             start += step
         return tuple(points)
-
-
-def _ref(target: Target) -> ObjectRef:
-    return ObjectRef(target.kind, target.namespace, target.name)

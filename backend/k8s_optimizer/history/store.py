@@ -12,7 +12,7 @@ Writes (the live collector calls these):
     await store.close()
 
 Reads (API and recommenders):
-    await store.series("Deployment/shop/web/app", "cpu", window_seconds=3600, step_seconds=15)
+    await store.series(SeriesTarget.parse("Deployment/shop/web/app"), "cpu", window_seconds=3600, step_seconds=15)
         -> UsageSeries: `total` (sum over the workload's pods) and `per_pod`, each point a step's
            samples/min/avg/max/p95 in the series' unit (millicores, bytes, replicas). Targets are
            `<kind>/<namespace>/<name>[/<container>]`, including `Pod/<ns>/<pod>` and `Node//<node>`.
@@ -56,7 +56,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from k8s_optimizer.domain.history import UsageSeries, WorkloadHistory
+from k8s_optimizer.domain.history import SeriesTarget, UsageSeries, WorkloadHistory
 from k8s_optimizer.domain.objects import ObjectRef
 from k8s_optimizer.domain.usage import NodeUsage, ScrapedContainer, Termination
 from k8s_optimizer.history.engine import HistoryEngine, Retention
@@ -216,7 +216,7 @@ class HistoryStore:
 
     async def series(
         self,
-        target: str,
+        target: SeriesTarget,
         metric: str,
         *,
         window_seconds: float,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from k8s_optimizer.domain.history import RollupPoint, UsageSeries
-from k8s_optimizer.history.series import MAX_POINTS, SeriesQueryError, Target
+from k8s_optimizer.domain.history import RollupPoint, SeriesQueryError, SeriesTarget, UsageSeries
+from k8s_optimizer.history.series import MAX_POINTS
 from k8s_optimizer.prometheus.client import PrometheusClient
 from k8s_optimizer.prometheus.queries import Queries, cpu_range_seconds, memory_range_seconds, quote
 
@@ -21,7 +21,7 @@ def _point(t: float, value: float) -> RollupPoint:
     return RollupPoint(t, 1, value, value, value, value)
 
 
-def _expr(queries: Queries, target: Target, metric: str, pods: set[str], step: float) -> str:
+def _expr(queries: Queries, target: SeriesTarget, metric: str, pods: set[str], step: float) -> str:
     labels = queries.labels
     extra = f"{labels.pod}={quote(target.name)}" if target.kind == "Pod" else labels.pods_matcher(sorted(pods))
     if target.container is not None:
@@ -34,7 +34,7 @@ def _expr(queries: Queries, target: Target, metric: str, pods: set[str], step: f
 async def chart_series(
     client: PrometheusClient,
     queries: Queries,
-    target_text: str,
+    target: SeriesTarget,
     metric: str,
     pods: set[str],
     *,
@@ -42,7 +42,6 @@ async def chart_series(
     step_seconds: float,
     now_seconds: float,
 ) -> UsageSeries:
-    target = Target.parse(target_text)
     if metric not in _UNITS:
         raise SeriesQueryError("metric", f"must be cpu, memory or replicas, got {metric!r}")
     if target.kind == "Node":
@@ -50,7 +49,7 @@ async def chart_series(
     if metric == "replicas" and target.kind == "Pod":
         raise SeriesQueryError("metric", "replicas is a workload metric (not a Pod)")
     step = max(step_seconds, window_seconds / MAX_POINTS)
-    empty = UsageSeries(target_text, metric, _UNITS[metric], window_seconds, step, "prometheus")
+    empty = UsageSeries(str(target), metric, _UNITS[metric], window_seconds, step, "prometheus")
     if target.kind != "Pod" and not pods:
         return empty
     expr = _expr(queries, target, "memory" if metric == "replicas" else metric, pods, step)
@@ -69,7 +68,7 @@ async def chart_series(
         for t, value in points.items():
             total[t] += value
     return UsageSeries(
-        target_text, metric, _UNITS[metric], window_seconds, step, "prometheus",
+        str(target), metric, _UNITS[metric], window_seconds, step, "prometheus",
         total=tuple(_point(t, v) for t, v in sorted(total.items())),
         per_pod={pod: tuple(_point(t, v) for t, v in sorted(points.items())) for pod, points in per_pod.items()},
     )  # fmt: skip

@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from k8s_optimizer.domain.history import UsageSeries, WorkloadHistory
+from k8s_optimizer.domain.history import SeriesTarget, UsageSeries, WorkloadHistory
 from k8s_optimizer.domain.objects import HPA, ObjectRef
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
 from k8s_optimizer.domain.topology import owner_of
@@ -341,15 +341,22 @@ class PrometheusHistory:
 
     # ------------------------------------------------------------------ charts
     async def series(
-        self, target: str, metric: str, *, window_seconds: float, step_seconds: float, now_seconds: float | None = None
+        self,
+        target: SeriesTarget,
+        metric: str,
+        *,
+        window_seconds: float,
+        step_seconds: float,
+        now_seconds: float | None = None,
     ) -> UsageSeries:
-        if target.startswith("Node/") and self._node_series is not None:
+        if target.kind == "Node" and self._node_series is not None:
             # cAdvisor's node rows differ between setups; the backend's own store has every node's usage
             return await self._node_series(
                 target, metric, window_seconds=window_seconds, step_seconds=step_seconds, now_seconds=now_seconds
             )
         now = time.time() if now_seconds is None else now_seconds
-        pods = {key[1] for key, ref in self._owners_index().items() if ref.key() == "/".join(target.split("/")[:3])}
+        owner = target.owner()
+        pods = {key[1] for key, ref in self._owners_index().items() if ref == owner}
         return await chart_series(
             self.client, self.queries, target, metric, pods,
             window_seconds=window_seconds, step_seconds=step_seconds, now_seconds=now,

@@ -11,9 +11,8 @@ from k8s_optimizer.api.deps import ContextDep, StateDep
 from k8s_optimizer.api.errors import ApiError
 from k8s_optimizer.api.params import parse_duration_seconds
 from k8s_optimizer.api.views import ViewContext
-from k8s_optimizer.domain.history import HistoryUnavailableError, RollupPoint
-from k8s_optimizer.domain.objects import ContainerSpec, ObjectRef
-from k8s_optimizer.history.series import SeriesQueryError
+from k8s_optimizer.domain.history import HistoryUnavailableError, RollupPoint, SeriesQueryError, SeriesTarget
+from k8s_optimizer.domain.objects import ContainerSpec
 from k8s_optimizer.live.scheduler import snapshot_now_seconds
 
 router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
@@ -28,21 +27,16 @@ def _points(points: tuple[RollupPoint, ...]) -> list[s.SeriesPoint]:
     ]
 
 
-def _containers(context: ViewContext, target: str) -> tuple[list[ContainerSpec], int | None]:
+def _containers(context: ViewContext, target: SeriesTarget) -> tuple[list[ContainerSpec], int | None]:
     """The target's current container specs (for request/limit lines) and replica count."""
-    parts = target.split("/")
-    if len(parts) < 3:
-        return [], None
-    kind, namespace, name = parts[:3]
-    container = parts[3] if len(parts) > 3 else None
-    if kind == "Pod":
-        pod = context.snapshot.pods.get((namespace, name))
+    if target.kind == "Pod":
+        pod = context.snapshot.pods.get((target.namespace, target.name))
         specs, replicas = (list(pod.containers), 1) if pod else ([], None)
     else:
-        workload = context.snapshot.workloads.get(ObjectRef(kind, namespace, name))
+        workload = context.snapshot.workloads.get(target.owner())
         specs = list(workload.containers) if workload else []
         replicas = workload.replicas if workload else None
-    return [c for c in specs if container is None or c.name == container], replicas
+    return [c for c in specs if target.container is None or c.name == target.container], replicas
 
 
 _SPEC_FIELDS = {
@@ -86,8 +80,9 @@ async def timeseries(
     if step_seconds < _MIN_STEP_SECONDS or step_seconds > window_seconds:
         raise ApiError(400, f"step: must be between {_MIN_STEP_SECONDS}s and the window")
     try:
+        parsed = SeriesTarget.parse(target)
         series = await state.history.series(
-            target,
+            parsed,
             metric,
             window_seconds=window_seconds,
             step_seconds=step_seconds,
@@ -98,7 +93,7 @@ async def timeseries(
     except HistoryUnavailableError as exc:
         # the history source failed, not the request: say why (4xx, so no client retries a 5xx storm)
         raise ApiError(424, f"history source unavailable: {exc}") from exc
-    specs, replicas = _containers(context, target)
+    specs, replicas = _containers(context, parsed)
     return s.TimeSeries(
         target=series.target,
         metric=metric,
