@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from k8s_optimizer.domain.health import ComponentHealth
 from k8s_optimizer.domain.history import RollupPoint, SeriesQueryError, SeriesTarget, UsageSeries, WorkloadHistory
 from k8s_optimizer.domain.objects import (
     HPA,
@@ -40,7 +41,6 @@ from k8s_optimizer.domain.snapshot import ClusterSnapshot, NetworkSettings
 from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage
 from k8s_optimizer.k8s.errors import ClusterNotFoundError
 from k8s_optimizer.live.feed import ChangeLog, ChangeSubscription
-from k8s_optimizer.live.health import ComponentHealth
 from k8s_optimizer.recommend.model import (
     AnalysisReport,
     Anomaly,

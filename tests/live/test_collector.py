@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from k8s_optimizer.domain.health import ComponentHealth
 from k8s_optimizer.domain.objects import (
     HPA,
     ContainerSpec,
@@ -26,7 +27,6 @@ from k8s_optimizer.history.store import HistoryStore
 from k8s_optimizer.k8s.connection import Json, Query
 from k8s_optimizer.k8s.errors import ClusterNotFoundError
 from k8s_optimizer.live.collector import MetricsCollector
-from k8s_optimizer.live.health import ComponentHealth
 from k8s_optimizer.live.model import ClusterModel
 from k8s_optimizer.recommend.engine import analyze
 from k8s_optimizer.recommend.policy import Policy, Prices

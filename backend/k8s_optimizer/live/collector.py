@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from k8s_optimizer.domain.health import ComponentHealth
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
 from k8s_optimizer.domain.topology import owner_of
 from k8s_optimizer.domain.usage import ContainerKey, ContainerUsage, NodeUsage, ScrapedContainer, Termination
 from k8s_optimizer.interpreter import GC_PAUSE
 from k8s_optimizer.k8s.errors import ClusterError, ClusterForbiddenError
 from k8s_optimizer.k8s.kube import ApiReader, fetch_node_metrics, fetch_pod_metrics
-from k8s_optimizer.live.health import ComponentHealth
 from k8s_optimizer.live.recorder import HistoryRecorder
 from k8s_optimizer.live.usage import MetricsTick, usage_tick
 from k8s_optimizer.settings import Settings

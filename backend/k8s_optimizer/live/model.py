@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import TypeVar, cast
 
 from k8s_optimizer.domain.changes import Change
+from k8s_optimizer.domain.health import ComponentHealth
 from k8s_optimizer.domain.objects import (
     HPA,
     Endpoints,
@@ -45,7 +46,6 @@ from k8s_optimizer.k8s.informer import Backoff, EventType, Informer, ObjectKey
 from k8s_optimizer.k8s.kube import KubeConnection, build_informers, connect, read_kube_proxy_config
 from k8s_optimizer.live.collector import MetricsCollector
 from k8s_optimizer.live.feed import ChangeLog, ChangeSubscription
-from k8s_optimizer.live.health import ComponentHealth
 from k8s_optimizer.live.recorder import HistoryRecorder
 from k8s_optimizer.live.usage import (
     MetricsTick as MetricsTick,

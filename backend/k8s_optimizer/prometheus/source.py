@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
+from k8s_optimizer.domain.health import ComponentHealth
 from k8s_optimizer.domain.history import SeriesTarget, UsageSeries, WorkloadHistory
 from k8s_optimizer.domain.objects import HPA, ObjectRef
 from k8s_optimizer.domain.snapshot import ClusterSnapshot
@@ -42,22 +43,6 @@ SUMMARY_QUANTILES = (0.5, 0.9, 0.95)
 
 SnapshotProvider = Callable[[], ClusterSnapshot | None]
 NodeSeries = Callable[..., Awaitable[UsageSeries]]  # the SQLite store's `series`, for Node targets
-
-
-@dataclass(frozen=True, slots=True)
-class ComponentHealth:
-    """What `/health` shows for the history source: ok, or degraded with the reason and the setting."""
-
-    status: str
-    reason: str | None = None
-
-    @classmethod
-    def ok(cls) -> ComponentHealth:
-        return cls("ok")
-
-    @classmethod
-    def degraded(cls, reason: str) -> ComponentHealth:
-        return cls("degraded", reason)
 
 
 @dataclass(frozen=True, slots=True)

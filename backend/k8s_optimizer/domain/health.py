@@ -1,4 +1,5 @@
-"""Per-component health as the live model reports it to `/health` (status + the reason when degraded)."""
+"""A component's health as `/health` shows it (ok, or degraded with the reason): the live model's watches,
+metrics and store, and the Prometheus history source, all report in this one shape."""
 
 from __future__ import annotations
 
