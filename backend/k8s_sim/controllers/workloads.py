@@ -106,11 +106,13 @@ class DirtyOwners:
 
 
 class ReplicaSetController:
+    owner_type: ResourceType = r.REPLICASETS  # ReplicationManager runs the same loop over ReplicationControllers
+
     def __init__(self, store: ObjectStore, recorder: Recorder, rng: random.Random) -> None:
         self.store = store
         self.recorder = recorder
         self.rng = rng
-        self.tracking = DirtyOwners(r.REPLICASETS, r.PODS)
+        self.tracking = DirtyOwners(self.owner_type, r.PODS)
         self.pods = self.tracking.children
         self.dirty = self.tracking.dirty
         store.add_listener(self.tracking.observe)
@@ -124,7 +126,7 @@ class ReplicaSetController:
         self.dirty.clear()
         wrote = False
         for key in work:
-            rs = self.store.get(r.REPLICASETS, *key)
+            rs = self.store.get(self.owner_type, *key)
             if rs is not None:
                 wrote |= isolated(self.recorder, "replicaset-controller", rs, functools.partial(self._sync, rs))
         return wrote
