@@ -198,39 +198,10 @@ class EndpointsController:
         for ports, (ready, not_ready) in sorted(groups.items()):
             slice_name = f"{name}-{safe_encode(zlib.crc32(repr(ports).encode()), 5)}"
             endpoints = [_slice_endpoint(p, True) for p in ready] + [_slice_endpoint(p, False) for p in not_ready]
-            wanted[slice_name] = {
-                "metadata": {
-                    "name": slice_name,
-                    "namespace": namespace,
-                    "generateName": f"{name}-",
-                    "labels": {
-                        **(service["metadata"].get("labels") or {}),
-                        "kubernetes.io/service-name": name,
-                        "endpointslice.kubernetes.io/managed-by": MANAGED_BY,
-                    },
-                    "ownerReferences": [_service_owner(service)],
-                },
-                "addressType": "IPv4",
-                "endpoints": sorted(endpoints, key=lambda e: e["addresses"][0]),
-                "ports": [_port(port_name, number, protocol) for port_name, number, protocol in ports],
-            }
+            wanted[slice_name] = _endpoint_slice(service, slice_name, endpoints, ports)
         if not wanted:  # the real controller keeps one empty slice per Service
             slice_name = f"{name}-{safe_encode(zlib.crc32(b'empty'), 5)}"
-            wanted[slice_name] = {
-                "metadata": {
-                    "name": slice_name,
-                    "namespace": namespace,
-                    "generateName": f"{name}-",
-                    "labels": {
-                        "kubernetes.io/service-name": name,
-                        "endpointslice.kubernetes.io/managed-by": MANAGED_BY,
-                    },
-                    "ownerReferences": [_service_owner(service)],
-                },
-                "addressType": "IPv4",
-                "endpoints": [],
-                "ports": [],
-            }
+            wanted[slice_name] = _endpoint_slice(service, slice_name, [], ())
         return self._reconcile_slices(namespace, name, wanted)
 
     def _reconcile_slices(self, namespace: str, service_name: str, wanted: dict[str, Obj]) -> bool:
@@ -307,4 +278,25 @@ def _service_owner(service: Obj) -> Obj:
         "uid": service["metadata"]["uid"],
         "controller": True,
         "blockOwnerDeletion": True,
+    }
+
+
+def _endpoint_slice(service: Obj, slice_name: str, endpoints: list[Obj], ports: PortKey) -> Obj:
+    """One managed slice; it carries the Service's labels as the real controller's do, with or without endpoints."""
+    namespace, name = key_of(service)
+    return {
+        "metadata": {
+            "name": slice_name,
+            "namespace": namespace,
+            "generateName": f"{name}-",
+            "labels": {
+                **(service["metadata"].get("labels") or {}),
+                "kubernetes.io/service-name": name,
+                "endpointslice.kubernetes.io/managed-by": MANAGED_BY,
+            },
+            "ownerReferences": [_service_owner(service)],
+        },
+        "addressType": "IPv4",
+        "endpoints": sorted(endpoints, key=lambda e: e["addresses"][0]),
+        "ports": [_port(port_name, number, protocol) for port_name, number, protocol in ports],
     }
